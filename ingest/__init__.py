@@ -1,0 +1,1 @@
+"""Loading into the catalogue: the demo archive generator, DIMAP readers and harvesters."""

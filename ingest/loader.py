@@ -1,0 +1,37 @@
+"""Bulk loading of STAC items into pgstac through pypgstac's Loader, streamed in chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pypgstac.db import PgstacDB
+from pypgstac.load import Loader, Methods
+
+CHUNK_SIZE = 10_000
+
+
+def load_items(
+    dsn: str,
+    items: Iterable[dict[str, Any]],
+    mode: Methods = Methods.upsert,
+    chunk_size: int = CHUNK_SIZE,
+) -> int:
+    """Load items (any iterable: nothing is written to disk); returns how many were read.
+
+    `Methods.ignore` keeps items already present untouched, `Methods.upsert` replaces them.
+    """
+    count = 0
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for item in items:
+            count += 1
+            yield item
+
+    db = PgstacDB(dsn=dsn)
+    try:
+        Loader(db=db).load_items(counted(), insert_mode=mode, chunksize=chunk_size)
+    finally:
+        db.close()
+    return count

@@ -1,0 +1,1 @@
+"""The DINAMIS STAC application: app factory, settings, CLI (`dinamis`), error mapping."""

@@ -1,0 +1,200 @@
+"""`create_app(settings)`: the DINAMIS STAC API, built from stac-fastapi-pgstac.
+
+Nothing is built at import time; run with `dinamis serve` or
+`uvicorn stac_api.app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import asyncpg
+from brotli_asgi import BrotliMiddleware
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from stac_fastapi.api.app import StacApi
+from stac_fastapi.api.middleware import ProxyHeaderMiddleware
+from stac_fastapi.api.models import (
+    EmptyRequest,
+    ItemCollectionUri,
+    JSONResponse,
+    create_get_request_model,
+    create_post_request_model,
+    create_request_model,
+)
+from stac_fastapi.extensions.free_text import FreeTextConformanceClasses
+from stac_fastapi.pgstac.core import health_check
+from stac_fastapi.pgstac.db import close_db_connection, con_init, get_connection
+from stac_fastapi.pgstac.extensions import FreeTextExtension
+from stac_fastapi.pgstac.models.extensions import Extensions
+from stac_fastapi.types.search import APIRequest
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from extensions.assets import AssetsExtension, LocalStorage
+from pgstac.db import SEARCH_PATH
+from pgstac.settings import DatabaseSettings
+from stac_api.client import DinamisClient
+from stac_api.errors import (
+    STATUS_CODES,
+    AuthenticationRequired,
+    PermissionDenied,
+    add_error_handlers,
+)
+from stac_api.search import DinamisSearch
+from stac_api.settings import ApiSettings, Settings
+
+# Every route of the transaction extensions: all need the admin credential.
+TRANSACTION_SCOPES: list[dict[str, str]] = [
+    {"path": "/collections", "method": "POST"},
+    *(
+        {"path": "/collections/{collection_id}", "method": method}
+        for method in ("PUT", "PATCH", "DELETE")
+    ),
+    {"path": "/collections/{collection_id}/items", "method": "POST"},
+    *(
+        {"path": "/collections/{collection_id}/items/{item_id}", "method": method}
+        for method in ("PUT", "PATCH", "DELETE")
+    ),
+    {"path": "/collections/{collection_id}/bulk_items", "method": "POST"},
+]
+
+bearer = HTTPBearer(auto_error=False, description="Admin credential for transactions")
+
+
+async def require_admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> None:
+    """Transactions change the catalogue: they need the admin bearer token."""
+    expected = request.app.state.settings.admin_token
+    if expected is None:
+        raise PermissionDenied(
+            "Transactions are disabled: no admin credential is configured on this server."
+        )
+    if credentials is None:
+        raise AuthenticationRequired(
+            "Transactions need the admin credential: send `Authorization: Bearer <token>`."
+        )
+    if not secrets.compare_digest(
+        credentials.credentials.encode(), expected.get_secret_value().encode()
+    ):
+        raise PermissionDenied("The admin credential is not valid.")
+
+
+def build_extensions(api_settings: ApiSettings) -> Extensions:
+    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets."""
+    return Extensions(
+        search_map={
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH])
+        },
+        item_collection_map={
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS])
+        },
+        extra_map={"assets": AssetsExtension()},
+        settings=api_settings,
+    )
+
+
+async def create_pool(dsn: str, database: DatabaseSettings) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=database.pool_min_size,
+        max_size=database.pool_max_size,
+        init=con_init,
+        server_settings={
+            "search_path": SEARCH_PATH,
+            "application_name": "dinamis-api",
+            "statement_timeout": str(database.statement_timeout_ms),
+        },
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API: core, collections, features, item search and its extensions, assets."""
+    settings = settings or Settings()
+    api_settings = settings.api
+    extensions = build_extensions(api_settings)
+
+    post_request_model = create_post_request_model(extensions.search, base_model=DinamisSearch)
+    get_request_model = create_get_request_model(extensions.search)
+    items_get_request_model: type[APIRequest] = ItemCollectionUri
+    if extensions.item_collection:
+        items_get_request_model = create_request_model(  # type: ignore[assignment]
+            model_name="ItemCollectionUri",
+            base_model=ItemCollectionUri,
+            extensions=extensions.item_collection,
+            request_type="GET",
+        )
+    collection_search = extensions.collection_search
+    collections_get_request_model: type[APIRequest] = (
+        collection_search.GET if collection_search else EmptyRequest
+    )
+
+    application_extensions: list[Any] = [
+        *extensions.search,
+        *extensions.item_collection,
+        *extensions.transaction,
+        *extensions.extra,
+    ]
+    if collection_search is not None:
+        application_extensions.append(collection_search)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = settings.database
+        app.state.readpool = await create_pool(database.reader_dsn(), database)
+        app.state.writepool = await create_pool(database.dsn(), database)
+        app.state.get_connection = get_connection
+        yield
+        await close_db_connection(app)
+
+    app = FastAPI(
+        openapi_url=api_settings.openapi_url,
+        docs_url=api_settings.docs_url,
+        redoc_url=None,
+        root_path=api_settings.root_path,
+        title=api_settings.stac_fastapi_title,
+        version=api_settings.stac_fastapi_version,
+        description=api_settings.stac_fastapi_description,
+        lifespan=lifespan,
+    )
+    app.state.storage = LocalStorage(settings.storage.local_root)
+
+    api = StacApi(
+        app=app,
+        router=APIRouter(prefix=api_settings.prefix_path),
+        settings=api_settings,
+        extensions=application_extensions,
+        client=DinamisClient(
+            pgstac_search_model=post_request_model,
+            landing_page_id=api_settings.stac_fastapi_landing_id,
+        ),
+        response_class=JSONResponse,
+        items_get_request_model=items_get_request_model,
+        search_get_request_model=get_request_model,
+        search_post_request_model=post_request_model,
+        collections_get_request_model=collections_get_request_model,
+        exceptions=STATUS_CODES,
+        route_dependencies=[(TRANSACTION_SCOPES, [Depends(require_admin)])],  # type: ignore[list-item]
+        middlewares=[
+            Middleware(BrotliMiddleware),
+            Middleware(ProxyHeaderMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=api_settings.cors_origins,
+                allow_origin_regex=api_settings.cors_origin_regex,
+                allow_methods=api_settings.cors_methods,
+                allow_credentials=api_settings.cors_credentials,
+                allow_headers=api_settings.cors_headers,
+                expose_headers=["Content-Range", "Content-Length", "ETag", "Accept-Ranges"],
+                max_age=600,
+            ),
+        ],
+        health_check=health_check,
+    )
+    add_error_handlers(api.app)
+    return api.app

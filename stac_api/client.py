@@ -1,0 +1,113 @@
+"""The core client: stac-fastapi-pgstac's, plus what a STAC client of this product expects.
+
+- asset hrefs kept relative to the storage root are turned into fetchable URLs;
+- a search naming a collection that does not exist is a clear 400, not an empty page;
+- responses of item searches are `application/geo+json` also when `fields` is used;
+- GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
+- collection links carry titles, as STAC best practices ask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from stac_fastapi.api.models import GeoJSONResponse, JSONResponse
+from stac_fastapi.pgstac.core import CoreCrudClient, clean_search_args
+from stac_fastapi.types.requests import get_base_url
+from stac_fastapi.types.stac import ItemCollection
+
+from extensions.assets import AssetHrefs
+from stac_api.errors import InvalidSearch
+from stac_api.fields import fields_from_query
+
+
+def as_geojson(result: Any) -> Any:
+    """stac-fastapi-pgstac answers `fields` searches with a plain JSONResponse; an item
+    collection is GeoJSON whatever fields it carries."""
+    if isinstance(result, JSONResponse) and not isinstance(result, GeoJSONResponse):
+        result.headers["content-type"] = GeoJSONResponse.media_type
+    return result
+
+
+LINK_TITLES = {
+    "self": "This collection",
+    "root": "DINAMIS STAC",
+    "parent": "DINAMIS STAC",
+    "items": "Items of this collection",
+    "http://www.opengis.net/def/rel/ogc/1.0/queryables": "Queryables of this collection",
+}
+
+
+def title_links(collection: dict[str, Any]) -> None:
+    for link in collection.get("links", []):
+        if "title" not in link and link.get("rel") in LINK_TITLES:
+            link["title"] = LINK_TITLES[link["rel"]]
+
+
+def query_fields(request: Request, fields: list[str] | None) -> list[str] | None:
+    """`fields=` (present but empty) asks for the default set, not for the full item."""
+    if fields is None and request.query_params.get("fields", None) == "":
+        return []
+    return fields
+
+
+class DinamisClient(CoreCrudClient):
+    """Core endpoints over pgstac."""
+
+    asset_hrefs = AssetHrefs()
+
+    async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
+        item_collection = await super()._search_base(search_request, request)
+        base_url = get_base_url(request)
+        for feature in item_collection.get("features", []):
+            self.asset_hrefs.resolve_item(feature, base_url)
+        return item_collection
+
+    async def get_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
+        collection = await super().get_collection(collection_id, request, **kwargs)
+        title_links(collection)
+        return collection
+
+    async def all_collections(self, request: Request, **kwargs: Any) -> Any:
+        collections = await super().all_collections(request, **kwargs)
+        if isinstance(collections, dict):
+            for collection in collections.get("collections", []):
+                title_links(collection)
+        return collections
+
+    async def _check_collections(self, request: Request, collections: list[str] | None) -> None:
+        if not collections:
+            return
+        async with request.app.state.get_connection(request, "r") as conn:
+            known = await conn.fetch(
+                "SELECT id FROM pgstac.collections WHERE id = ANY($1::text[])", collections
+            )
+        if missing := sorted(set(collections) - {row["id"] for row in known}):
+            raise InvalidSearch(
+                f"Unknown collection(s): {', '.join(missing)}. "
+                "GET /collections lists the available ones."
+            )
+
+    def _clean_search_args(
+        self, base_args: dict[str, Any], fields: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        clean = clean_search_args(base_args, **kwargs)
+        if fields is not None:
+            clean["fields"] = fields_from_query(fields)
+        return clean
+
+    async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:
+        await self._check_collections(request, search_request.collections)
+        return as_geojson(await super().post_search(search_request, request, **kwargs))
+
+    async def get_search(
+        self, request: Request, collections: list[str] | None = None, **kwargs: Any
+    ) -> Any:
+        await self._check_collections(request, collections)
+        kwargs["fields"] = query_fields(request, kwargs.get("fields"))
+        return as_geojson(await super().get_search(request, collections=collections, **kwargs))
+
+    async def item_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
+        kwargs["fields"] = query_fields(request, kwargs.get("fields"))
+        return as_geojson(await super().item_collection(collection_id, request, **kwargs))

@@ -1,0 +1,127 @@
+"""Every error as `{code, description}` JSON, and never a 500 for what a client can send.
+
+Each package raises its own exception classes; this module maps them, FastAPI's validation
+errors and the database's client-caused errors to status codes in one table.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from stac_fastapi.api.errors import DEFAULT_STATUS_CODES
+from stac_fastapi.api.models import JSONResponse
+from starlette import status
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from extensions.assets import AssetNotFound, OutsideStorage
+from pgstac.settings import DatabaseNotConfigured
+
+logger = logging.getLogger(__name__)
+
+
+class AuthenticationRequired(Exception):
+    """No credential was sent for an operation that needs one."""
+
+
+class PermissionDenied(Exception):
+    """The credential sent does not allow this operation."""
+
+
+class InvalidSearch(ValueError):
+    """A search the API can parse but not run (e.g. an unknown collection)."""
+
+
+class SearchTimeout(Exception):
+    """A search exceeded the database statement timeout."""
+
+
+STATUS_CODES: dict[type[Exception], int] = {
+    **DEFAULT_STATUS_CODES,
+    AuthenticationRequired: status.HTTP_401_UNAUTHORIZED,
+    PermissionDenied: status.HTTP_403_FORBIDDEN,
+    InvalidSearch: status.HTTP_400_BAD_REQUEST,
+    AssetNotFound: status.HTTP_404_NOT_FOUND,
+    OutsideStorage: status.HTTP_400_BAD_REQUEST,
+    SearchTimeout: status.HTTP_504_GATEWAY_TIMEOUT,
+    DatabaseNotConfigured: status.HTTP_503_SERVICE_UNAVAILABLE,
+    # Errors PostgreSQL/pgstac raise for values a client sent: a malformed datetime, a
+    # comparison of a number with a string, pgstac's own RAISE EXCEPTION on a bad search.
+    asyncpg.exceptions.DataError: status.HTTP_400_BAD_REQUEST,
+    asyncpg.exceptions.RaiseError: status.HTTP_400_BAD_REQUEST,
+    asyncpg.exceptions.QueryCanceledError: status.HTTP_504_GATEWAY_TIMEOUT,
+}
+
+ERROR_CODES: dict[type[Exception], str] = {
+    asyncpg.exceptions.DataError: "InvalidParameterValue",
+    asyncpg.exceptions.RaiseError: "InvalidParameterValue",
+    asyncpg.exceptions.QueryCanceledError: "SearchTimeout",
+}
+
+
+def error_response(status_code: int, code: str, description: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code, headers=headers)
+
+
+def _code(exc: Exception) -> str:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_CODES:
+            return ERROR_CODES[cls]
+    return type(exc).__name__
+
+
+def _description(exc: Exception) -> str:
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        return "The search took too long and was stopped: narrow it by area, period or collection."
+    if isinstance(exc, asyncpg.PostgresError):
+        # The server's own message names the bad value; hints and internals are left out.
+        return str(exc.args[0] if exc.args else exc).split("\n")[0]
+    return str(exc) or type(exc).__name__
+
+
+def _validation_message(errors: list[Any]) -> str:
+    parts = []
+    for error in errors:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "Invalid request"
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Render every error as `{code, description}` with the status from STATUS_CODES."""
+
+    def mapped(status_code: int):
+        def handler(request: Request, exc: Exception) -> JSONResponse:
+            if status_code >= 500:
+                logger.error("%s on %s %s", type(exc).__name__, request.method, request.url)
+            headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else {}
+            return error_response(status_code, _code(exc), _description(exc), **headers)
+
+        return handler
+
+    for exc_class, status_code in STATUS_CODES.items():
+        app.add_exception_handler(exc_class, mapped(status_code))
+
+    async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "InvalidParameterValue", _validation_message(list(exc.errors())))
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
+        return error_response(exc.status_code, code, str(exc.detail), **dict(exc.headers or {}))
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        reference = uuid.uuid4().hex[:12]
+        logger.exception("Unexpected error %s on %s %s", reference, request.method, request.url)
+        return error_response(
+            500, "InternalServerError", f"Unexpected server error (reference {reference})."
+        )
+
+    app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected)
