@@ -181,7 +181,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exceptions=STATUS_CODES,
         route_dependencies=[(TRANSACTION_SCOPES, [Depends(require_admin)])],  # type: ignore[list-item]
         middlewares=[
-            Middleware(BrotliMiddleware),
+            # Asset files are served as they are: compressing them would drop Content-Length
+            # and break the byte ranges GDAL reads COGs with.
+            Middleware(
+                BrotliMiddleware, excluded_handlers=[rf"^{api_settings.prefix_path}/assets/"]
+            ),
             Middleware(ProxyHeaderMiddleware),
             Middleware(
                 CORSMiddleware,

@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
+import orjson
+from asyncpg.exceptions import InvalidDatetimeFormatError
 from fastapi import Request
 from stac_fastapi.api.models import GeoJSONResponse, JSONResponse
 from stac_fastapi.pgstac.core import CoreCrudClient, clean_search_args
+from stac_fastapi.types.errors import InvalidQueryParameter
 from stac_fastapi.types.requests import get_base_url
 from stac_fastapi.types.stac import ItemCollection
 
@@ -45,6 +49,17 @@ def title_links(collection: dict[str, Any]) -> None:
             link["title"] = LINK_TITLES[link["rel"]]
 
 
+def check_json_parameters(**parameters: str | None) -> None:
+    """GET parameters that carry JSON must parse, or the client is told which one is wrong."""
+    for name, value in parameters.items():
+        if value is None:
+            continue
+        try:
+            orjson.loads(unquote_plus(value))
+        except orjson.JSONDecodeError as exc:
+            raise InvalidSearch(f"`{name}` must be JSON ({exc}): {value[:80]!r}") from exc
+
+
 def query_fields(request: Request, fields: list[str] | None) -> list[str] | None:
     """`fields=` (present but empty) asks for the default set, not for the full item."""
     if fields is None and request.query_params.get("fields", None) == "":
@@ -58,7 +73,13 @@ class DinamisClient(CoreCrudClient):
     asset_hrefs = AssetHrefs()
 
     async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
-        item_collection = await super()._search_base(search_request, request)
+        try:
+            item_collection = await super()._search_base(search_request, request)
+        except InvalidQueryParameter as exc:
+            # pgstac reports any bad timestamp as a bad `datetime`, also one inside a filter.
+            if isinstance(exc.__cause__, InvalidDatetimeFormatError):
+                raise InvalidQueryParameter(f"Invalid date or time: {exc.__cause__}") from exc
+            raise
         base_url = get_base_url(request)
         for feature in item_collection.get("features", []):
             self.asset_hrefs.resolve_item(feature, base_url)
@@ -104,10 +125,12 @@ class DinamisClient(CoreCrudClient):
     async def get_search(
         self, request: Request, collections: list[str] | None = None, **kwargs: Any
     ) -> Any:
+        check_json_parameters(intersects=kwargs.get("intersects"), query=kwargs.get("query"))
         await self._check_collections(request, collections)
         kwargs["fields"] = query_fields(request, kwargs.get("fields"))
         return as_geojson(await super().get_search(request, collections=collections, **kwargs))
 
     async def item_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
+        check_json_parameters(query=kwargs.get("query"))
         kwargs["fields"] = query_fields(request, kwargs.get("fields"))
         return as_geojson(await super().item_collection(collection_id, request, **kwargs))

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from stac_fastapi.api.errors import DEFAULT_STATUS_CODES
 from stac_fastapi.api.models import JSONResponse
 from starlette import status
@@ -54,12 +55,16 @@ STATUS_CODES: dict[type[Exception], int] = {
     # comparison of a number with a string, pgstac's own RAISE EXCEPTION on a bad search.
     asyncpg.exceptions.DataError: status.HTTP_400_BAD_REQUEST,
     asyncpg.exceptions.RaiseError: status.HTTP_400_BAD_REQUEST,
+    # The API sends no SQL of its own text; a syntax error comes from client text that pgstac
+    # turns into a query, e.g. a free-text `q` with unbalanced operators.
+    asyncpg.exceptions.PostgresSyntaxError: status.HTTP_400_BAD_REQUEST,
     asyncpg.exceptions.QueryCanceledError: status.HTTP_504_GATEWAY_TIMEOUT,
 }
 
 ERROR_CODES: dict[type[Exception], str] = {
     asyncpg.exceptions.DataError: "InvalidParameterValue",
     asyncpg.exceptions.RaiseError: "InvalidParameterValue",
+    asyncpg.exceptions.PostgresSyntaxError: "InvalidParameterValue",
     asyncpg.exceptions.QueryCanceledError: "SearchTimeout",
 }
 
@@ -112,6 +117,9 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_response(400, "InvalidParameterValue", _validation_message(list(exc.errors())))
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ValidationError):  # stac-fastapi wraps model errors
+            message = _validation_message(list(exc.__cause__.errors()))
+            return error_response(exc.status_code, "InvalidParameterValue", message)
         code = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
         return error_response(exc.status_code, code, str(exc.detail), **dict(exc.headers or {}))
 

@@ -3,33 +3,76 @@ strict where a silent default would mislead."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+import orjson
+from cql2 import Expr
 from pydantic import model_validator
 from stac_fastapi.pgstac.types.search import PgstacSearch
 
 from stac_api.fields import resolve_fields
 
 
+@lru_cache(maxsize=4096)
+def cql2_problem(canonical: str) -> str | None:
+    """Why a CQL2-JSON filter is invalid, or None.
+
+    Full validation costs ~20 ms in the cql2 library (it compiles its JSON schema every time);
+    clients repeat the same filters (a viewer's cloud slider, a script paging through one
+    search), so each distinct filter is validated once per process.
+    """
+    try:
+        Expr(orjson.loads(canonical)).validate()
+    except Exception as exc:  # cql2 raises bare exceptions for validation errors
+        return str(exc)
+    return None
+
+
+def validated_filter(cql2: Any, lang: str | None) -> dict[str, Any]:
+    """The filter as valid CQL2-JSON, or a ValueError saying what is wrong with it."""
+    if isinstance(cql2, str) and lang == "cql2-json":
+        raise ValueError("Invalid filter: filter-lang is cql2-json but the filter is text")
+    try:
+        as_json = Expr(cql2).to_json()
+    except Exception as exc:  # parse errors
+        raise ValueError(f"Invalid filter: {exc}") from exc
+    if problem := cql2_problem(orjson.dumps(as_json, option=orjson.OPT_SORT_KEYS).decode()):
+        raise ValueError(f"Invalid filter: {problem}")
+    return {"filter": as_json, "filter-lang": "cql2-json"}
+
+
 class DinamisSearch(PgstacSearch):
     """POST /search body.
 
+    - the body must be a JSON object (also when sent without its content type);
     - `collections` and `ids` also accept a single string (a lone `"spot67"` is a common
       client shortcut, and the official validator sends one).
     - `fields: null` is refused: the fields extension defines an object, and accepting null
       would silently return full items to a client that asked for a subset.
     - `fields` follows the spec's semantics (stac_api.fields), which pgstac alone does not.
+    - `filter` is validated as CQL2 before it reaches the database (and CQL2 text is accepted
+      in POST too), so a malformed filter is reported as such.
     """
 
     @model_validator(mode="before")
     @classmethod
     def normalise(cls, data: Any) -> Any:
+        if isinstance(data, bytes | str):  # a JSON body sent without its content type
+            try:
+                data = orjson.loads(data or b"{}")
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"The request body is not JSON: {exc}") from exc
         if not isinstance(data, dict):
-            return data
+            raise ValueError("The request body must be a JSON object")
         if "fields" in data:
             if not isinstance(data["fields"], dict):
                 raise ValueError("fields must be an object with `include` and/or `exclude` arrays")
             data = {**data, "fields": resolve_fields(data["fields"])}
+        if data.get("filter") is not None and data.get("query") is not None:
+            raise ValueError("Use either `query` or `filter`, not both")
+        if data.get("filter") is not None:
+            data = {**data, **validated_filter(data["filter"], data.get("filter-lang"))}
         for key in ("collections", "ids"):
             if isinstance(data.get(key), str):
                 data = {**data, key: [v.strip() for v in data[key].split(",") if v.strip()]}

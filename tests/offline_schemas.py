@@ -2,7 +2,8 @@
 
 Validators (stac-api-validator, stac-validator, pystac) download every schema they check
 against; these machines have no internet. The exact published schemas are answered from disk
-for their own URLs, on both HTTP stacks those tools use (requests and urllib). Nothing is
+for their own URLs: on the HTTP stacks those tools use (requests and urllib), and through
+pystac's own validator, whose schema cache is filled from the same copies. Nothing is
 weakened: a schema with no local copy, or any other external URL, fails as it would offline,
 so a check can never pass by being skipped.
 
@@ -24,7 +25,9 @@ from functools import cache
 from pathlib import Path
 from urllib.response import addinfourl
 
+import pystac.validation
 import responses
+from pystac.validation import JsonSchemaSTACValidator
 from pystac.validation.local_validator import get_local_schema_cache
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -38,6 +41,17 @@ LOCAL = re.compile(r"^https?://(127\.0\.0\.1|localhost)[:/]")
 @cache
 def core_schemas() -> dict[str, bytes]:
     return {url: json.dumps(schema).encode() for url, schema in get_local_schema_cache().items()}
+
+
+def extension_schemas() -> dict[str, dict[str, object]]:
+    """Every local extension schema by its published URL."""
+    found = {}
+    for path in sorted((SCHEMA_DIR / "extensions").glob("*/*/schema.json")):
+        name, version = path.parent.parent.name, path.parent.name
+        found[f"https://stac-extensions.github.io/{name}/{version}/schema.json"] = json.loads(
+            path.read_text()
+        )
+    return found
 
 
 def local_schema(url: str) -> bytes | None:
@@ -82,6 +96,10 @@ def offline_schemas() -> Iterator[None]:
 
     previous = urllib.request._opener  # type: ignore[attr-defined]
     urllib.request.install_opener(urllib.request.build_opener(LocalSchemaHandler()))
+    previous_validator = pystac.validation.RegisteredValidator.get_validator()
+    validator = JsonSchemaSTACValidator()
+    validator.schema_cache.update(extension_schemas())
+    pystac.validation.set_validator(validator)
     try:
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
             mock.add_passthru(LOCAL)
@@ -89,6 +107,7 @@ def offline_schemas() -> Iterator[None]:
             yield
     finally:
         urllib.request.install_opener(previous)  # type: ignore[arg-type]
+        pystac.validation.set_validator(previous_validator)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box
 
 from ingest.demo.rasters import VARIANTS, demo_hrefs
+from pgstac.collections import read_collections
 
 ARCHIVE_END = date(2026, 6, 30)  # fixed, so the same seed gives the same archive on any day
 EARTH_RADIUS_KM = 6371.0
@@ -41,7 +42,6 @@ STAC_EXTENSIONS = [
     "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
     "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
 ]
-COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,12 @@ def areas() -> tuple[Area, ...]:
 
 
 @cache
+def collection_assets() -> dict[str, dict[str, Any]]:
+    """Each collection's item_assets (collections.yaml): titles, media types, bands."""
+    return {d.id: d.stac["item_assets"] for d in read_collections()}
+
+
+@cache
 def to_projected(epsg: int) -> Transformer:
     return Transformer.from_crs(4326, epsg, always_xy=True)
 
@@ -322,10 +328,11 @@ def projection(
     scene_km: float,
     metro: bool,
 ) -> dict[str, Any]:
-    """proj:* of the product: projected for ortho levels, sensor geometry otherwise."""
+    """proj:* of the product: projected for ortho levels; sensor geometry has a shape but no
+    CRS (no proj:code at all: pgstac does not keep JSON nulls)."""
     if level not in ("ORTHO", "2A"):
         pixels = round(scene_km * 1000 / gsd)
-        return {"proj:code": None, "proj:shape": [pixels, pixels]}
+        return {"proj:shape": [pixels, pixels]}
     epsg = 2154 if metro else (32600 if lat >= 0 else 32700) + int((lon + 180) // 6) + 1
     xs, ys = to_projected(epsg).transform([p[0] for p in ring], [p[1] for p in ring])
     west, north = math.floor(min(xs) / gsd) * gsd, math.ceil(max(ys) / gsd) * gsd
@@ -414,6 +421,7 @@ def generate_item(seed: int, index: int) -> dict[str, Any]:
         properties["eo:snow_cover"] = round(rng.uniform(0, 40), 2) if winter else 0.0
 
     hrefs = demo_hrefs(platform.collection, rng.randrange(VARIANTS))
+    templates = collection_assets()[platform.collection]
     xs, ys = [p[0] for p in ring], [p[1] for p in ring]
     return {
         "type": "Feature",
@@ -425,21 +433,7 @@ def generate_item(seed: int, index: int) -> dict[str, Any]:
         "bbox": [min(xs), min(ys), max(xs), max(ys)],
         "properties": properties,
         "links": [],
-        "assets": {
-            "data": {"href": hrefs["data"], "type": COG, "title": "Image", "roles": ["data"]},
-            "overview": {
-                "href": hrefs["overview"],
-                "type": "image/jpeg",
-                "title": "Aperçu (quicklook)",
-                "roles": ["overview"],
-            },
-            "thumbnail": {
-                "href": hrefs["thumbnail"],
-                "type": "image/jpeg",
-                "title": "Vignette",
-                "roles": ["thumbnail"],
-            },
-        },
+        "assets": {key: {"href": href, **templates[key]} for key, href in hrefs.items()},
     }
 
 

@@ -1,0 +1,84 @@
+"""The embedded cluster: created once, started idempotently, run unprivileged, stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pgstac.cluster import ROOT_FALLBACK_DIR, ClusterError, EmbeddedCluster
+from pgstac.db import connect
+from pgstac.migrate import migrate
+from pgstac.settings import ClusterSettings
+
+AS_ROOT = os.geteuid() == 0
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="dinamis-cluster-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def process_uid(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError("no Uid line")
+
+
+def test_life_cycle(scratch: Path) -> None:
+    cluster = EmbeddedCluster(ClusterSettings(home=scratch))
+    assert not cluster.status().running
+    started = cluster.start()
+    try:
+        assert started.running and started.port and started.pid and started.dsn
+        assert cluster.start().pid == started.pid  # idempotent
+        if AS_ROOT:
+            assert process_uid(started.pid) == pwd.getpwnam("postgres").pw_uid
+        with connect(started.dsn) as conn:
+            assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
+            assert conn.execute("SHOW jit").fetchone() == ("off",)
+            assert conn.execute("SELECT current_database()").fetchone() == ("dinamis",)
+        state = (scratch / "cluster.json").stat()
+        assert state.st_mode & 0o077 == 0  # the password file is private
+        assert cluster.stop()
+        assert not cluster.status().running
+        assert not cluster.stop()
+        assert cluster.start().port == started.port  # the port is kept
+    finally:
+        cluster.stop()
+
+
+def test_migrate_is_idempotent(database: str) -> None:
+    first = migrate(database)
+    again = migrate(database)
+    assert first == again
+    assert first.pgstac_version == "0.10.0"
+    assert first.schemas == {"dinamis": "0001"}
+
+
+def test_a_taken_fixed_port_is_reported(scratch: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cluster = EmbeddedCluster(ClusterSettings(home=scratch, port=port))
+        with pytest.raises(ClusterError, match=f"Port {port}"):
+            cluster.start()
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="only root hands the cluster to another user")
+def test_unreachable_home_moves_the_data_dir(scratch: Path) -> None:
+    private = scratch / "private"
+    private.mkdir(mode=0o700)
+    cluster = EmbeddedCluster(ClusterSettings(home=private / "project" / ".dinamis"))
+    assert cluster.data_dir.is_relative_to(ROOT_FALLBACK_DIR)

@@ -1,0 +1,46 @@
+"""Settings: where the database is, and what production refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings
+from stac_api.settings import ApiSettings
+
+
+def test_home_never_comes_from_the_shell_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/root")
+    monkeypatch.delenv("DINAMIS_HOME", raising=False)
+    assert ClusterSettings().home == Path(".dinamis")
+    monkeypatch.setenv("DINAMIS_HOME", "/srv/dinamis")
+    assert ClusterSettings().home == Path("/srv/dinamis")
+
+
+def test_database_url_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u:p@db:5433/cat")
+    monkeypatch.setenv("PGHOST", "elsewhere")
+    assert DatabaseSettings().dsn() == "postgresql://u:p@db:5433/cat"
+
+
+def test_pg_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for name, value in {"PGHOST": "db", "PGPORT": "6432", "PGUSER": "me", "PGPASSWORD": "s3cr/t", "PGDATABASE": "stac"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    assert DatabaseSettings().dsn() == "postgresql://me:s3cr%2Ft@db:6432/stac"
+
+
+def test_no_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("DATABASE_URL", "PGHOST", "PGDATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(DatabaseNotConfigured, match="dinamis db start"):
+        DatabaseSettings(home=tmp_path).dsn()
+
+
+def test_production_refuses_a_weak_admin_token() -> None:
+    with pytest.raises(ValidationError, match="at least 32"):
+        ApiSettings(mode="production", admin_token="admin")
+    assert ApiSettings(mode="production", admin_token="x" * 40).admin_token is not None
+    assert ApiSettings(mode="development", admin_token="admin").admin_token is not None
