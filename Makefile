@@ -9,14 +9,16 @@ PORT ?= 8080
 DEMO_ITEMS ?= 50000
 export PYTHON
 
-.PHONY: install run test lint typecheck unit stop clean
+.PHONY: install system-packages run test lint typecheck unit stop clean
 
-install: $(VENV)/.installed
+install: system-packages $(VENV)/.installed
 
-# System packages are checked on every install (cheap when present); the virtualenv is
-# rebuilt only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml scripts/install-system-packages.sh
+# Checked every time (a few file tests when everything is present).
+system-packages:
 	@scripts/install-system-packages.sh
+
+# The virtualenv is rebuilt only when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml | system-packages
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -28,7 +30,7 @@ run: install
 	$(BIN)/dinamis demo --items $(DEMO_ITEMS)
 	$(BIN)/dinamis serve --host $(HOST) --port $(PORT)
 
-test: install lint typecheck unit
+test: lint typecheck unit
 
 lint: install
 	$(BIN)/ruff check .

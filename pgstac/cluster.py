@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ class ClusterStatus:
     server_version: str
 
 
+@cache
 def find_bindir() -> Path:
     """The newest PostgreSQL server binaries on this machine."""
     candidates = sorted(

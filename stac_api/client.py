@@ -4,6 +4,7 @@
 - a search naming a collection that does not exist is a clear 400, not an empty page;
 - responses of item searches are `application/geo+json` also when `fields` is used;
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
+- GET filters are validated like POST ones (stac_api.search), once per distinct filter;
 - collection links carry titles, as STAC best practices ask.
 """
 
@@ -24,6 +25,7 @@ from stac_fastapi.types.stac import ItemCollection
 from extensions.assets import AssetHrefs
 from stac_api.errors import InvalidSearch
 from stac_api.fields import fields_from_query
+from stac_api.search import validated_filter
 
 
 def as_geojson(result: Any) -> Any:
@@ -111,11 +113,19 @@ class DinamisClient(CoreCrudClient):
             )
 
     def _clean_search_args(
-        self, base_args: dict[str, Any], fields: list[str] | None = None, **kwargs: Any
+        self,
+        base_args: dict[str, Any],
+        fields: list[str] | None = None,
+        filter_query: str | None = None,
+        filter_lang: str | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
+        """GET parameters as a pgstac search: our fields semantics and filter validation."""
         clean = clean_search_args(base_args, **kwargs)
         if fields is not None:
             clean["fields"] = fields_from_query(fields)
+        if filter_query:
+            clean.update(validated_filter(filter_query, filter_lang or "cql2-text"))
         return clean
 
     async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:

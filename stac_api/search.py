@@ -11,6 +11,7 @@ from cql2 import Expr
 from pydantic import model_validator
 from stac_fastapi.pgstac.types.search import PgstacSearch
 
+from stac_api.errors import InvalidSearch
 from stac_api.fields import resolve_fields
 
 
@@ -30,15 +31,21 @@ def cql2_problem(canonical: str) -> str | None:
 
 
 def validated_filter(cql2: Any, lang: str | None) -> dict[str, Any]:
-    """The filter as valid CQL2-JSON, or a ValueError saying what is wrong with it."""
+    """The filter as valid CQL2-JSON, or InvalidSearch saying what is wrong with it.
+
+    `cql2` is CQL2 text, CQL2-JSON as a dict, or (from a GET) CQL2-JSON as a string.
+    """
     if isinstance(cql2, str) and lang == "cql2-json":
-        raise ValueError("Invalid filter: filter-lang is cql2-json but the filter is text")
+        try:
+            cql2 = orjson.loads(cql2)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidSearch(f"Invalid filter: filter-lang is cql2-json: {exc}") from exc
     try:
         as_json = Expr(cql2).to_json()
     except Exception as exc:  # parse errors
-        raise ValueError(f"Invalid filter: {exc}") from exc
+        raise InvalidSearch(f"Invalid filter: {exc}") from exc
     if problem := cql2_problem(orjson.dumps(as_json, option=orjson.OPT_SORT_KEYS).decode()):
-        raise ValueError(f"Invalid filter: {problem}")
+        raise InvalidSearch(f"Invalid filter: {problem}")
     return {"filter": as_json, "filter-lang": "cql2-json"}
 
 
