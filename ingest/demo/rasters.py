@@ -107,7 +107,8 @@ def synthetic_scene(rng: np.random.Generator, kind: RasterKind) -> np.ndarray:
     vigour = rng.uniform(0.3, 1.2, parcel.max() + 1)[parcel]
     image = np.empty((len(kind.bands), SIZE, SIZE), dtype=np.float64)
     for index, band in enumerate(kind.bands):
-        layer = REFLECTANCE["field"][band] * (vigour if band == "nir" else 2 - vigour)
+        # Vigorous crops reflect more near infrared and absorb more visible light.
+        layer = REFLECTANCE["field"][band] * (vigour if band == "nir" else 1.5 - 0.6 * vigour)
         layer = np.where(forest, REFLECTANCE["forest"][band], layer)
         layer = np.where(town, REFLECTANCE["town"][band], layer)
         layer = np.where(water, REFLECTANCE["water"][band], layer)
