@@ -9,6 +9,15 @@ from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
 
 CHUNK_SIZE = 10_000
+# Links the API derives for every item (stac-fastapi's INFERRED_LINK_RELS): not worth storing.
+INFERRED_RELS = frozenset({"self", "item", "parent", "collection", "root", "items", "child"})
+
+
+def without_inferred_links(item: dict[str, Any]) -> dict[str, Any]:
+    links = item.get("links")
+    if links and any(link.get("rel") in INFERRED_RELS for link in links):
+        item = {**item, "links": [lnk for lnk in links if lnk.get("rel") not in INFERRED_RELS]}
+    return item
 
 
 def load_items(
@@ -27,7 +36,7 @@ def load_items(
         nonlocal count
         for item in items:
             count += 1
-            yield item
+            yield without_inferred_links(item)
 
     db = PgstacDB(dsn=dsn)
     try:

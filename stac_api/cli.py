@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -142,6 +144,117 @@ def demo(
             f"Demo archive: {result.loaded} items generated and loaded in "
             f"{result.seconds:.1f} s ({result.total} in total)."
         )
+
+
+# -- ingest ----------------------------------------------------------------------------------
+
+
+def default_href_prefix(source: str) -> str:
+    """Asset hrefs are relative to the storage root: a folder inside it keeps its place."""
+    from extensions.assets import StorageSettings
+
+    if source.startswith("s3://") or not Path(source).is_dir():
+        return ""
+    root, folder = StorageSettings().local_root.resolve(), Path(source).resolve()
+    if folder.is_relative_to(root) and folder != root:
+        return folder.relative_to(root).as_posix() + "/"
+    return ""
+
+
+def provider_named(name: str) -> dict[str, Any]:
+    """A provider of the product collections by name (GEOSUD, CNES…), or a new host."""
+    for definition in read_collections():
+        for provider in definition.stac.get("providers", []):
+            if provider["name"].casefold() == name.casefold():
+                return dict(provider)
+    return {"name": name, "roles": ["host"]}
+
+
+@app.command("ingest")
+def ingest(
+    source: Annotated[str, typer.Argument(help="Folder, zip of products, or s3://bucket/prefix")],
+    collection: Annotated[str | None, typer.Option(help="Force this collection")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Provider of these products (e.g. GEOSUD)")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Parsing processes")] = os.cpu_count() or 1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Touch no database")] = False,
+    output: Annotated[Path | None, typer.Option(help="Also write the items as NDJSON")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the harvest report (JSON)")] = None,
+    href_prefix: Annotated[str | None, typer.Option(help="Storage path of SOURCE's root")] = None,
+) -> None:
+    """Harvest DIMAP products (SPOT 1-7, Pléiades, Pléiades Neo) into the catalogue."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from ingest.harvest import HarvestOptions, harvest, write_report
+    from ingest.settings import S3Settings
+    from ingest.sources import SourceError, SourceSpec
+
+    prefix = default_href_prefix(source) if href_prefix is None else href_prefix
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    options = HarvestOptions(
+        collection=collection,
+        providers=[provider_named(provider)] if provider else None,
+        href_prefix=prefix,
+        workers=workers,
+        dry_run=dry_run,
+    )
+    dsn = None if dry_run else database_dsn()
+    spec = SourceSpec(source, S3Settings().client_options())
+    started = time.perf_counter()
+    with (
+        Progress(
+            TextColumn("[bold]harvest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=err,
+        ) as bar,
+        output.open("wb") if output else contextlib.nullcontext() as out,
+    ):
+        task = bar.add_task("harvest", total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            if done % 200 == 0 or done == total:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} products/s")
+
+        try:
+            result = harvest(spec, dsn, options, output=out, progress=progress)
+        except SourceError as exc:
+            raise fail(str(exc)) from exc
+    if report:
+        write_report(result, report)
+    summary = Table(title=f"Harvest of {source}" + (" (dry run)" if dry_run else ""), box=None)
+    for column in ("found", "loaded", "updated", "skipped", "failed"):
+        summary.add_column(column, justify="right")
+    summary.add_row(
+        *(f"{getattr(result, c):,}" for c in ("found", "loaded", "updated", "skipped", "failed"))
+    )
+    console.print(summary)
+    rate = (result.loaded + result.updated) / result.seconds if result.seconds else 0
+    console.print(f"{result.seconds:.1f} s, {rate:,.0f} products/s")
+    if result.gone:
+        console.print(f"{result.gone} products harvested before are no longer in the source.")
+    if result.missing_files:
+        console.print(
+            f"[yellow]{result.missing_files} files named by the metadata are not in the source[/], "
+            f"e.g. {result.warnings[0]}"
+        )
+    for failure in result.failures[:50]:
+        err.print(f"[red]failed[/] {failure.key}: {failure.reason}: {failure.message}")
+    if len(result.failures) > 50:
+        err.print(f"… and {len(result.failures) - 50} more (see --report)")
+    if result.failed:
+        raise typer.Exit(code=1)
 
 
 # -- serve -----------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def test_migrate_is_idempotent(database: str) -> None:
     again = migrate(database)
     assert first == again
     assert first.pgstac_version == "0.10.0"
-    assert first.schemas == {"dinamis": "0001"}
+    assert first.schemas == {"dinamis": "0002"}
 
 
 def test_a_taken_fixed_port_is_reported(scratch: Path) -> None:

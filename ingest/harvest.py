@@ -1,0 +1,325 @@
+"""Harvesting: read every new or changed product of a source in parallel, load it in chunks.
+
+- Products whose metadata file has the fingerprint recorded at the last harvest are skipped
+  without being read.
+- Parsing runs in worker processes (all cores by default); loading streams the items through
+  pypgstac's Loader in chunks (upsert), then records their fingerprints: an interrupted
+  harvest loses nothing and doubles nothing when re-run.
+- A bad product is reported with its reason and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import psycopg
+from pypgstac.db import PgstacDB
+from pypgstac.load import Loader, Methods
+
+from ingest.dimap import DimapError, read_item
+from ingest.loader import without_inferred_links
+from ingest.sources import Candidate, Listing, SourceSpec, open_source
+from pgstac.db import connect
+
+CHUNK_SIZE = 5000
+MAX_WARNINGS = 100
+
+
+@dataclass(frozen=True)
+class HarvestOptions:
+    collection: str | None = None
+    providers: list[dict[str, Any]] | None = None
+    href_prefix: str = ""
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    chunk_size: int = CHUNK_SIZE
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Failure:
+    key: str
+    reason: str
+    message: str
+
+
+@dataclass
+class HarvestReport:
+    source: str
+    started_at: str
+    seconds: float = 0.0
+    found: int = 0
+    loaded: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    gone: int = 0
+    dry_run: bool = False
+    failures: list[Failure] = field(default_factory=list)
+    missing_files: int = 0
+    warnings: list[str] = field(default_factory=list)  # the first MAX_WARNINGS
+
+    def fail(self, key: str, reason: str, message: str) -> None:
+        self.failed += 1
+        self.failures.append(Failure(key, reason, message))
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
+
+
+@dataclass
+class Parsed:
+    """A product read by a worker: its item as JSON (cheaper to pass between processes than
+    a pickled dict, and written as is to --output), or why it could not be read."""
+
+    candidate: Candidate
+    document: bytes | None
+    failure: tuple[str, str] | None = None
+    _item: dict[str, Any] | None = None
+
+    @property
+    def item(self) -> dict[str, Any]:
+        if self._item is None:
+            assert self.document is not None
+            self._item = orjson.loads(self.document)
+        return self._item
+
+
+# -- parsing, in worker processes ----------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(spec: SourceSpec, options: HarvestOptions) -> None:
+    _worker["source"] = open_source(spec)
+    _worker["options"] = options
+
+
+def _parse(candidate: Candidate) -> Parsed:
+    options: HarvestOptions = _worker["options"]
+    directory = candidate.key.rpartition("/")[0]
+    href_dir = options.href_prefix + (f"{directory}/" if directory else "")
+    try:
+        data = _worker["source"].read(candidate.key)
+        item = read_item(
+            data,
+            candidate.key,
+            href_dir=href_dir,
+            collection=options.collection,
+            providers=options.providers,
+        )
+    except DimapError as exc:
+        return Parsed(candidate, None, (exc.reason, str(exc)))
+    except OSError as exc:
+        return Parsed(candidate, None, ("unreadable", str(exc)))
+    except Exception as exc:  # a reader bug must not stop the harvest of the others
+        return Parsed(candidate, None, ("unexpected", f"{type(exc).__name__}: {exc}"))
+    return Parsed(candidate, orjson.dumps(item))
+
+
+def parse_all(
+    spec: SourceSpec, options: HarvestOptions, candidates: list[Candidate]
+) -> Iterator[Parsed]:
+    """Parse in order, on `options.workers` processes (in this process when 1)."""
+    if options.workers <= 1 or len(candidates) < 50:
+        _init_worker(spec, options)
+        yield from map(_parse, candidates)
+        return
+    chunksize = max(1, min(256, len(candidates) // (options.workers * 8)))
+    with ProcessPoolExecutor(
+        options.workers, initializer=_init_worker, initargs=(spec, options)
+    ) as pool:
+        yield from pool.map(_parse, candidates, chunksize=chunksize)
+
+
+# -- the database side ------------------------------------------------------------------------
+
+
+def known_fingerprints(dsn: str, prefix: str) -> dict[str, str]:
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT key, fingerprint FROM dinamis.harvested WHERE key LIKE %s", [pattern]
+        ).fetchall()
+    return dict(rows)
+
+
+def collection_ids(dsn: str) -> set[str]:
+    with connect(dsn) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM collections")}
+
+
+class ChunkLoader:
+    """Loads parsed items in chunks, then records their fingerprints."""
+
+    def __init__(self, dsn: str, prefix: str) -> None:
+        self.dsn = dsn
+        self.prefix = prefix
+        self._connect()
+
+    def _connect(self) -> None:
+        self.db = PgstacDB(dsn=self.dsn)
+        self.loader = Loader(db=self.db)
+
+    def _load(self, parsed: list[Parsed], mode: Methods) -> None:
+        items = [without_inferred_links(p.item) for p in parsed]
+        try:
+            self.loader.load_items(iter(items), insert_mode=mode)
+        except Exception:
+            self.db.close()  # the connection's transaction is aborted: start afresh
+            self._connect()
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    def load(self, chunk: list[Parsed], report: HarvestReport, new: bool = False) -> list[Parsed]:
+        """Load a chunk; returns the parsed products that were loaded.
+
+        A chunk of products never harvested before is first copied straight into its
+        partitions (pypgstac's `insert`, the fastest path); if any of them is in the catalogue
+        already (an interrupted harvest, a moved folder), the chunk is upserted instead.
+        """
+        try:
+            try:
+                self._load(chunk, Methods.insert if new else Methods.upsert)
+            except psycopg.errors.UniqueViolation:
+                self._load(chunk, Methods.upsert)
+            loaded = chunk
+        except Exception:
+            # One product broke the chunk: load one by one to find it and keep the others.
+            loaded = []
+            for parsed in chunk:
+                try:
+                    self._load([parsed], Methods.upsert)
+                    loaded.append(parsed)
+                except Exception as exc:
+                    message = str(exc).splitlines()[0]
+                    report.fail(parsed.candidate.key, "rejected-by-database", message)
+        self.record(loaded)
+        return loaded
+
+    def record(self, loaded: list[Parsed]) -> None:
+        rows = [
+            (
+                self.prefix + p.candidate.key,
+                p.candidate.fingerprint,
+                p.item["id"],
+                p.item["collection"],
+            )
+            for p in loaded
+            if p.item
+        ]
+        with connect(self.dsn) as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO dinamis.harvested (key, fingerprint, item_id, collection) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+                "fingerprint = EXCLUDED.fingerprint, item_id = EXCLUDED.item_id, "
+                "collection = EXCLUDED.collection, harvested_at = now()",
+                rows,
+            )
+
+
+# -- the harvest ------------------------------------------------------------------------------
+
+
+def harvest(
+    spec: SourceSpec,
+    dsn: str | None,
+    options: HarvestOptions,
+    output: IO[bytes] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> HarvestReport:
+    """Harvest a source into the catalogue (or, with `dry_run`, only into `output`).
+
+    `progress(done, total)` is called as products are handled.
+    """
+    started = time.perf_counter()
+    report = HarvestReport(
+        source=spec.location, started_at=datetime.now(UTC).isoformat(), dry_run=options.dry_run
+    )
+    listing = open_source(spec).listing()
+    report.found = len(listing.candidates)
+    if options.dry_run or dsn is None:
+        known: dict[str, str] = {}
+        collections: set[str] | None = None
+    else:
+        known = known_fingerprints(dsn, options.href_prefix)
+        collections = collection_ids(dsn)
+    todo = [
+        c for c in listing.candidates if known.get(options.href_prefix + c.key) != c.fingerprint
+    ]
+    report.skipped = report.found - len(todo)
+    present = {options.href_prefix + c.key for c in listing.candidates}
+    report.gone = sum(1 for key in known if key not in present)
+
+    loader = None if options.dry_run or dsn is None else ChunkLoader(dsn, options.href_prefix)
+    chunk: list[Parsed] = []
+    seen: dict[str, str] = {}
+    done = report.skipped
+
+    def flush() -> None:
+        if loader and chunk:
+            new = not any(options.href_prefix + p.candidate.key in known for p in chunk)
+            for parsed in loader.load(chunk, report, new=new):
+                if options.href_prefix + parsed.candidate.key in known:
+                    report.updated += 1
+                else:
+                    report.loaded += 1
+        chunk.clear()
+
+    try:
+        for parsed in parse_all(spec, options, todo):
+            done += 1
+            if progress:
+                progress(done, report.found)
+            key = parsed.candidate.key
+            if parsed.failure is not None:
+                report.fail(key, *parsed.failure)
+                continue
+            item = parsed.item
+            if collections is not None and item["collection"] not in collections:
+                report.fail(
+                    key, "unknown-collection", f"collection {item['collection']!r} does not exist"
+                )
+                continue
+            if (first := seen.setdefault(item["id"], key)) != key:
+                report.fail(key, "duplicate-id", f"{item['id']} is also the id of {first}")
+                continue
+            for warning in missing_files(item, listing, options.href_prefix, key):
+                report.missing_files += 1
+                if len(report.warnings) < MAX_WARNINGS:
+                    report.warnings.append(warning)
+            if output is not None and parsed.document is not None:
+                output.write(parsed.document + b"\n")
+            if options.dry_run or loader is None:
+                report.loaded += 1
+                continue
+            chunk.append(parsed)
+            if len(chunk) >= options.chunk_size:
+                flush()
+        flush()
+    finally:
+        if loader:
+            loader.close()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def missing_files(item: dict[str, Any], listing: Listing, prefix: str, key: str) -> Iterable[str]:
+    """Files the metadata names that the source does not hold (metadata-only deliveries)."""
+    for name, asset in item["assets"].items():
+        relative = asset["href"][len(prefix) :]
+        if relative not in listing.keys:
+            yield f"{key}: asset {name} refers to {relative}, which is not in the source"
+
+
+def write_report(report: HarvestReport, path: Path) -> None:
+    path.write_bytes(report.to_json())
