@@ -6,6 +6,8 @@ Nothing is built at import time; run with `dinamis serve` or
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,8 +35,14 @@ from stac_fastapi.pgstac.models.extensions import Extensions
 from stac_fastapi.types.search import APIRequest
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
 
 from extensions.assets import AssetsExtension, LocalStorage
+from extensions.database import make_engine, sessionmaker
+from extensions.jobs import JobEnvironment, make_jobs, use_environment
+from extensions.ratelimit import RateLimiter
+from extensions.web import HERE as WEB_HERE
+from extensions.web import make_templates
 from pgstac.db import SEARCH_PATH
 from pgstac.settings import DatabaseSettings
 from stac_api.client import DinamisClient
@@ -46,6 +54,8 @@ from stac_api.errors import (
 )
 from stac_api.search import DinamisSearch
 from stac_api.settings import ApiSettings, Settings
+
+WEB_STATIC = WEB_HERE / "static"
 
 # Every route of the transaction extensions: all need the admin credential.
 TRANSACTION_SCOPES: list[dict[str, str]] = [
@@ -149,7 +159,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.readpool = await create_pool(database.reader_dsn(), database)
         app.state.writepool = await create_pool(database.dsn(), database)
         app.state.get_connection = get_connection
-        yield
+        app.state.engine = make_engine(database.dsn())
+        app.state.sessions = sessionmaker(app.state.engine)
+        use_environment(JobEnvironment(app.state.engine, app.state.sessions))
+        queue = make_jobs(
+            database.dsn(), {p.name: bp for p in settings.plugins if (bp := p.jobs())}
+        )
+        app.state.jobs = queue
+        async with queue.open_async():
+            worker = None
+            if settings.jobs.worker == "in-process":
+                worker = asyncio.create_task(
+                    queue.run_worker_async(
+                        install_signal_handlers=False,
+                        concurrency=settings.jobs.concurrency,
+                        delete_jobs="successful",
+                    )
+                )
+            try:
+                yield
+            finally:
+                if worker:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+        await app.state.engine.dispose()
         await close_db_connection(app)
 
     app = FastAPI(
@@ -163,6 +197,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.storage = LocalStorage(settings.storage.local_root)
+    app.state.web_settings = settings.web
+    app.state.mail_settings = settings.mail
+    app.state.rate_limiter = RateLimiter(settings.rate_limits)
+    app.state.templates = make_templates(
+        [folder for p in settings.plugins if (folder := p.templates())], settings.web
+    )
+    app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 
     api = StacApi(
         app=app,
@@ -201,4 +242,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_check=health_check,
     )
     add_error_handlers(api.app)
+    for plugin in settings.plugins:
+        plugin.register(api.app)
     return api.app

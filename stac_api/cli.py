@@ -93,9 +93,11 @@ def db_status() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Install/upgrade pgstac and our schemas; apply settings, queryables and collections."""
-    from pgstac.migrate import migrate
+    from extensions.plugins import load_plugins
+    from pgstac.migrate import CORE_MIGRATIONS, migrate
 
-    report = migrate(database_dsn())
+    sources = [CORE_MIGRATIONS, *[s for p in load_plugins() if (s := p.migrations())]]
+    report = migrate(database_dsn(), sources)
     console.print(f"pgstac {report.pgstac_version}")
     for schema, revision in report.schemas.items():
         console.print(f"schema {schema}: revision {revision}")
@@ -132,11 +134,14 @@ def demo(
         int, typer.Option(help="Random seed: the same seed gives the same archive")
     ] = 2026,
 ) -> None:
-    """Load the synthetic demo archive, once: re-running with the same size does nothing."""
+    """Load the synthetic demo archive and the plugins' demo data, once: re-running with the
+    same size does nothing."""
     from extensions.assets import StorageSettings
+    from extensions.plugins import load_plugins
     from ingest.demo import load_demo_archive
 
-    result = load_demo_archive(database_dsn(), StorageSettings().local_root, items=items, seed=seed)
+    dsn = database_dsn()
+    result = load_demo_archive(dsn, StorageSettings().local_root, items=items, seed=seed)
     if result.skipped:
         console.print(f"Demo archive already loaded ({result.total} items): nothing to do.")
     else:
@@ -144,6 +149,9 @@ def demo(
             f"Demo archive: {result.loaded} items generated and loaded in "
             f"{result.seconds:.1f} s ({result.total} in total)."
         )
+    for plugin in load_plugins():
+        for line in plugin.load_demo(dsn):
+            console.print(line)
 
 
 # -- ingest ----------------------------------------------------------------------------------
@@ -297,6 +305,31 @@ def serve(
         proxy_headers=True,
         log_level="info",
     )
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once")] = 4,
+) -> None:
+    """Run background jobs (mail delivery, Airbus polling, deliveries) in this process."""
+    import asyncio
+
+    from extensions.database import make_engine, sessionmaker
+    from extensions.jobs import JobEnvironment, make_jobs, use_environment
+    from extensions.plugins import load_plugins
+
+    dsn = database_dsn()
+
+    async def run() -> None:
+        engine = make_engine(dsn)
+        use_environment(JobEnvironment(engine, sessionmaker(engine)))
+        queue = make_jobs(dsn, {p.name: bp for p in load_plugins() if (bp := p.jobs())})
+        async with queue.open_async():
+            await queue.run_worker_async(concurrency=concurrency)
+        await engine.dispose()
+
+    console.print(f"Worker running {concurrency} jobs at a time (Ctrl-C to stop).")
+    asyncio.run(run())
 
 
 def main() -> None:

@@ -21,17 +21,19 @@ from starlette import status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from extensions.assets import AssetNotFound, OutsideStorage
+from extensions.errors import (
+    AuthenticationRequired,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 from pgstac.settings import DatabaseNotConfigured
 
 logger = logging.getLogger(__name__)
-
-
-class AuthenticationRequired(Exception):
-    """No credential was sent for an operation that needs one."""
-
-
-class PermissionDenied(Exception):
-    """The credential sent does not allow this operation."""
 
 
 class InvalidSearch(ValueError):
@@ -46,6 +48,12 @@ STATUS_CODES: dict[type[Exception], int] = {
     **DEFAULT_STATUS_CODES,
     AuthenticationRequired: status.HTTP_401_UNAUTHORIZED,
     PermissionDenied: status.HTTP_403_FORBIDDEN,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    InvalidRequest: status.HTTP_400_BAD_REQUEST,
+    TooManyRequests: status.HTTP_429_TOO_MANY_REQUESTS,
+    PayloadTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    UnsupportedMediaType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     InvalidSearch: status.HTTP_400_BAD_REQUEST,
     AssetNotFound: status.HTTP_404_NOT_FOUND,
     OutsideStorage: status.HTTP_400_BAD_REQUEST,
@@ -106,6 +114,8 @@ def add_error_handlers(app: FastAPI) -> None:
             if status_code >= 500:
                 logger.error("%s on %s %s", type(exc).__name__, request.method, request.url)
             headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else {}
+            if isinstance(exc, TooManyRequests):
+                headers["Retry-After"] = str(exc.retry_after)
             return error_response(status_code, _code(exc), _description(exc), **headers)
 
         return handler

@@ -13,6 +13,11 @@ from stac_fastapi.pgstac.config import Settings as PgstacApiSettings
 from stac_fastapi.pgstac.config import str_to_list
 
 from extensions.assets import StorageSettings
+from extensions.jobs import JobSettings
+from extensions.mail import MailSettings
+from extensions.plugins import Plugin, load_plugins
+from extensions.ratelimit import RateLimitSettings
+from extensions.web import WebSettings
 from pgstac.settings import DatabaseSettings
 
 ListOfStr = Annotated[Sequence[str], BeforeValidator(str_to_list), NoDecode]
@@ -67,3 +72,8 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    plugins: list[Plugin] = field(default_factory=load_plugins)

@@ -1,0 +1,73 @@
+"""Who is calling: the core's identity interface, provided by the registry plugin.
+
+Routes depend on `CurrentIdentity` (may be None) or `require_identity` / `require_role(…)`.
+The provider is looked up once per request; without one (no registry plugin), every caller
+is anonymous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+
+from extensions.errors import AuthenticationRequired, PermissionDenied
+
+ROLES = ("user", "referent", "legal_representative", "instructor", "admin", "relay")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A signed-in account and what it may do."""
+
+    account_id: int
+    email: str
+    name: str
+    entity_id: int | None = None
+    entity_name: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    via: str = "session"  # session, bearer, apikey, oidc
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+class IdentityProvider(Protocol):
+    async def identify(self, request: Request) -> Identity | None:
+        """The caller's identity from the request's credential, or None when anonymous.
+
+        An invalid or revoked credential raises AuthenticationRequired with the reason.
+        """
+
+
+async def get_identity(request: Request) -> Identity | None:
+    if "identity" not in request.scope:
+        provider: IdentityProvider | None = getattr(request.app.state, "identity_provider", None)
+        request.scope["identity"] = await provider.identify(request) if provider else None
+    identity: Identity | None = request.scope["identity"]
+    return identity
+
+
+CurrentIdentity = Annotated[Identity | None, Depends(get_identity)]
+
+
+async def require_identity(identity: CurrentIdentity) -> Identity:
+    if identity is None:
+        raise AuthenticationRequired("Sign in (session) or send `Authorization: Bearer <token>`.")
+    return identity
+
+
+SignedIn = Annotated[Identity, Depends(require_identity)]
+
+
+def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Identity]]:
+    """A dependency that admits only identities holding one of these roles."""
+
+    async def dependency(identity: SignedIn) -> Identity:
+        if not identity.has(*roles):
+            raise PermissionDenied(f"This needs the role {' or '.join(roles)}.")
+        return identity
+
+    return dependency

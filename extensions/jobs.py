@@ -1,0 +1,60 @@
+"""Background work on a PostgreSQL-backed job queue (procrastinate), in its `jobs` schema.
+
+Mail delivery, Airbus polling and deliveries run as jobs: in a worker inside the API process
+by default, or in separate `dinamis worker` processes (DINAMIS_JOBS_WORKER=none on the API).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import procrastinate
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+SCHEMA = "jobs"
+
+
+class JobSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DINAMIS_JOBS_", extra="ignore")
+
+    worker: Literal["in-process", "none"] = "in-process"
+    concurrency: int = 2
+
+
+@dataclass
+class JobEnvironment:
+    """What tasks need, set once by the process that runs them (API or `dinamis worker`)."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+environment: dict[str, JobEnvironment] = {}
+
+core = procrastinate.Blueprint()
+
+
+def current() -> JobEnvironment:
+    if "current" not in environment:
+        raise RuntimeError("jobs run without a job environment: call use_environment() first")
+    return environment["current"]
+
+
+def use_environment(env: JobEnvironment) -> None:
+    environment["current"] = env
+
+
+def make_jobs(dsn: str, blueprints: dict[str, procrastinate.Blueprint]) -> procrastinate.App:
+    """The queue: the core's tasks and each plugin's, namespaced by plugin name."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=dsn, kwargs={"options": f"-c search_path={SCHEMA}"}, min_size=1, max_size=4
+    )
+    app = procrastinate.App(connector=connector)
+    app.add_tasks_from(core, namespace="core")
+    for name, blueprint in blueprints.items():
+        app.add_tasks_from(blueprint, namespace=name)
+    return app

@@ -1,0 +1,13 @@
+"""Mail: every notification is rendered from a Jinja2 template into the outbox, in the same
+transaction as the change it announces, then delivered by a job.
+
+With SMTP configured (DINAMIS_MAIL_SMTP_HOST), delivery retries with backoff until it
+succeeds; without it, the outbox itself is the mailbox, readable by instructors. A periodic
+sweep re-queues messages whose delivery job was lost: no message is ever dropped.
+"""
+
+from __future__ import annotations
+
+from extensions.mail.outbox import MailSettings, OutboxMessage, deliver, queue_mail
+
+__all__ = ["MailSettings", "OutboxMessage", "deliver", "queue_mail"]

@@ -1,0 +1,185 @@
+"""The outbox table, queueing and SMTP delivery."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosmtplib
+import procrastinate
+from jinja2 import Environment
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extensions import jobs
+from extensions.database import Base
+
+logger = logging.getLogger(__name__)
+
+
+class MailSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DINAMIS_MAIL_", extra="ignore")
+
+    smtp_host: str | None = None
+    """Without one, mails stay in the outbox (the admin page shows them)."""
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    sender_name: str = "DINAMIS"
+    sender_address: str = "ne-pas-repondre@dinamis.example"
+    timeout_seconds: float = 30
+    max_attempts: int = 8
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = {"schema": "dinamis"}  # noqa: RUF012 - SQLAlchemy's declarative API
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSONB, default=list)
+    template: Mapped[str] = mapped_column(String(100))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(
+        String(20), default="queued"
+    )  # queued, sent, stored, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def render_mail(
+    environment: Environment, template: str, context: dict[str, Any]
+) -> tuple[str, str]:
+    """A mail template's subject (its first line, `Objet : …`) and body (the rest)."""
+    text = environment.get_template(f"mails/{template}.txt").render(**context).lstrip()
+    first, _, body = text.partition("\n")
+    if not first.startswith("Objet :"):
+        raise ValueError(f"mails/{template}.txt must start with 'Objet : '")
+    return first.removeprefix("Objet :").strip(), body.strip() + "\n"
+
+
+async def queue_mail(
+    session: AsyncSession,
+    environment: Environment,
+    recipients: list[str],
+    template: str,
+    context: dict[str, Any],
+    attachments: list[Path] | None = None,
+    reference: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox within the caller's transaction; after the commit,
+    `defer_delivery` (or the periodic sweep) sends it."""
+    subject, body = render_mail(environment, template, context)
+    message = OutboxMessage(
+        recipients=sorted(set(recipients)),
+        subject=subject,
+        body=body,
+        attachments=[{"path": str(p), "filename": p.name} for p in attachments or []],
+        template=template,
+        reference=reference,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def defer_delivery(queue: Any, message_ids: list[int]) -> None:
+    """Queue one delivery job per message (a queueing lock prevents duplicates); a failure
+    here only delays delivery until the next sweep."""
+    for message_id in message_ids:
+        try:
+            await queue.configure_task(
+                "core:deliver_mail", queueing_lock=f"mail-{message_id}"
+            ).defer_async(message_id=message_id)
+        except procrastinate.exceptions.AlreadyEnqueued:
+            continue
+        except Exception:
+            logger.exception("could not queue the delivery of message %s", message_id)
+
+
+def build_email(message: OutboxMessage, settings: MailSettings) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = formataddr((settings.sender_name, settings.sender_address))
+    email["To"] = ", ".join(message.recipients)
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="dinamis")
+    email.set_content(message.body)
+    for attachment in message.attachments:
+        path = Path(attachment["path"])
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        email.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=attachment["filename"]
+        )
+    return email
+
+
+async def deliver(session: AsyncSession, message_id: int, settings: MailSettings) -> str:
+    """Send one message; returns its new status. Raises on a failure that should be retried."""
+    message = await session.get(OutboxMessage, message_id, with_for_update={"skip_locked": True})
+    if message is None or message.status in ("sent", "stored", "failed"):
+        return message.status if message else "missing"
+    if not settings.smtp_host:
+        message.status = "stored"
+        await session.commit()
+        return message.status
+    message.attempts += 1
+    try:
+        await aiosmtplib.send(
+            build_email(message, settings),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            use_tls=settings.security == "ssl",
+            start_tls=settings.security == "starttls",
+            timeout=settings.timeout_seconds,
+        )
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        message.last_error = f"{type(exc).__name__}: {exc}"
+        if message.attempts >= settings.max_attempts:
+            message.status = "failed"
+        await session.commit()
+        if message.status == "failed":
+            return message.status
+        raise
+    message.status, message.sent_at, message.last_error = "sent", datetime.now(UTC), None
+    await session.commit()
+    return message.status
+
+
+@jobs.core.task(
+    name="deliver_mail", retry=procrastinate.RetryStrategy(max_attempts=12, exponential_wait=15)
+)
+async def deliver_mail(message_id: int) -> None:
+    async with jobs.current().sessions() as session:
+        await deliver(session, message_id, MailSettings())
+
+
+@jobs.core.periodic(cron="*/5 * * * *")
+@jobs.core.task(name="sweep_outbox", queueing_lock="sweep_outbox")
+async def sweep_outbox(timestamp: int) -> None:
+    """Re-queue messages still waiting ten minutes after they were written."""
+    async with jobs.current().sessions() as session:
+        stale = datetime.now(UTC) - timedelta(minutes=10)
+        ids = await session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.status == "queued", OutboxMessage.created_at < stale
+            )
+        )
+        waiting = list(ids)
+    await defer_delivery(deliver_mail.blueprint, waiting)
