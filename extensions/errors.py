@@ -37,3 +37,11 @@ class PayloadTooLarge(ValueError):
 
 class UnsupportedMediaType(ValueError):
     """An upload of a type that is not accepted (415)."""
+
+
+class InvalidFields(InvalidRequest):
+    """Values rejected field by field: {field: message}, shown next to each field on pages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" if k != "__all__" else v for k, v in errors.items()))
+        self.errors = errors

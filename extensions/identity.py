@@ -11,7 +11,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
 
@@ -42,7 +43,17 @@ class IdentityProvider(Protocol):
         """
 
 
-async def get_identity(request: Request) -> Identity | None:
+# Declared so that the OpenAPI document shows how to authenticate ("Authorize" in /api.html);
+# the identity provider reads the credentials itself.
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A personal API key")
+
+
+async def get_identity(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    _key: Annotated[str | None, Security(api_key_scheme)] = None,
+) -> Identity | None:
     if "identity" not in request.scope:
         provider: IdentityProvider | None = getattr(request.app.state, "identity_provider", None)
         request.scope["identity"] = await provider.identify(request) if provider else None

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from procrastinate import Blueprint
 
-    from pgstac.migrate import MigrationSource
+    from pgstac.migrate import MigrationReport, MigrationSource
 
 GROUP = "dinamis.plugins"
 
@@ -52,8 +52,16 @@ class Plugin:
         """Background tasks, run by the in-process worker or `dinamis worker`."""
         return None
 
+    def initialize(self, dsn: str) -> list[str]:
+        """Load the reference data the plugin needs, after its migrations (idempotent);
+        returns what changed."""
+        return []
+
     def register(self, app: FastAPI) -> None:
         """Mount routes and pages; set the identity provider when the plugin has one."""
+
+    async def startup(self, app: FastAPI) -> None:
+        """Checks to run once the database is reachable; raise to refuse to start."""
 
     def load_demo(self, dsn: str) -> list[str]:
         """Load the plugin's demo data (idempotently); returns lines to show the user."""
@@ -70,3 +78,16 @@ def load_plugins(allowed: Sequence[str] | None = None) -> list[Plugin]:
             loaded = found[name].load()
             plugins.append(loaded() if isinstance(loaded, type) else loaded)
     return plugins
+
+
+def migrate_all(
+    dsn: str, plugins: Sequence[Plugin] | None = None
+) -> tuple[MigrationReport, list[str]]:
+    """Migrate pgstac, the core and each plugin's schema, then load the plugins' reference
+    data; returns the report and what the plugins changed."""
+    from pgstac.migrate import CORE_MIGRATIONS, migrate
+
+    plugins = load_plugins() if plugins is None else plugins
+    report = migrate(dsn, [CORE_MIGRATIONS, *[s for p in plugins if (s := p.migrations())]])
+    changes = [line for plugin in plugins for line in plugin.initialize(dsn)]
+    return report, changes

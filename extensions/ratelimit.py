@@ -43,7 +43,7 @@ class RateLimiter:
                 reset = self.limiter.get_window_stats(item, key).reset_time
                 retry = max(1, int(reset - time.time()))
                 raise TooManyRequests(
-                    f"Too many attempts: try again in {retry} s.", retry_after=retry
+                    f"Trop de tentatives : réessayez dans {retry} s.", retry_after=retry
                 )
 
 

@@ -134,7 +134,7 @@ class Account(Timestamped, Base):
     validated_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    entity: Mapped[Entity] = relationship(lazy="joined", foreign_keys=[entity_id])
+    entity: Mapped[Entity] = relationship(lazy="joined", innerjoin=True, foreign_keys=[entity_id])
 
     @property
     def full_name(self) -> str:
@@ -155,7 +155,7 @@ class EntityAcceptance(Base):
     )
     accepted_by: Mapped[str] = mapped_column(Text)  # the RL: name and e-mail
 
-    licence: Mapped[Licence] = relationship(lazy="joined")
+    licence: Mapped[Licence] = relationship(lazy="joined", innerjoin=True)
 
 
 class AccountCertification(Base):
@@ -171,7 +171,7 @@ class AccountCertification(Base):
         DateTime(timezone=True), server_default=func.now()
     )
 
-    licence: Mapped[Licence] = relationship(lazy="joined")
+    licence: Mapped[Licence] = relationship(lazy="joined", innerjoin=True)
 
 
 class Mission(Timestamped, Base):
@@ -223,8 +223,12 @@ class Partnership(Timestamped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
 
-    private_entity: Mapped[Entity] = relationship(foreign_keys=[private_entity_id], lazy="joined")
-    public_entity: Mapped[Entity] = relationship(foreign_keys=[public_entity_id], lazy="joined")
+    private_entity: Mapped[Entity] = relationship(
+        foreign_keys=[private_entity_id], lazy="joined", innerjoin=True
+    )
+    public_entity: Mapped[Entity] = relationship(
+        foreign_keys=[public_entity_id], lazy="joined", innerjoin=True
+    )
 
 
 class Adhesion(Timestamped, Base):
@@ -246,7 +250,7 @@ class Adhesion(Timestamped, Base):
     decided_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
     act_path: Mapped[str | None] = mapped_column(Text)  # the PDF "Acte d'adhésion"
 
-    entity: Mapped[Entity] = relationship(lazy="joined", foreign_keys=[entity_id])
+    entity: Mapped[Entity] = relationship(lazy="joined", innerjoin=True, foreign_keys=[entity_id])
 
 
 class LinkToken(Base):
@@ -281,7 +285,7 @@ class AuthToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    account: Mapped[Account] = relationship(lazy="joined")
+    account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
 
 
 class Draft(Base):

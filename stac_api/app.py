@@ -166,25 +166,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database.dsn(), {p.name: bp for p in settings.plugins if (bp := p.jobs())}
         )
         app.state.jobs = queue
-        async with queue.open_async():
-            worker = None
-            if settings.jobs.worker == "in-process":
-                worker = asyncio.create_task(
-                    queue.run_worker_async(
-                        install_signal_handlers=False,
-                        concurrency=settings.jobs.concurrency,
-                        delete_jobs="successful",
+        try:
+            for plugin in settings.plugins:
+                await plugin.startup(app)
+            async with queue.open_async():
+                worker = None
+                if settings.jobs.worker == "in-process":
+                    worker = asyncio.create_task(
+                        queue.run_worker_async(
+                            install_signal_handlers=False,
+                            concurrency=settings.jobs.concurrency,
+                            delete_jobs="successful",
+                        )
                     )
-                )
-            try:
-                yield
-            finally:
-                if worker:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
-        await app.state.engine.dispose()
-        await close_db_connection(app)
+                try:
+                    yield
+                finally:
+                    if worker:
+                        worker.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await worker
+        finally:
+            await app.state.engine.dispose()
+            await close_db_connection(app)
 
     app = FastAPI(
         openapi_url=api_settings.openapi_url,

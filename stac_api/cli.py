@@ -93,15 +93,15 @@ def db_status() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Install/upgrade pgstac and our schemas; apply settings, queryables and collections."""
-    from extensions.plugins import load_plugins
-    from pgstac.migrate import CORE_MIGRATIONS, migrate
+    from extensions.plugins import migrate_all
 
-    sources = [CORE_MIGRATIONS, *[s for p in load_plugins() if (s := p.migrations())]]
-    report = migrate(database_dsn(), sources)
+    report, changes = migrate_all(database_dsn())
     console.print(f"pgstac {report.pgstac_version}")
     for schema, revision in report.schemas.items():
         console.print(f"schema {schema}: revision {revision}")
     console.print(f"{report.queryables} queryables, collections: {', '.join(report.collections)}")
+    for line in changes:
+        console.print(line)
 
 
 # -- collections -----------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def demo(
         )
     for plugin in load_plugins():
         for line in plugin.load_demo(dsn):
-            console.print(line)
+            console.print(line, soft_wrap=True)
 
 
 # -- ingest ----------------------------------------------------------------------------------
@@ -295,7 +295,9 @@ def serve(
         home = ClusterSettings().home
         os.environ["DINAMIS_API_ADMIN_TOKEN"] = admin_token(home)
         console.print(f"Transactions: admin token in {home / 'admin-token'} (development mode).")
-    console.print(f"DINAMIS STAC on http://{host}:{port}/")
+    # Links in e-mails point where the site is served unless DINAMIS_PUBLIC_URL says otherwise.
+    os.environ.setdefault("DINAMIS_PUBLIC_URL", f"http://{host}:{port}")
+    console.print(f"DINAMIS STAC on http://{host}:{port}/ — portal: http://{host}:{port}/portail")
     uvicorn.run(
         "stac_api.app:create_app",
         factory=True,

@@ -19,11 +19,13 @@ from stac_fastapi.api.errors import DEFAULT_STATUS_CODES
 from stac_fastapi.api.models import JSONResponse
 from starlette import status
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from extensions.assets import AssetNotFound, OutsideStorage
 from extensions.errors import (
     AuthenticationRequired,
     Conflict,
+    InvalidFields,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
@@ -31,6 +33,7 @@ from extensions.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
+from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
 
 logger = logging.getLogger(__name__)
@@ -110,21 +113,32 @@ def add_error_handlers(app: FastAPI) -> None:
     """Render every error as `{code, description}` with the status from STATUS_CODES."""
 
     def mapped(status_code: int):
-        def handler(request: Request, exc: Exception) -> JSONResponse:
+        def handler(request: Request, exc: Exception) -> Response:
             if status_code >= 500:
                 logger.error("%s on %s %s", type(exc).__name__, request.method, request.url)
             headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else {}
             if isinstance(exc, TooManyRequests):
                 headers["Retry-After"] = str(exc.retry_after)
-            return error_response(status_code, _code(exc), _description(exc), **headers)
+            if is_page(request):
+                return error_page(request, status_code, _description(exc))
+            response = error_response(status_code, _code(exc), _description(exc), **headers)
+            if isinstance(exc, InvalidFields):
+                response = JSONResponse(
+                    {"code": _code(exc), "description": _description(exc), "fields": exc.errors},
+                    status_code,
+                )
+            return response
 
         return handler
 
     for exc_class, status_code in STATUS_CODES.items():
         app.add_exception_handler(exc_class, mapped(status_code))
 
-    async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, "InvalidParameterValue", _validation_message(list(exc.errors())))
+    async def request_validation(request: Request, exc: RequestValidationError) -> Response:
+        message = _validation_message(list(exc.errors()))
+        if is_page(request):
+            return error_page(request, 400, message)
+        return error_response(400, "InvalidParameterValue", message)
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ValidationError):  # stac-fastapi wraps model errors
@@ -133,12 +147,15 @@ def add_error_handlers(app: FastAPI) -> None:
         code = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
         return error_response(exc.status_code, code, str(exc.detail), **dict(exc.headers or {}))
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
         logger.exception("Unexpected error %s on %s %s", reference, request.method, request.url)
-        return error_response(
-            500, "InternalServerError", f"Unexpected server error (reference {reference})."
-        )
+        message = f"Unexpected server error (reference {reference})."
+        if is_page(request):
+            return error_page(
+                request, 500, f"Erreur inattendue du serveur (référence {reference})."
+            )
+        return error_response(500, "InternalServerError", message)
 
     app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +20,13 @@ from fastapi import FastAPI
 from pypgstac.load import Methods
 
 from extensions.assets import StorageSettings
+from extensions.plugins import load_plugins, migrate_all
+from extensions.ratelimit import RateLimitSettings
+from extensions.web import WebSettings
 from ingest.demo import generate_items
 from ingest.demo.rasters import ensure_demo_rasters
 from ingest.loader import load_items
-from pgstac.cluster import EmbeddedCluster
-from pgstac.migrate import migrate
+from pgstac.cluster import EmbeddedCluster, free_port
 from pgstac.settings import ClusterSettings, DatabaseSettings
 from stac_api.app import create_app
 from stac_api.settings import ApiSettings, Settings
@@ -36,6 +41,8 @@ def home() -> Iterator[Path]:
     """A scratch DINAMIS_HOME; world-traversable so the unprivileged cluster user reaches it."""
     path = Path(tempfile.mkdtemp(prefix="dinamis-test-"))
     path.chmod(0o755)
+    # Uploaded descriptions and generated acts of the registry, for every app of the session.
+    os.environ["DINAMIS_REGISTRY_FILES"] = str(path / "registry")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -44,13 +51,13 @@ def home() -> Iterator[Path]:
 def database(home: Path) -> Iterator[str]:
     """DSN of a migrated database: DINAMIS_TEST_DATABASE_URL, or an embedded cluster."""
     if url := os.environ.get("DINAMIS_TEST_DATABASE_URL"):
-        migrate(url)
+        migrate_all(url)
         yield url
         return
     cluster = EmbeddedCluster(ClusterSettings(home=home / "cluster"))
     status = cluster.start()
     assert status.dsn is not None
-    migrate(status.dsn)
+    migrate_all(status.dsn)
     yield status.dsn
     cluster.stop()
 
@@ -70,27 +77,100 @@ def demo_items(database: str, storage_root: Path) -> list[dict[str, Any]]:
     return items
 
 
-def make_settings(database: str, storage_root: Path, **api: Any) -> Settings:
+def make_settings(
+    database: str,
+    storage_root: Path,
+    rate_limits: RateLimitSettings | None = None,
+    web: WebSettings | None = None,
+    **api: Any,
+) -> Settings:
+    """The settings of a test app; rate limits are off unless a test sets its own."""
     return Settings(
         api=ApiSettings(**{"admin_token": ADMIN_TOKEN, **api}),
         database=DatabaseSettings(url=database),
         storage=StorageSettings(root=storage_root),
+        rate_limits=rate_limits or RateLimitSettings(enabled=False),
+        web=web or WebSettings(),
     )
 
 
-def make_app(database: str, storage_root: Path, **api: Any) -> FastAPI:
-    return create_app(make_settings(database, storage_root, **api))
+def make_app(database: str, storage_root: Path, **options: Any) -> FastAPI:
+    return create_app(make_settings(database, storage_root, **options))
 
 
 @pytest.fixture(scope="session")
-async def client(
-    database: str, storage_root: Path, demo_items: list[dict[str, Any]]
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(database, storage_root)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
+def registry_demo(database: str) -> list[str]:
+    """The registry's demo: the seed's training entities and accounts."""
+    (registry,) = load_plugins(["registry"])
+    return registry.load_demo(database)
+
+
+@pytest.fixture(scope="session")
+async def app(
+    database: str, storage_root: Path, demo_items: list[dict[str, Any]], registry_demo: list[str]
+) -> AsyncIterator[FastAPI]:
+    """The app most tests share, started once (its job worker runs in the background)."""
+    application = make_app(database, storage_root)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+async def pages(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the shared app, with cookies of its own."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+        yield browser
+
+
+@pytest.fixture(scope="session")
+def live_url(
+    database: str,
+    storage_root: Path,
+    home: Path,
+    demo_items: list[dict[str, Any]],
+    registry_demo: list[str],
+) -> Iterator[str]:
+    """A real `dinamis serve` on a free port, as `make run` starts it, but with rate limits
+    off and no job worker: the tests' own app runs the jobs of the shared database."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "DINAMIS_HOME": str(home),
+        "DINAMIS_STORAGE_ROOT": str(storage_root),
+        "DINAMIS_API_ADMIN_TOKEN": ADMIN_TOKEN,
+        "DINAMIS_RATE_LIMIT_ENABLED": "false",
+        "DINAMIS_JOBS_WORKER": "none",
+    }
+    dinamis = Path(sys.executable).parent / "dinamis"
+    log = home / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(dinamis), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}_mgmt/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError(f"server did not start:\n{log.read_text()[-5000:]}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

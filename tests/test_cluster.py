@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from extensions.plugins import migrate_all
 from pgstac.cluster import ROOT_FALLBACK_DIR, ClusterError, EmbeddedCluster
 from pgstac.db import connect
-from pgstac.migrate import migrate
 from pgstac.settings import ClusterSettings
 
 AS_ROOT = os.geteuid() == 0
@@ -59,11 +59,12 @@ def test_life_cycle(scratch: Path) -> None:
 
 
 def test_migrate_is_idempotent(database: str) -> None:
-    first = migrate(database)
-    again = migrate(database)
+    first, _ = migrate_all(database)
+    again, changes = migrate_all(database)
     assert first == again
+    assert changes == []  # the licences are loaded once
     assert first.pgstac_version == "0.10.0"
-    assert first.schemas == {"dinamis": "0002"}
+    assert first.schemas == {"dinamis": "0003", "registry": "0001"}
 
 
 def test_a_taken_fixed_port_is_reported(scratch: Path) -> None:

@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import rasterio
 from pystac_client import Client
 
-from pgstac.cluster import free_port
-from tests.conftest import ADMIN_TOKEN
 from tests.oracle import expected_ids
 
 PROJECT = Path(__file__).resolve().parent.parent
 FRANCE = {"type": "Polygon", "coordinates": [[[-5.2, 41.3], [9.6, 41.3], [9.6, 51.1], [-5.2, 51.1], [-5.2, 41.3]]]}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def live_url(
-    database: str, storage_root: Path, home: Path, demo_items: list[dict[str, Any]]
-) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "DINAMIS_HOME": str(home),
-        "DINAMIS_STORAGE_ROOT": str(storage_root),
-        "DINAMIS_API_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
-    dinamis = Path(sys.executable).parent / "dinamis"
-    server = subprocess.Popen(
-        [str(dinamis), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}_mgmt/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        else:
-            server.terminate()
-            raise AssertionError(f"server did not start:\n{server.communicate(timeout=10)[0]}")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.validator

@@ -8,10 +8,13 @@ cookie is HttpOnly and SameSite=Lax, and Secure in production.
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -20,6 +23,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from extensions.errors import PermissionDenied
+from extensions.identity import get_identity
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "dinamis_csrf"
@@ -51,6 +55,23 @@ class WebSettings(BaseSettings):
         return self.mode == "production" or self.public_url.startswith("https://")
 
 
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def fr_date(value: date | str | None) -> str:
+    """JJ/MM/AAAA, from a date, a datetime or an ISO string."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def fr_datetime(value: datetime | None) -> str:
+    """JJ/MM/AAAA HH:MM, in French time."""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M") if value else ""
+
+
 def make_templates(folders: list[Path], settings: WebSettings) -> Jinja2Templates:
     """One environment over the core's templates and each plugin's."""
     environment = Environment(
@@ -60,6 +81,7 @@ def make_templates(folders: list[Path], settings: WebSettings) -> Jinja2Template
         lstrip_blocks=True,
     )
     environment.globals.update(site_name="DINAMIS", public_url=settings.public_url)
+    environment.filters.update(fr_date=fr_date, fr_datetime=fr_datetime)
     return Jinja2Templates(env=environment)
 
 
@@ -81,7 +103,7 @@ def check_csrf(request: Request, form: Any) -> None:
     sent, expected = form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE)
     if not sent or not expected or not secrets.compare_digest(str(sent), expected):
         raise PermissionDenied(
-            "The form expired or did not come from this site: reload the page and try again."
+            "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez."
         )
 
 
@@ -122,20 +144,62 @@ def render(
     )
     settings: WebSettings = request.app.state.web_settings
     response.set_cookie(
-        CSRF_COOKIE, csrf_token(request), httponly=True, samesite="lax",
-        secure=settings.secure_cookies, max_age=12 * 3600,
-    )  # fmt: skip
+        CSRF_COOKIE,
+        csrf_token(request),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=12 * 3600,
+    )
     if message:
         response.delete_cookie(FLASH_COOKIE)
     return response
 
 
-def redirect(url: str, request: Request | None = None, message: str | None = None) -> Response:
+def redirect(
+    url: str, request: Request | None = None, message: str | None = None, kind: str = "success"
+) -> Response:
     """POST-redirect-GET, with an optional message for the next page."""
     response = RedirectResponse(url, status_code=303)
     if message and request is not None:
-        flash(response, request, message)
+        flash(response, request, message, kind)
     return response
+
+
+def local_path(url: str | None, default: str = "/") -> str:
+    """`url` if it is a path of this site (a safe place to return to), else `default`."""
+    if url and url.startswith("/") and not url.startswith(("//", "/\\")):
+        return url
+    return default
+
+
+async def mark_page(request: Request) -> None:
+    request.scope["page"] = True
+
+
+def page_router(**options: Any) -> APIRouter:
+    """A router of HTML pages: errors raised there are shown as a page, not as JSON, and
+    the pages stay out of the OpenAPI document."""
+    return APIRouter(
+        dependencies=[Depends(mark_page), Depends(get_identity)], include_in_schema=False, **options
+    )
+
+
+def is_page(request: Request) -> bool:
+    return bool(request.scope.get("page"))
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    """An error on a page: back to the sign-in for a missing session, a page saying what is
+    wrong otherwise."""
+    if status_code == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            target = urlsplit(request.headers.get("referer", "")).path or "/compte"
+        return redirect(
+            f"/connexion?suivant={quote(local_path(target, '/compte'))}", request, message, "error"
+        )
+    return render(request, "erreur.html", {"status": status_code, "message": message}, status_code)
 
 
 __all__ = [
@@ -143,8 +207,12 @@ __all__ = [
     "WebSettings",
     "check_csrf",
     "csrf_token",
+    "error_page",
     "flash",
+    "is_page",
+    "local_path",
     "make_templates",
+    "page_router",
     "redirect",
     "render",
     "signer",

@@ -1,0 +1,284 @@
+"""User accounts of adherent entities: creation, validation by the referent, administration."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from registry_plugin.domain.context import Context
+from registry_plugin.domain.licences import accepted, product_licences
+from registry_plugin.models import Account, AccountCertification, Entity, LegalRepresentative
+from registry_plugin.schemas import AccountInfo
+from registry_plugin.schemas import LegalRepresentative as RlInfo
+
+ENTITY_PAGE = "/registre/entite"
+PERSONAL_FIELDS = {
+    "first_name",
+    "last_name",
+    "function",
+    "phone",
+    "nationality",
+    "address",
+    "postal_code",
+    "city",
+}
+
+
+def pending_account(
+    entity_id: int, email: str, person: BaseModel, password_hash: str, roles: list[str]
+) -> Account:
+    """A new account of a verified address, waiting for its validation."""
+    return Account(
+        entity_id=entity_id,
+        email=email,
+        password_hash=password_hash,
+        status="pending",
+        roles=roles,
+        email_verified_at=datetime.now(UTC),
+        **person.model_dump(include=PERSONAL_FIELDS),
+    )
+
+
+async def email_taken(ctx: Context, email: str) -> bool:
+    return bool(await ctx.session.scalar(select(func.count()).where(Account.email == email)))
+
+
+async def referents(ctx: Context, entity_id: int) -> list[str]:
+    rows = await ctx.session.scalars(
+        select(Account.email).where(
+            Account.entity_id == entity_id,
+            Account.status == "active",
+            Account.roles.contains(["referent"]),
+        )
+    )
+    return list(rows)
+
+
+async def create(
+    ctx: Context, entity_id: int, verified_email: str, request: AccountInfo, password_hash: str
+) -> Account:
+    """A new account (pending) for an adherent entity; its referent is asked to validate it."""
+    entity = await ctx.session.get(Entity, entity_id)
+    if entity is None or entity.status != "active":
+        raise NotFound("Cette entité n'est pas adhérente à DINAMIS.")
+    errors: dict[str, str] = {}
+    if request.email != verified_email:
+        errors["email"] = f"Utilisez l'adresse que vous avez vérifiée ({verified_email})."
+    if await email_taken(ctx, request.email):
+        errors["email"] = "Un compte DINAMIS existe déjà pour cette adresse : connectez-vous."
+    certifiable = {
+        lic.code: lic for lic in product_licences(await accepted(ctx.session, entity.id))
+    }
+    if unknown := [c for c in request.certifications if c not in certifiable]:
+        errors["certifications"] = f"Votre entité n'a pas accepté : {', '.join(unknown)}."
+    if errors:
+        raise InvalidFields(errors)
+    account = pending_account(entity.id, request.email, request, password_hash, ["user"])
+    ctx.session.add(account)
+    await ctx.session.flush()
+    for code in sorted(set(request.certifications)):
+        ctx.session.add(
+            AccountCertification(account_id=account.id, licence_id=certifiable[code].id)
+        )
+    ctx.audit(
+        "account.requested",
+        "account",
+        account.id,
+        actor=account.email,
+        entity=entity.id,
+        certifications=sorted(set(request.certifications)),
+    )
+    context = {"account": account, "entity": entity, "link": ctx.link(ENTITY_PAGE)}
+    await tell(ctx, account, "account_received", entity=entity)
+    if recipients := await referents(ctx, entity.id):
+        await ctx.mail(
+            recipients, "account_to_validate", context, reference=f"account:{account.id}"
+        )
+    return account
+
+
+async def tell(ctx: Context, account: Account, template: str, **context: object) -> None:
+    """Mail the account's owner about their account."""
+    await ctx.mail(
+        [account.email],
+        template,
+        {"account": account, **context},
+        reference=f"account:{account.id}",
+    )
+
+
+async def managed(ctx: Context, account_id: int) -> Account:
+    """An account the caller administers: its entity's referent, its relay, or an instructor."""
+    account = await ctx.session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("Ce compte n'existe pas.")
+    identity = ctx.identity
+    if identity is None:
+        raise PermissionDenied("Connectez-vous.")
+    allowed = (
+        identity.has("instructor", "admin")
+        or (identity.has("referent") and identity.entity_id == account.entity_id)
+        or (identity.has("relay") and account.entity.relay_id == identity.entity_id)
+    )
+    if not allowed:
+        raise PermissionDenied("Seul le Référent DINAMIS de son entité administre ce compte.")
+    return account
+
+
+async def validate(ctx: Context, account_id: int, expires_on: date | None = None) -> Account:
+    account = await managed(ctx, account_id)
+    if account.status != "pending":
+        raise Conflict(f"Ce compte n'est pas en attente de validation (statut : {account.status}).")
+    if expires_on is not None and expires_on <= date.today():
+        raise InvalidFields({"expires_on": "La date d'expiration doit être dans le futur."})
+    account.status, account.expires_on = "active", expires_on
+    account.validated_at, account.validated_by_id = (
+        datetime.now(UTC),
+        ctx.identity.account_id if ctx.identity else None,
+    )
+    ctx.audit("account.validated", "account", account.id, expires_on=expires_on)
+    await tell(ctx, account, "account_validated")
+    return account
+
+
+async def refuse(ctx: Context, account_id: int, reason: str | None = None) -> Account:
+    account = await managed(ctx, account_id)
+    if account.status != "pending":
+        raise Conflict(f"Ce compte n'est pas en attente de validation (statut : {account.status}).")
+    account.status = "refused"
+    ctx.audit("account.refused", "account", account.id, reason=reason)
+    await tell(ctx, account, "account_refused", reason=reason)
+    return account
+
+
+async def deactivate(ctx: Context, account_id: int) -> Account:
+    account = await managed(ctx, account_id)
+    if ctx.identity and account.id == ctx.identity.account_id:
+        raise Conflict(
+            "Vous ne pouvez pas désactiver votre propre compte : transmettez d'abord le rôle de référent."
+        )
+    if account.status != "active":
+        raise Conflict(f"Ce compte n'est pas actif (statut : {account.status}).")
+    account.status = "deactivated"
+    ctx.audit("account.deactivated", "account", account.id)
+    await tell(ctx, account, "account_deactivated")
+    return account
+
+
+async def reactivate(ctx: Context, account_id: int) -> Account:
+    account = await managed(ctx, account_id)
+    if account.status != "deactivated":
+        raise Conflict("Seul un compte désactivé peut être réactivé.")
+    account.status = "active"
+    ctx.audit("account.reactivated", "account", account.id)
+    return account
+
+
+async def set_expiry(ctx: Context, account_id: int, expires_on: date | None) -> Account:
+    account = await managed(ctx, account_id)
+    if expires_on is not None and expires_on <= date.today():
+        raise InvalidFields({"expires_on": "La date d'expiration doit être dans le futur."})
+    previous, account.expires_on = account.expires_on, expires_on
+    ctx.audit("account.expiry_changed", "account", account.id, before=previous, after=expires_on)
+    return account
+
+
+async def hand_over_referent(ctx: Context, entity_id: int, account_id: int) -> Account:
+    """The referent (or an instructor) makes another active account of the entity its referent."""
+    identity = ctx.identity
+    if identity is None or not (
+        identity.has("instructor", "admin")
+        or (identity.has("referent") and identity.entity_id == entity_id)
+    ):
+        raise PermissionDenied("Seul le Référent DINAMIS de l'entité peut transmettre son rôle.")
+    successor = await ctx.session.get(Account, account_id, with_for_update=True)
+    if successor is None or successor.entity_id != entity_id or successor.status != "active":
+        raise InvalidFields({"account_id": "Choisissez un compte actif de l'entité."})
+    current = await ctx.session.scalars(
+        select(Account).where(Account.entity_id == entity_id, Account.roles.contains(["referent"]))
+    )
+    for account in current:
+        account.roles = [r for r in account.roles if r != "referent"]
+    successor.roles = sorted({*successor.roles, "referent"})
+    ctx.audit("entity.referent_changed", "entity", entity_id, referent=successor.email)
+    await tell(ctx, successor, "referent_granted")
+    return successor
+
+
+async def change_legal_representative(
+    ctx: Context, entity_id: int, info: RlInfo
+) -> LegalRepresentative:
+    identity = ctx.identity
+    if identity is None or not (
+        identity.has("instructor", "admin")
+        or (identity.has("referent") and identity.entity_id == entity_id)
+    ):
+        raise PermissionDenied(
+            "Seul le Référent DINAMIS de l'entité peut désigner son représentant légal."
+        )
+    rl = await ctx.session.scalar(
+        select(LegalRepresentative).where(LegalRepresentative.entity_id == entity_id)
+    )
+    if rl is None:
+        raise NotFound("Cette entité n'a pas de représentant légal.")
+    before = rl.email
+    rl.first_name, rl.last_name, rl.function = info.first_name, info.last_name, info.function
+    rl.email, rl.nationality = info.email, info.nationality
+    ctx.audit(
+        "entity.legal_representative_changed", "entity", entity_id, before=before, after=rl.email
+    )
+    return rl
+
+
+def problem(account: Account) -> str | None:
+    """Why this account may not sign in (None when it may), in French."""
+    if account.status == "pending":
+        return "Votre compte attend la validation du Référent DINAMIS de votre entité."
+    if account.status == "refused":
+        return "Votre demande de compte a été refusée."
+    if account.status == "deactivated":
+        return "Votre compte est désactivé : contactez le Référent DINAMIS de votre entité."
+    if account.expires_on is not None and account.expires_on < date.today():
+        return (
+            f"Votre compte a expiré le {account.expires_on:%d/%m/%Y} : "
+            "contactez le Référent DINAMIS de votre entité."
+        )
+    if account.entity.status != "active":
+        return "L'adhésion de votre entité à DINAMIS n'est pas active."
+    return None
+
+
+async def certify(ctx: Context, codes: list[str]) -> list[str]:
+    """The signed-in user certifies more of the licences their entity accepted; returns
+    every licence the user has certified."""
+    account = await ctx.session.get(Account, ctx.identity.account_id) if ctx.identity else None
+    if account is None:
+        raise PermissionDenied("Connectez-vous.")
+    certifiable = {
+        lic.code: lic for lic in product_licences(await accepted(ctx.session, account.entity_id))
+    }
+    if unknown := sorted(set(codes) - set(certifiable)):
+        raise InvalidFields(
+            {"certifications": f"Votre entité n'a pas accepté : {', '.join(unknown)}."}
+        )
+    done = {c.licence.code for c in await certifications(ctx, account.id)}
+    added = sorted(set(codes) - done)
+    for code in added:
+        ctx.session.add(
+            AccountCertification(account_id=account.id, licence_id=certifiable[code].id)
+        )
+    if added:
+        ctx.audit("account.certified", "account", account.id, licences=added)
+    return sorted(done | set(added))
+
+
+async def certifications(ctx: Context, account_id: int) -> list[AccountCertification]:
+    rows = await ctx.session.scalars(
+        select(AccountCertification)
+        .where(AccountCertification.account_id == account_id)
+        .order_by(AccountCertification.id)
+    )
+    return list(rows)

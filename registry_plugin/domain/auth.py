@@ -1,0 +1,195 @@
+"""Signing in and credentials: page sessions, bearer tokens for scripts, personal API keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from extensions.errors import (
+    AuthenticationRequired,
+    Conflict,
+    InvalidFields,
+    InvalidRequest,
+    NotFound,
+)
+from extensions.identity import Identity
+from registry_plugin.domain import links
+from registry_plugin.domain.accounts import problem
+from registry_plugin.domain.context import Context
+from registry_plugin.models import Account, AuthToken
+from registry_plugin.schemas import NewPassword, field_errors
+from registry_plugin.security import check_password, hash_password, new_token, token_hash
+
+BAD_CREDENTIALS = "Adresse e-mail ou mot de passe incorrect."
+
+
+async def sign_in(ctx: Context, email: str, password: str) -> Account:
+    """The account for these credentials, or AuthenticationRequired saying why not."""
+    account = await ctx.session.scalar(
+        select(Account).where(Account.email == email.strip().lower())
+    )
+    if not check_password(account.password_hash if account else None, password) or account is None:
+        raise AuthenticationRequired(BAD_CREDENTIALS)
+    if reason := problem(account):
+        raise AuthenticationRequired(reason)
+    account.last_sign_in_at = datetime.now(UTC)
+    ctx.audit("account.signed_in", "account", account.id, actor=account.email)
+    return account
+
+
+async def issue(
+    ctx: Context, account: Account, kind: str, name: str | None = None
+) -> tuple[str, AuthToken]:
+    """A new credential; the token itself is returned once and only its hash is kept."""
+    token = new_token(kind)
+    lifetime = {
+        "session": timedelta(hours=ctx.settings.session_hours),
+        "bearer": timedelta(minutes=ctx.settings.bearer_minutes),
+    }.get(kind)
+    credential = AuthToken(
+        account_id=account.id,
+        kind=kind,
+        token_hash=token_hash(token),
+        name=name,
+        prefix=token[:12],
+        expires_at=datetime.now(UTC) + lifetime if lifetime else None,
+    )
+    ctx.session.add(credential)
+    await ctx.session.flush()
+    if kind == "apikey":
+        ctx.audit("apikey.created", "account", account.id, name=name, prefix=credential.prefix)
+    return token, credential
+
+
+async def revoke(ctx: Context, credential_id: int) -> AuthToken:
+    """Revoke one of the caller's credentials (an API key)."""
+    credential = await ctx.session.get(AuthToken, credential_id)
+    if (
+        credential is None
+        or ctx.identity is None
+        or credential.account_id != ctx.identity.account_id
+    ):
+        raise NotFound("Cette clé n'existe pas.")
+    if credential.revoked_at is not None:
+        raise Conflict("Cette clé est déjà révoquée.")
+    credential.revoked_at = datetime.now(UTC)
+    ctx.audit("apikey.revoked", "account", credential.account_id, prefix=credential.prefix)
+    return credential
+
+
+async def end_session(ctx: Context, token: str) -> None:
+    credential = await ctx.session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == token_hash(token))
+    )
+    if credential is not None and credential.revoked_at is None:
+        credential.revoked_at = datetime.now(UTC)
+
+
+async def identify(ctx: Context, token: str, kinds: tuple[str, ...]) -> Identity:
+    """The identity behind a credential; AuthenticationRequired when it is not (or no longer)
+    valid: revoked, expired, or its account or entity not active — checked on every use."""
+    credential = await ctx.session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == token_hash(token))
+    )
+    now = datetime.now(UTC)
+    if credential is None or credential.kind not in kinds:
+        raise AuthenticationRequired("Identifiant de connexion inconnu : reconnectez-vous.")
+    if credential.revoked_at is not None:
+        raise AuthenticationRequired("Cet identifiant de connexion a été révoqué.")
+    if credential.expires_at is not None and credential.expires_at < now:
+        raise AuthenticationRequired("Votre session a expiré : reconnectez-vous.")
+    account = credential.account
+    if reason := problem(account):
+        raise AuthenticationRequired(reason)
+    if credential.last_used_at is None or now - credential.last_used_at > timedelta(minutes=5):
+        credential.last_used_at = now
+    return identity_of(account, credential.kind)
+
+
+def identity_of(account: Account, via: str) -> Identity:
+    roles = set(account.roles)
+    if account.entity.is_relay and "referent" in roles:
+        roles.add("relay")
+    return Identity(
+        account_id=account.id,
+        email=account.email,
+        name=account.full_name,
+        entity_id=account.entity_id,
+        entity_name=account.entity.name,
+        roles=frozenset(roles),
+        via=via,
+    )
+
+
+def validate_key_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise InvalidFields({"name": "Donnez un nom à cette clé (80 caractères au plus)."})
+    return name
+
+
+async def end_sessions(ctx: Context, account_id: int) -> None:
+    """Sign the account out everywhere (sessions and bearer tokens; API keys stay)."""
+    await ctx.session.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.account_id == account_id,
+            AuthToken.kind.in_(("session", "bearer")),
+            AuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+async def change_password(ctx: Context, current: str, new: NewPassword) -> Account:
+    """The signed-in user's new password; other sessions are signed out."""
+    account = await ctx.session.get(Account, ctx.identity.account_id) if ctx.identity else None
+    if account is None:
+        raise AuthenticationRequired("Connectez-vous.")
+    if not check_password(account.password_hash, current):
+        raise InvalidFields({"current_password": "Ce n'est pas votre mot de passe actuel."})
+    set_password(account, new)
+    await end_sessions(ctx, account.id)
+    ctx.audit("account.password_changed", "account", account.id)
+    return account
+
+
+def set_password(account: Account, new: NewPassword) -> None:
+    try:
+        new.check_password(account.email)
+    except ValueError as exc:
+        raise InvalidFields(field_errors(exc)) from exc
+    account.password_hash = hash_password(new.password)
+
+
+async def request_reset(ctx: Context, email: str) -> None:
+    """Mail a reset link when the address has an account; say nothing either way, so the
+    page does not tell who has an account."""
+    account = await ctx.session.scalar(select(Account).where(Account.email == email))
+    if account is None or account.status in ("refused",):
+        return
+    token = await links.issue(ctx, "password_reset", account.email, {"account_id": account.id})
+    await ctx.mail(
+        [account.email],
+        "password_reset",
+        {
+            "account": account,
+            "hours": ctx.settings.link_hours,
+            "link": ctx.link(f"/connexion/nouveau-mot-de-passe/{token}"),
+        },
+        reference=f"account:{account.id}",
+    )
+    ctx.audit("account.password_reset_requested", "account", account.id, actor=account.email)
+
+
+async def reset_password(ctx: Context, token: str, new: NewPassword) -> Account:
+    link = await links.find(ctx, token, "password_reset", consume=False)
+    account = await ctx.session.get(Account, link.payload.get("account_id"))
+    if account is None or account.email != link.email:
+        raise InvalidRequest("Ce lien ne correspond plus à un compte.")
+    set_password(account, new)
+    await links.find(ctx, token, "password_reset", consume=True)
+    await end_sessions(ctx, account.id)
+    ctx.audit("account.password_reset", "account", account.id, actor=account.email)
+    return account

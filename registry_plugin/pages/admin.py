@@ -1,0 +1,368 @@
+"""Administration pages: the referent's (and relay's) entity page, the instructors' desk,
+the outbox and the audit log, and the instructors' entity management."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from extensions.mail import OutboxMessage
+from extensions.web import page_router, redirect, render
+from registry_plugin.domain import accounts, adhesions, entities
+from registry_plugin.domain.licences import accepted
+from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Partnership
+from registry_plugin.pages.common import identity_of, read_form, validate, values_of
+from registry_plugin.schemas import LegalRepresentative
+from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
+from registry_plugin.web import RegistryContext
+
+router = page_router(prefix="/registre")
+
+ENTITY_STATUS = {
+    "awaiting_rl": "En attente du représentant légal",
+    "awaiting_partner": "En attente de l'entité partenaire",
+    "awaiting_instruction": "En attente d'instruction",
+    "active": "Adhérente",
+    "rejected": "Refusée",
+    "deactivated": "Désactivée",
+    "merged": "Fusionnée",
+}
+ACCOUNT_STATUS = {
+    "pending": "En attente de validation",
+    "active": "Actif",
+    "refused": "Refusé",
+    "deactivated": "Désactivé",
+}
+LABELS = {
+    "entity_status": ENTITY_STATUS,
+    "account_status": ACCOUNT_STATUS,
+    "categories": CATEGORIES,
+    "sensors": SENSORS,
+}
+
+
+def parse_date(value: Any, field: str) -> date | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidFields({field: "Date attendue au format JJ/MM/AAAA."}) from exc
+
+
+async def act(
+    request: Request,
+    ctx: RegistryContext,
+    back: str,
+    operation: Callable[[dict[str, Any]], Awaitable[str]],
+) -> Response:
+    """Run a form's action and come back to the page with its outcome: a refused action
+    (wrong value, wrong state) is said on the page and changes nothing."""
+    form = await read_form(request)
+    identity_of(request)
+    try:
+        message = await operation(values_of(form))
+    except (InvalidFields, Conflict) as exc:
+        await ctx.session.rollback()
+        text = "; ".join(exc.errors.values()) if isinstance(exc, InvalidFields) else str(exc)
+        return redirect(back, request, text, "error")
+    await ctx.commit()
+    return redirect(back, request, message)
+
+
+# -- the entity page (referents, relays, instructors) ---------------------------------------
+
+
+async def managed_entity(ctx: RegistryContext, request: Request, entity_id: int | None) -> Entity:
+    identity = identity_of(request)
+    entity = await ctx.session.get(Entity, entity_id or identity.entity_id)
+    if entity is None:
+        raise NotFound("Entité introuvable.")
+    allowed = (
+        identity.has("instructor", "admin")
+        or (identity.has("referent") and identity.entity_id == entity.id)
+        or (identity.has("relay") and entity.relay_id == identity.entity_id)
+    )
+    if not allowed:
+        raise PermissionDenied("Cette page est réservée au Référent DINAMIS de l'entité.")
+    return entity
+
+
+@router.get("/entite")
+async def entity_page(
+    request: Request, ctx: RegistryContext, id: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    entity = await managed_entity(ctx, request, id)
+    members = list(
+        await ctx.session.scalars(
+            select(Account)
+            .where(Account.entity_id == entity.id)
+            .order_by(Account.status, Account.last_name)
+        )
+    )
+    partnerships = await ctx.session.scalars(
+        select(Partnership)
+        .where(Partnership.public_entity_id == entity.id)
+        .order_by(Partnership.status.desc(), Partnership.id.desc())
+    )
+    relayed = await ctx.session.scalars(
+        select(Entity).where(Entity.relay_id == entity.id).order_by(Entity.name)
+    )
+    adhesion = await ctx.session.scalar(
+        select(Adhesion).where(Adhesion.entity_id == entity.id).order_by(Adhesion.id.desc())
+    )
+    context = {
+        "entity": entity,
+        "members": members,
+        "successors": [
+            (str(a.id), f"{a.full_name} ({a.email})")
+            for a in members
+            if a.status == "active" and "referent" not in a.roles
+        ],
+        "partnerships": list(partnerships),
+        "relayed": list(relayed),
+        "adhesion": adhesion,
+        "acceptances": await accepted(ctx.session, entity.id),
+        "today": date.today(),
+        "country_options": [(c, c) for c in countries()],
+        **LABELS,
+    }
+    return render(request, "registry/entite.html", context)
+
+
+def entity_url(entity_id: int) -> str:
+    return f"/registre/entite?id={entity_id}"
+
+
+@router.post("/comptes/{account_id}/{action}")
+async def account_action(
+    account_id: int, action: str, request: Request, ctx: RegistryContext
+) -> Response:
+    account = await ctx.session.get(Account, account_id)
+    if account is None:
+        raise NotFound("Ce compte n'existe pas.")
+
+    async def operation(values: dict[str, Any]) -> str:
+        name = account.full_name
+        if action == "valider":
+            await accounts.validate(
+                ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
+            )
+            return f"Compte de {name} validé."
+        if action == "refuser":
+            await accounts.refuse(ctx, account_id, str(values.get("reason", "")).strip() or None)
+            return f"Compte de {name} refusé."
+        if action == "desactiver":
+            await accounts.deactivate(ctx, account_id)
+            return f"Compte de {name} désactivé."
+        if action == "reactiver":
+            await accounts.reactivate(ctx, account_id)
+            return f"Compte de {name} réactivé."
+        if action == "expiration":
+            await accounts.set_expiry(
+                ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
+            )
+            return f"Date d'expiration du compte de {name} enregistrée."
+        raise NotFound("Action inconnue.")
+
+    return await act(request, ctx, entity_url(account.entity_id), operation)
+
+
+@router.post("/partenariats/{partnership_id}/{decision}")
+async def partnership_action(
+    partnership_id: int, decision: str, request: Request, ctx: RegistryContext
+) -> Response:
+    if decision not in ("valider", "refuser"):
+        raise NotFound("Action inconnue.")
+    partnership = await ctx.session.get(Partnership, partnership_id)
+    if partnership is None:
+        raise NotFound("Ce partenariat n'existe pas.")
+
+    async def operation(values: dict[str, Any]) -> str:
+        await adhesions.decide_partnership(ctx, partnership_id, decision == "valider")
+        outcome = "validé" if decision == "valider" else "refusé"
+        return f"Partenariat avec {partnership.private_entity.name} {outcome}."
+
+    return await act(request, ctx, entity_url(partnership.public_entity_id), operation)
+
+
+@router.post("/entite/{entity_id}/referent")
+async def hand_over(entity_id: int, request: Request, ctx: RegistryContext) -> Response:
+    async def operation(values: dict[str, Any]) -> str:
+        chosen = str(values.get("account_id", ""))
+        if not chosen.isdigit():
+            raise InvalidFields({"account_id": "Choisissez un compte actif de l'entité."})
+        successor = await accounts.hand_over_referent(ctx, entity_id, int(chosen))
+        return f"{successor.full_name} est désormais Référent DINAMIS de l'entité."
+
+    identity = identity_of(request)
+    back = entity_url(entity_id) if identity.has("instructor", "admin") else "/compte"
+    return await act(request, ctx, back, operation)
+
+
+@router.post("/entite/{entity_id}/representant")
+async def legal_representative(entity_id: int, request: Request, ctx: RegistryContext) -> Response:
+    async def operation(values: dict[str, Any]) -> str:
+        checked, errors = validate(LegalRepresentative, values)
+        if checked is None:
+            raise InvalidFields(errors)
+        rl = await accounts.change_legal_representative(ctx, entity_id, checked)
+        return f"{rl.full_name} est désormais le représentant légal de l'entité."
+
+    return await act(request, ctx, entity_url(entity_id), operation)
+
+
+# -- instruction (instance DINAMIS) ----------------------------------------------------------
+
+
+def require_instructor(request: Request) -> None:
+    if not identity_of(request).has("instructor", "admin"):
+        raise PermissionDenied("Cette page est réservée à l'instance DINAMIS.")
+
+
+@router.get("/instruction")
+async def instruction_desk(request: Request, ctx: RegistryContext) -> Response:
+    require_instructor(request)
+    rows = await ctx.session.scalars(
+        select(Adhesion).join(Adhesion.entity).order_by(Adhesion.id.desc()).limit(200)
+    )
+    groups: dict[str, list[Adhesion]] = {s: [] for s in ENTITY_STATUS}
+    for adhesion in rows:
+        groups.setdefault(adhesion.entity.status, []).append(adhesion)
+    return render(request, "registry/instruction.html", {"groups": groups, **LABELS})
+
+
+@router.get("/instruction/{adhesion_id}")
+async def instruction_detail(adhesion_id: int, request: Request, ctx: RegistryContext) -> Response:
+    require_instructor(request)
+    adhesion = await ctx.session.get(Adhesion, adhesion_id)
+    if adhesion is None:
+        raise NotFound("Cette demande d'adhésion n'existe pas.")
+    request_view = await adhesions.view(ctx, adhesion)
+    context = {
+        "view": request_view,
+        "adhesion": adhesion,
+        "entity": request_view.entity,
+        "rl": request_view.entity.legal_representative,
+        "acceptances": await accepted(ctx.session, adhesion.entity_id),
+        **LABELS,
+    }
+    return render(request, "registry/instruction_detail.html", context)
+
+
+@router.post("/instruction/{adhesion_id}/{decision}")
+async def instruct(
+    adhesion_id: int, decision: str, request: Request, ctx: RegistryContext
+) -> Response:
+    require_instructor(request)
+    if decision not in ("accepter", "rejeter"):
+        raise NotFound("Action inconnue.")
+
+    async def operation(values: dict[str, Any]) -> str:
+        reason = str(values.get("reason", ""))
+        decided = await adhesions.instruct(ctx, adhesion_id, decision == "accepter", reason)
+        outcome = (
+            "acceptée : l'acte d'adhésion est envoyé"
+            if decided.decision == "accepted"
+            else "rejetée"
+        )
+        return f"Adhésion de {decided.entity.name} {outcome}."
+
+    return await act(request, ctx, f"/registre/instruction/{adhesion_id}", operation)
+
+
+# -- outbox and audit log -------------------------------------------------------------------
+
+
+@router.get("/courriels")
+async def outbox(
+    request: Request, ctx: RegistryContext, a: Annotated[str, Query(max_length=320)] = ""
+) -> Response:
+    require_instructor(request)
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    if a.strip():
+        query = query.where(OutboxMessage.recipients.contains([a.strip().lower()]))
+    counts = dict(
+        (
+            await ctx.session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            )
+        ).all()
+    )
+    context = {"messages": list(await ctx.session.scalars(query)), "a": a, "counts": counts}
+    return render(request, "registry/courriels.html", context)
+
+
+@router.get("/journal")
+async def audit_log(
+    request: Request,
+    ctx: RegistryContext,
+    type: Annotated[str, Query(max_length=30)] = "",
+    id: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    require_instructor(request)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(300)
+    if type:
+        query = query.where(AuditEvent.subject_type == type)
+    if id is not None:
+        query = query.where(AuditEvent.subject_id == id)
+    context = {"events": list(await ctx.session.scalars(query)), "type": type, "id": id}
+    return render(request, "registry/journal.html", context)
+
+
+# -- entities (instance DINAMIS) ------------------------------------------------------------
+
+
+@router.get("/entites")
+async def entity_list(
+    request: Request, ctx: RegistryContext, q: Annotated[str, Query(max_length=100)] = ""
+) -> Response:
+    require_instructor(request)
+    query = select(Entity).order_by(func.lower(Entity.name))
+    if q.strip():
+        query = query.where(entities.matches(q))
+    rows = list(await ctx.session.scalars(query.limit(500)))
+    everyone = list(await ctx.session.scalars(select(Entity).order_by(func.lower(Entity.name))))
+    names = {e.id: e.name for e in everyone}
+    context = {"rows": rows, "everyone": everyone, "names": names, "q": q, **LABELS}
+    return render(request, "registry/entites.html", context)
+
+
+def chosen_id(values: dict[str, Any], field: str) -> int:
+    value = str(values.get(field, ""))
+    if not value.isdigit():
+        raise InvalidFields({field: "Choisissez une entité de la liste."})
+    return int(value)
+
+
+@router.post("/entites/{entity_id}/{action}")
+async def entity_action(
+    entity_id: int, action: str, request: Request, ctx: RegistryContext
+) -> Response:
+    require_instructor(request)
+
+    async def operation(values: dict[str, Any]) -> str:
+        if action == "fusionner":
+            target = await entities.merge(ctx, entity_id, chosen_id(values, "into"))
+            return f"Entité fusionnée dans {target.name}."
+        if action == "regrouper":
+            members = values.get("member_ids", [])
+            members = [members] if isinstance(members, str) else members
+            if not members or not all(str(m).isdigit() for m in members):
+                raise InvalidFields({"member_ids": "Choisissez les entités membres."})
+            grouped = await entities.group(ctx, entity_id, [int(m) for m in members])
+            return f"{len(grouped)} entité(s) regroupée(s)."
+        if action == "relais":
+            relay = values.get("relay") == "on"
+            entity = await entities.set_relay(ctx, entity_id, relay)
+            return f"{entity.name} {'est' if relay else 'n’est plus'} partenaire relais."
+        raise NotFound("Action inconnue.")
+
+    return await act(request, ctx, "/registre/entites", operation)

@@ -1,0 +1,107 @@
+"""What the registry's pages share: reading a form, showing its errors, the draft cookie."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import Response
+from itsdangerous import BadSignature
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from extensions.errors import AuthenticationRequired
+from extensions.identity import Identity
+from extensions.web import CSRF_FIELD, WebSettings, check_csrf, signer
+from registry_plugin.schemas import field_errors
+
+DRAFT_COOKIE = "dinamis_draft"
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token is checked."""
+    form = await request.form()
+    check_csrf(request, form)
+    return form
+
+
+def values_of(form: FormData) -> dict[str, Any]:
+    """The form's text fields; a repeated field (checkboxes) becomes a list."""
+    values: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key == CSRF_FIELD or isinstance(value, UploadFile):
+            continue
+        if key in values:
+            values[key] = (
+                [*values[key], value] if isinstance(values[key], list) else [values[key], value]
+            )
+        else:
+            values[key] = value
+    return values
+
+
+def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
+    """The model, or the French message of each wrong field."""
+    try:
+        return model.model_validate(values), {}
+    except ValidationError as exc:
+        return None, field_errors(exc)
+
+
+def identity_of(request: Request) -> Identity:
+    """The signed-in identity; the sign-in page otherwise."""
+    identity: Identity | None = request.scope.get("identity")
+    if identity is None:
+        raise AuthenticationRequired("Connectez-vous pour continuer.")
+    return identity
+
+
+def set_draft_cookie(response: Response, request: Request, draft_id: str) -> None:
+    settings: WebSettings = request.app.state.web_settings
+    response.set_cookie(
+        DRAFT_COOKIE,
+        signer(request, "draft").dumps(draft_id),
+        max_age=48 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def draft_id(request: Request) -> str | None:
+    raw = request.cookies.get(DRAFT_COOKIE)
+    if not raw:
+        return None
+    try:
+        value: str = signer(request, "draft").loads(raw)
+    except BadSignature:
+        return None
+    return value
+
+
+ROLE_LABELS = {
+    "user": "utilisateur",
+    "referent": "Référent DINAMIS",
+    "legal_representative": "représentant légal",
+    "instructor": "instructeur",
+    "admin": "administrateur",
+    "relay": "partenaire relais",
+}
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)
+
+
+def mission_box(mission: Any) -> dict[str, float]:
+    """A mission's extent: the form's four values, or the bounds of its stored polygon."""
+    if isinstance(mission, dict) and "north" in mission:
+        return {k: mission[k] for k in ("north", "south", "east", "west")}
+    area = mission["area"] if isinstance(mission, dict) else mission.area
+    xs = [x for x, _ in area["coordinates"][0]]
+    ys = [y for _, y in area["coordinates"][0]]
+    return {"north": max(ys), "south": min(ys), "east": max(xs), "west": min(xs)}
+
+
+FILTERS = {"role_label": role_label, "mission_box": mission_box}

@@ -1,0 +1,40 @@
+"""Uploaded files: R&D project descriptions (PDF, 25 MB at most)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+
+from extensions.errors import PayloadTooLarge, UnsupportedMediaType
+from registry_plugin.domain.adhesions import Upload
+from registry_plugin.settings import RegistrySettings
+
+CHUNK = 1024 * 1024
+
+
+async def save_description(settings: RegistrySettings, file: UploadFile) -> Upload:
+    """Store the file if it is a PDF within the size limit; nothing is kept otherwise."""
+    limit = settings.upload_max_mb * 1024 * 1024
+    head = await file.read(5)
+    if head != b"%PDF-":
+        raise UnsupportedMediaType("Le fichier de description doit être un PDF.")
+    folder = settings.files_root / "missions"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_hex(12)}.pdf"
+    size = len(head)
+    try:
+        with path.open("wb") as out:
+            out.write(head)
+            while chunk := await file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(
+                        f"Le fichier de description dépasse {settings.upload_max_mb} Mo."
+                    )
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Upload(path, Path(file.filename or "description.pdf").name)

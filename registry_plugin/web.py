@@ -1,0 +1,84 @@
+"""Request-side helpers shared by the API and the pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from extensions.database import DbSession
+from extensions.errors import InvalidFields
+from extensions.identity import CurrentIdentity
+from extensions.ratelimit import client_address
+from extensions.web import WebSettings
+from registry_plugin.domain import links
+from registry_plugin.domain.context import Context
+from registry_plugin.models import Entity
+
+
+def new_context(request: Request, session: AsyncSession) -> Context:
+    web: WebSettings = request.app.state.web_settings
+    return Context(
+        session=session,
+        settings=request.app.state.registry_settings,
+        mails=request.app.state.templates.env,
+        public_url=web.public_url,
+        secret=web.secret_key.get_secret_value(),
+        identity=request.scope.get("identity"),
+        address=client_address(request),
+        queue=getattr(request.app.state, "jobs", None),
+    )
+
+
+async def context(request: Request, session: DbSession, identity: CurrentIdentity) -> Context:
+    ctx = new_context(request, session)
+    ctx.identity = identity
+    return ctx
+
+
+RegistryContext = Annotated[Context, Depends(context)]
+
+
+def limit_sign_in(request: Request, email: str) -> None:
+    """Count a sign-in attempt against the client's address and the account."""
+    limit = request.app.state.rate_limiter
+    limit.hit(
+        limit.settings.sign_in,
+        f"sign-in:{client_address(request)}",
+        f"sign-in:{email.strip().lower()}",
+    )
+
+
+def limit_mail(request: Request, email: str) -> None:
+    """Count an e-mail sent on a visitor's request, against the client and the address."""
+    limit = request.app.state.rate_limiter
+    limit.hit(limit.settings.mail, f"mail:{client_address(request)}", f"mail:{email}")
+
+
+async def send_verification(
+    ctx: Context, request: Request, email: str, purpose: str, entity_id: int | None
+) -> None:
+    """E-mail a verification link before an adhesion (`adhesion`) or an account request for
+    an adherent entity (`account`); rate-limited per client and per address."""
+    limit_mail(request, email)
+    if purpose == "account":
+        entity = await ctx.session.get(Entity, entity_id) if entity_id else None
+        if entity is None or entity.status != "active":
+            raise InvalidFields(
+                {"entity_id": "Choisissez votre entité parmi les entités adhérentes."}
+            )
+    token = await links.issue(
+        ctx, "verify_email", email, {"purpose": purpose, "entity_id": entity_id}
+    )
+    await ctx.mail(
+        [email],
+        "verify_email",
+        {
+            "email": email,
+            "purpose": purpose,
+            "hours": ctx.settings.link_hours,
+            "link": ctx.link(f"/portail/verification/{token}"),
+        },
+    )
+    ctx.audit("email.verification_sent", "email", None, actor=email, purpose=purpose)

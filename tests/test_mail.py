@@ -1,0 +1,139 @@
+"""Mail delivery against a real SMTP server started by the test (aiosmtpd): notifications
+leave the outbox by SMTP, failures are retried, and no message is ever lost."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from jinja2 import DictLoader, Environment, select_autoescape
+
+from extensions.database import make_engine, sessionmaker
+from extensions.mail import MailSettings, OutboxMessage, deliver, queue_mail
+from pgstac.cluster import free_port
+from tests.registry import unique
+
+
+class Inbox:
+    """An aiosmtpd handler keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def settings(port: int, **options: Any) -> MailSettings:
+    return MailSettings(smtp_host="127.0.0.1", smtp_port=port, security="none", **options)
+
+
+async def wait_for(condition: Any, seconds: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.2)
+
+
+async def test_notifications_leave_by_smtp(
+    client: httpx.AsyncClient, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API writes the verification mail to the outbox; the job worker sends it."""
+    inbox, port = smtp
+    for key, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SECURITY": "none",
+    }.items():
+        monkeypatch.setenv(f"DINAMIS_MAIL_{key}", value)
+    address = unique("smtp")
+    response = await client.post(
+        "/registry/email-verifications", json={"email": address, "purpose": "adhesion"}
+    )
+    assert response.status_code == 202
+    await wait_for(lambda: any(m["To"] == address for m in inbox.messages))
+    received = next(m for m in inbox.messages if m["To"] == address)
+    assert "vérification" in str(
+        email.header.make_header(email.header.decode_header(received["Subject"]))
+    )
+    body = received.get_payload(decode=True).decode()
+    assert "/portail/verification/" in body
+
+
+async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Path) -> None:
+    engine = make_engine(database, pool_size=1)
+    templates = Environment(
+        loader=DictLoader({"mails/hello.txt": "Objet : Bonjour\n\nCorps du message."}),
+        autoescape=select_autoescape(["html"]),
+    )
+    attachment = home / "acte.pdf"
+    attachment.write_bytes(b"%PDF-1.4 test")
+    sessions = sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            message = await queue_mail(
+                session, templates, ["rl@exemple.fr"], "hello", {}, [attachment]
+            )
+            await session.commit()
+            message_id = message.id
+
+        # No server: the delivery fails, is counted, and the message stays queued.
+        closed = free_port()
+        async with sessions() as session:
+            with pytest.raises(OSError, match=r"(?i)connect"):
+                await deliver(session, message_id, settings(closed))
+        async with sessions() as session:
+            stored = await session.get(OutboxMessage, message_id)
+            assert stored is not None
+            assert (stored.status, stored.attempts) == ("queued", 1)
+            assert stored.last_error
+
+        # The server is back: the retry sends it, with its attachment.
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=closed)
+        controller.start()
+        try:
+            async with sessions() as session:
+                assert await deliver(session, message_id, settings(closed)) == "sent"
+        finally:
+            controller.stop()
+        (received,) = inbox.messages
+        assert received["Subject"] == "Bonjour"
+        parts = [part.get_filename() for part in received.walk() if part.get_filename()]
+        assert parts == ["acte.pdf"]
+        async with sessions() as session:
+            assert await deliver(session, message_id, settings(closed)) == "sent"  # not sent twice
+
+        # After the last allowed attempt the message is marked failed, and kept.
+        async with sessions() as session:
+            other = await queue_mail(session, templates, ["x@exemple.fr"], "hello", {})
+            await session.commit()
+        async with sessions() as session:
+            assert (
+                await deliver(session, other.id, settings(free_port(), max_attempts=1)) == "failed"
+            )
+        async with sessions() as session:
+            kept = await session.get(OutboxMessage, other.id)
+            assert kept is not None and kept.status == "failed" and kept.body
+    finally:
+        await engine.dispose()
