@@ -35,7 +35,15 @@ class JobEnvironment:
 
 environment: dict[str, JobEnvironment] = {}
 
-core = procrastinate.Blueprint()
+
+def core_blueprint() -> procrastinate.Blueprint:
+    """The core's tasks on a new blueprint: procrastinate binds a blueprint to the one queue
+    it is added to, so each queue (API process, worker, test app) gets its own."""
+    from extensions.mail.outbox import register_tasks
+
+    blueprint = procrastinate.Blueprint()
+    register_tasks(blueprint)
+    return blueprint
 
 
 def current() -> JobEnvironment:
@@ -49,12 +57,13 @@ def use_environment(env: JobEnvironment) -> None:
 
 
 def make_jobs(dsn: str, blueprints: dict[str, procrastinate.Blueprint]) -> procrastinate.App:
-    """The queue: the core's tasks and each plugin's, namespaced by plugin name."""
+    """The queue: the core's tasks and each plugin's, namespaced by plugin name (a plugin's
+    `jobs()` returns a new blueprint at each call)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=dsn, kwargs={"options": f"-c search_path={SCHEMA}"}, min_size=1, max_size=4
     )
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(core, namespace="core")
+    app.add_tasks_from(core_blueprint(), namespace="core")
     for name, blueprint in blueprints.items():
         app.add_tasks_from(blueprint, namespace=name)
     return app

@@ -49,7 +49,8 @@ class Plugin:
         return None
 
     def jobs(self) -> Blueprint | None:
-        """Background tasks, run by the in-process worker or `dinamis worker`."""
+        """Background tasks, run by the in-process worker or `dinamis worker`: a new
+        blueprint at each call (procrastinate binds a blueprint to one queue)."""
         return None
 
     def initialize(self, dsn: str) -> list[str]:

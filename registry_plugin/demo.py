@@ -41,12 +41,18 @@ class DemoPerson(BaseModel):
     email: str
 
 
+class DemoSensor(BaseModel):
+    sensor: str
+    valid_from: date
+    valid_to: date
+
+
 class DemoMission(BaseModel):
     title: str
     valid_from: date
     valid_to: date
     extent: dict[str, float]
-    sensors: list[str]
+    sensors: list[DemoSensor]
 
 
 class DemoEntity(BaseModel):
@@ -175,12 +181,7 @@ async def _entity(
                 valid_from=mission.valid_from,
                 valid_to=mission.valid_to,
                 area=bbox_polygon(**mission.extent),
-                sensors=[
-                    MissionSensor(
-                        sensor=s, valid_from=mission.valid_from, valid_to=mission.valid_to
-                    )
-                    for s in mission.sensors
-                ],
+                sensors=[MissionSensor(**s.model_dump()) for s in mission.sensors],
             )
         )
     referent = next(

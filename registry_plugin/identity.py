@@ -4,11 +4,14 @@ status on every request, so revoking or deactivating takes effect at once."""
 
 from __future__ import annotations
 
+import anyio
+import jwt
 from fastapi import Request
 
 from extensions.errors import AuthenticationRequired
 from extensions.identity import Identity
 from registry_plugin.domain import auth
+from registry_plugin.settings import OidcSettings
 from registry_plugin.web import new_context
 
 SESSION_COOKIE = "dinamis_session"
@@ -26,7 +29,45 @@ def credential(request: Request) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+class OidcVerifier:
+    """Access tokens of an external OpenID Connect provider: signature (JWKS), issuer,
+    audience and expiry checked by PyJWT; the keys are fetched once and kept."""
+
+    def __init__(self, settings: OidcSettings) -> None:
+        self.settings = settings
+        self.keys = jwt.PyJWKClient(str(settings.jwks_url), cache_keys=True, lifespan=3600)
+
+    async def email(self, token: str) -> str:
+        try:
+            key = await anyio.to_thread.run_sync(self.keys.get_signing_key_from_jwt, token)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=self.settings.algorithms,
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+                options={"verify_aud": self.settings.audience is not None},
+                leeway=30,
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthenticationRequired(f"Jeton OIDC refusé : {exc}") from exc
+        email = claims.get(self.settings.email_claim)
+        if not isinstance(email, str) or "@" not in email:
+            raise AuthenticationRequired(
+                f"Le jeton OIDC ne porte pas d'adresse e-mail ({self.settings.email_claim})."
+            )
+        return email.strip().lower()
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and not token.startswith(("dnb_", "dnk_", "dns_"))
+
+
 class RegistryIdentityProvider:
+    def __init__(self, oidc: OidcSettings | None = None) -> None:
+        oidc = oidc or OidcSettings()
+        self.oidc = OidcVerifier(oidc) if oidc.enabled else None
+
     async def identify(self, request: Request) -> Identity | None:
         """A stale session cookie makes an anonymous visitor (pages then offer to sign in);
         a bad token or API key is refused with the reason."""
@@ -34,6 +75,10 @@ class RegistryIdentityProvider:
         if found is None:
             return None
         token, kinds = found
+        if self.oidc is not None and "bearer" in kinds and looks_like_jwt(token):
+            email = await self.oidc.email(token)
+            async with request.app.state.sessions() as session:
+                return await auth.identify_email(new_context(request, session), email)
         async with request.app.state.sessions() as session:
             ctx = new_context(request, session)
             try:

@@ -34,6 +34,7 @@ class RegistryPlugin(Plugin):
 
     def register(self, app: FastAPI) -> None:
         from registry_plugin import api
+        from registry_plugin.access import RegistryAccessPolicy
         from registry_plugin.identity import RegistryIdentityProvider
         from registry_plugin.pages import routers
         from registry_plugin.pages.common import FILTERS
@@ -41,6 +42,7 @@ class RegistryPlugin(Plugin):
 
         app.state.registry_settings = RegistrySettings()
         app.state.identity_provider = RegistryIdentityProvider()
+        app.state.access_policy = RegistryAccessPolicy()
         app.state.templates.env.filters.update(FILTERS)
         app.include_router(api.auth_router)
         app.include_router(api.router)

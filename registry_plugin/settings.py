@@ -28,3 +28,20 @@ class RegistrySettings(BaseSettings):
     @property
     def files_root(self) -> Path:
         return (self.files or self.home / "registry").absolute()
+
+
+class OidcSettings(BaseSettings):
+    """An external OpenID Connect provider whose access tokens (JWT) are accepted as bearer
+    tokens; the token's e-mail claim names the DINAMIS account."""
+
+    model_config = SettingsConfigDict(env_prefix="DINAMIS_OIDC_", extra="ignore")
+
+    issuer: str | None = None
+    jwks_url: str | None = None
+    audience: str | None = None
+    email_claim: str = "email"
+    algorithms: list[str] = ["RS256", "ES256"]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.jwks_url)

@@ -37,14 +37,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
-from extensions.assets import AssetsExtension, LocalStorage
+from extensions.assets import AssetHrefs, AssetsExtension, make_storage
 from extensions.database import make_engine, sessionmaker
 from extensions.jobs import JobEnvironment, make_jobs, use_environment
 from extensions.ratelimit import RateLimiter
+from extensions.signing import Signer
+from extensions.tiles import add_tiles
 from extensions.web import HERE as WEB_HERE
 from extensions.web import make_templates
 from pgstac.db import SEARCH_PATH
 from pgstac.settings import DatabaseSettings
+from stac_api.caching import CachingByIdentity
 from stac_api.client import DinamisClient
 from stac_api.errors import (
     STATUS_CODES,
@@ -200,7 +203,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=api_settings.stac_fastapi_description,
         lifespan=lifespan,
     )
-    app.state.storage = LocalStorage(settings.storage.local_root)
+    app.state.asset_hrefs = AssetHrefs(
+        Signer(settings.web.secret_key.get_secret_value(), settings.signing),
+        make_storage(settings.storage),
+    )
     app.state.web_settings = settings.web
     app.state.mail_settings = settings.mail
     app.state.rate_limiter = RateLimiter(settings.rate_limits)
@@ -232,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 BrotliMiddleware, excluded_handlers=[rf"^{api_settings.prefix_path}/assets/"]
             ),
             Middleware(ProxyHeaderMiddleware),
+            Middleware(CachingByIdentity),
             Middleware(
                 CORSMiddleware,
                 allow_origins=api_settings.cors_origins,
@@ -245,6 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         health_check=health_check,
     )
+    add_tiles(api.app)
     add_error_handlers(api.app)
     for plugin in settings.plugins:
         plugin.register(api.app)

@@ -200,8 +200,8 @@ def ingest(
         TimeRemainingColumn,
     )
 
+    from extensions.assets import S3Settings
     from ingest.harvest import HarvestOptions, harvest, write_report
-    from ingest.settings import S3Settings
     from ingest.sources import SourceError, SourceSpec
 
     prefix = default_href_prefix(source) if href_prefix is None else href_prefix

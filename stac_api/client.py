@@ -1,6 +1,9 @@
 """The core client: stac-fastapi-pgstac's, plus what a STAC client of this product expects.
 
-- asset hrefs kept relative to the storage root are turned into fetchable URLs;
+- each item says whether the caller may download it (`dinamis:access`), and its asset hrefs
+  are presented for that caller (extensions.assets.hrefs): signed data URLs for those who
+  may, no storage location for the others; `downloadable=true` keeps only the items the
+  caller may download, by adding the caller's rights to the search's CQL2 filter;
 - a search naming a collection that does not exist is a clear 400, not an empty page;
 - responses of item searches are `application/geo+json` also when `fields` is used;
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
@@ -22,10 +25,13 @@ from stac_fastapi.types.errors import InvalidQueryParameter
 from stac_fastapi.types.requests import get_base_url
 from stac_fastapi.types.stac import ItemCollection
 
-from extensions.assets import AssetHrefs
+from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
+from extensions.assets import AssetHrefs, record_signatures
 from stac_api.errors import InvalidSearch
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
+
+ACCESS_PROPERTY = f"properties.{ACCESS}"
 
 
 def as_geojson(result: Any) -> Any:
@@ -69,12 +75,75 @@ def query_fields(request: Request, fields: list[str] | None) -> list[str] | None
     return fields
 
 
+def downloadable_only(search_request: Any, request: Request) -> bool:
+    """`downloadable=true` in a POST body or GET query."""
+    value = getattr(search_request, "downloadable", None)
+    if value is not None:
+        return bool(value)
+    raw = request.query_params.get("downloadable")
+    if raw is None or raw.lower() in ("false", "0", "no", ""):
+        return False
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    raise InvalidSearch(f"`downloadable` must be true or false, not {raw!r}")
+
+
+def restrict(search_request: Any, rights: Rights) -> None:
+    """And the caller's rights into the search's filter: the database does the work."""
+    allowed = rights.cql2()
+    if allowed is True:
+        return
+    if allowed is False:
+        allowed = {"op": "isNull", "args": [{"property": "id"}]}  # no item matches
+    current = search_request.filter_expr
+    search_request.filter_expr = {"op": "and", "args": [current, allowed]} if current else allowed
+    search_request.filter_lang = "cql2-json"
+
+
+def wants_access(search_request: Any) -> bool:
+    """Whether `dinamis:access` belongs in the response's properties (`fields` may leave it
+    out: then only asset hrefs are adapted)."""
+    fields = getattr(search_request, "fields", None)
+    if fields is None:
+        return True
+    include, exclude = fields.include or set(), fields.exclude or set()
+    if {ACCESS_PROPERTY, "properties"} & exclude:
+        return False
+    return not include or bool({ACCESS_PROPERTY, "properties"} & include)
+
+
+async def present(
+    features: list[dict[str, Any]], request: Request, rights: Rights, with_access: bool
+) -> None:
+    """Each item's `dinamis:access` and asset hrefs for this caller; the signatures issued
+    are audited."""
+    keys = [
+        (f["collection"], f["id"])
+        for f in features
+        if isinstance(f.get("collection"), str) and isinstance(f.get("id"), str)
+    ]
+    verdicts = await decide(request, rights, keys)
+    hrefs: AssetHrefs = request.app.state.asset_hrefs
+    base_url = get_base_url(request)
+    grants = []
+    for feature in features:
+        key = (feature.get("collection"), feature.get("id"))
+        verdict = verdicts.get(key) or rights.verdict(str(key[0])) or OUTSIDE_MISSION  # type: ignore[arg-type]
+        grants += hrefs.present(feature, base_url, verdict, rights)
+        if not with_access:
+            feature.get("properties", {}).pop(ACCESS, None)
+    await record_signatures(request, grants, "item")
+
+
 class DinamisClient(CoreCrudClient):
     """Core endpoints over pgstac."""
 
-    asset_hrefs = AssetHrefs()
-
     async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
+        rights = await get_rights(request)
+        if downloadable_only(search_request, request):
+            restrict(search_request, rights)
+        if hasattr(search_request, "downloadable"):
+            search_request.downloadable = None  # ours, not pgstac's
         try:
             item_collection = await super()._search_base(search_request, request)
         except InvalidQueryParameter as exc:
@@ -82,9 +151,8 @@ class DinamisClient(CoreCrudClient):
             if isinstance(exc.__cause__, InvalidDatetimeFormatError):
                 raise InvalidQueryParameter(f"Invalid date or time: {exc.__cause__}") from exc
             raise
-        base_url = get_base_url(request)
-        for feature in item_collection.get("features", []):
-            self.asset_hrefs.resolve_item(feature, base_url)
+        features = list(item_collection.get("features", []))
+        await present(features, request, rights, wants_access(search_request))
         return item_collection
 
     async def get_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:

@@ -33,6 +33,7 @@ from extensions.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
+from extensions.tiles import STATUS_CODES as TILE_STATUS_CODES
 from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
 
@@ -70,6 +71,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     # turns into a query, e.g. a free-text `q` with unbalanced operators.
     asyncpg.exceptions.PostgresSyntaxError: status.HTTP_400_BAD_REQUEST,
     asyncpg.exceptions.QueryCanceledError: status.HTTP_504_GATEWAY_TIMEOUT,
+    **TILE_STATUS_CODES,
 }
 
 ERROR_CODES: dict[type[Exception], str] = {

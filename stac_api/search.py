@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from cql2 import Expr
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from stac_fastapi.pgstac.types.search import PgstacSearch
 
 from stac_api.errors import InvalidSearch
@@ -61,6 +61,11 @@ class DinamisSearch(PgstacSearch):
     - `filter` is validated as CQL2 before it reaches the database (and CQL2 text is accepted
       in POST too), so a malformed filter is reported as such.
     """
+
+    downloadable: bool | None = Field(
+        default=None,
+        description="Only the items the caller may download (their rights as a filter)",
+    )
 
     @model_validator(mode="before")
     @classmethod

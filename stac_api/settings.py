@@ -17,6 +17,7 @@ from extensions.jobs import JobSettings
 from extensions.mail import MailSettings
 from extensions.plugins import Plugin, load_plugins
 from extensions.ratelimit import RateLimitSettings
+from extensions.signing import SigningSettings
 from extensions.web import WebSettings
 from pgstac.settings import DatabaseSettings
 
@@ -72,6 +73,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
     web: WebSettings = field(default_factory=WebSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     jobs: JobSettings = field(default_factory=JobSettings)

@@ -82,13 +82,14 @@ def make_settings(
     storage_root: Path,
     rate_limits: RateLimitSettings | None = None,
     web: WebSettings | None = None,
+    storage: StorageSettings | None = None,
     **api: Any,
 ) -> Settings:
     """The settings of a test app; rate limits are off unless a test sets its own."""
     return Settings(
         api=ApiSettings(**{"admin_token": ADMIN_TOKEN, **api}),
         database=DatabaseSettings(url=database),
-        storage=StorageSettings(root=storage_root),
+        storage=storage or StorageSettings(root=storage_root),
         rate_limits=rate_limits or RateLimitSettings(enabled=False),
         web=web or WebSettings(),
     )

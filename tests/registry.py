@@ -143,3 +143,49 @@ async def rl_validate(client: httpx.AsyncClient, rl_email: str) -> httpx.Respons
     assert view.status_code == 200, view.text
     codes = [lic["code"] for lic in view.json()["licences"]]
     return await client.post(f"/registry/adhesions/validation/{token}", json={"accepted": codes})
+
+
+async def entity_id(client: httpx.AsyncClient, acronym: str) -> int:
+    found = await client.get("/registry/entities", params={"q": acronym})
+    return next(e["id"] for e in found.json()["entities"] if e["acronym"] == acronym)
+
+
+async def request_account(
+    client: httpx.AsyncClient, verified_email: str, entity: int, **changes: object
+) -> httpx.Response:
+    verified = await ticket(client, verified_email, "account", entity)
+    body = {
+        "ticket": verified,
+        "entity_id": entity,
+        "first_name": "Bruce",
+        "last_name": "Wayne",
+        "function": "Agence spatiale de Gotham",
+        "phone": "06 12 34 56 78",
+        "email": verified_email,
+        "email_confirmation": verified_email,
+        "password": PASSWORD,
+        "password_confirmation": PASSWORD,
+        "nationality": "France",
+        "certifications": ["spot67", "pleiades-cat1"],
+        **changes,
+    }
+    return await client.post("/registry/accounts", json=body)
+
+
+async def member(
+    client: httpx.AsyncClient, acronym: str, certifications: list[str]
+) -> tuple[int, str, str]:
+    """A new validated account of an entity, with an API key: (account id, e-mail, key)."""
+    email = unique("member")
+    entity = await entity_id(client, acronym)
+    account = (await request_account(client, email, entity, certifications=certifications)).json()
+    validated = await client.post(
+        f"/registry/accounts/{account['id']}/validate",
+        json={},
+        headers=await bearer(client, INSTRUCTOR),
+    )
+    assert validated.status_code == 200, validated.text
+    created = await client.post(
+        "/auth/api-keys", json={"name": "tests"}, headers=await bearer(client, email, PASSWORD)
+    )
+    return account["id"], email, created.json()["key"]

@@ -7,13 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import httpx
 import numpy as np
 import pytest
 import rasterio
 from pystac_client import Client
 
+from stac_api.modifier import DinamisSigner
 from tests.oracle import expected_ids
+from tests.registry import DEMO_PASSWORD
 
 PROJECT = Path(__file__).resolve().parent.parent
 FRANCE = {"type": "Polygon", "coordinates": [[[-5.2, 41.3], [9.6, 41.3], [9.6, 51.1], [-5.2, 51.1], [-5.2, 41.3]]]}  # fmt: skip
@@ -60,10 +64,27 @@ def test_pystac_client_searches_and_pages(live_url: str, demo_items: list[dict[s
     assert search.matched() == len(expected)
 
 
-def test_gdal_reads_a_cog_over_http(live_url: str, storage_root: Path) -> None:
-    """GDAL's /vsicurl/ reads a window with range requests, as QGIS does."""
-    item = next(Client.open(live_url).search(collections=["spot67"], max_items=1).items())
+def api_key(url: str, email: str) -> str:
+    token = httpx.post(f"{url}auth/token", data={"username": email, "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    created = httpx.post(f"{url}auth/api-keys", json={"name": "live tests"}, headers=headers)
+    key: str = created.json()["key"]
+    return key
+
+
+def test_pystac_client_modifier_and_gdal_read_signed_cogs(
+    live_url: str, storage_root: Path
+) -> None:
+    """bruce.wayne's API key signs items through the pystac-client modifier; GDAL's /vsicurl/
+    then reads a window of the Pléiades COG with range requests, as QGIS does."""
+    signer = DinamisSigner(live_url, api_key(live_url, "bruce.wayne@formation.example"))
+    catalogue = Client.open(live_url, modifier=signer)  # anonymous searches, signed by the modifier
+    item = next(catalogue.search(collections=["pleiades"], max_items=1).items())
     href = item.assets["data"].href
+    assert "sig=" in href and item.assets["data"].extra_fields["dinamis:expires"]
+    local_path = storage_root / unquote(urlsplit(href).path).split("/assets/", 1)[1]
+    part = httpx.get(href, headers={"Range": "bytes=0-1023"})
+    assert part.status_code == 206 and part.content == local_path.read_bytes()[:1024]
     with (
         rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"),
         rasterio.open(f"/vsicurl/{href}") as remote,
@@ -71,6 +92,24 @@ def test_gdal_reads_a_cog_over_http(live_url: str, storage_root: Path) -> None:
         window = rasterio.windows.Window(100, 100, 64, 64)
         pixels = remote.read(window=window)
         overview = remote.overviews(1)
-    with rasterio.open(storage_root / href.split("/assets/", 1)[1]) as local:
+    with rasterio.open(local_path) as local:
         assert np.array_equal(pixels, local.read(window=window))
         assert overview == local.overviews(1)
+
+    # Without the modifier the same item carries no usable location.
+    anonymous = next(Client.open(live_url).search(ids=[item.id], max_items=1).items())
+    refused = httpx.get(anonymous.assets["data"].href)
+    assert refused.status_code == 401
+    with pytest.raises(rasterio.errors.RasterioIOError):
+        rasterio.open(f"/vsicurl/{anonymous.assets['data'].href}")
+
+
+def test_sans_pleiades_cannot_fetch_pleiades_data(live_url: str) -> None:
+    signer = DinamisSigner(live_url, api_key(live_url, "sans.pleiades@autre.example"))
+    item = next(Client.open(live_url).search(collections=["pleiades"], max_items=1).items())
+    with pytest.raises(PermissionError, match="licence"):
+        signer(item)
+    spot = next(
+        Client.open(live_url, modifier=signer).search(collections=["spot67"], max_items=1).items()
+    )
+    assert httpx.get(spot.assets["data"].href, headers={"Range": "bytes=0-99"}).status_code == 206

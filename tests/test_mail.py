@@ -18,7 +18,7 @@ from jinja2 import DictLoader, Environment, select_autoescape
 from extensions.database import make_engine, sessionmaker
 from extensions.mail import MailSettings, OutboxMessage, deliver, queue_mail
 from pgstac.cluster import free_port
-from tests.registry import unique
+from tests.registry import mails, unique
 
 
 class Inbox:
@@ -71,7 +71,10 @@ async def test_notifications_leave_by_smtp(
         "/registry/email-verifications", json={"email": address, "purpose": "adhesion"}
     )
     assert response.status_code == 202
-    await wait_for(lambda: any(m["To"] == address for m in inbox.messages))
+    try:
+        await wait_for(lambda: any(m["To"] == address for m in inbox.messages))
+    except AssertionError:
+        raise AssertionError(f"not delivered: {await mails(client, address)}") from None
     received = next(m for m in inbox.messages if m["To"] == address)
     assert "vérification" in str(
         email.header.make_header(email.header.decode_header(received["Subject"]))

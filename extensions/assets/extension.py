@@ -1,44 +1,359 @@
-"""`GET /assets/{path}`: asset files with HTTP range requests, ETag and Content-Length.
+"""Asset files and their signatures.
 
-Range support is what lets GDAL/QGIS read a Cloud-Optimized GeoTIFF in place over /vsicurl/.
+- `GET /assets/{path}`: a signed URL's file, with range requests, ETag and Content-Length, so
+  GDAL/QGIS read a Cloud-Optimized GeoTIFF in place over /vsicurl/ (S3: a redirect to a
+  presigned GET);
+- `GET /collections/{c}/items/{i}/assets/{key}`: the address of a data asset: redirects a
+  caller who may download it to a fresh signed URL, tells the others why not;
+- `GET /sign?href=…` and `GET /token/{collection}`: signatures in the Planetary Computer's
+  shape, for scripts;
+- `GET /access/signatures` and `GET /access/downloads`: the audit, for instructors.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import attr
-from fastapi import APIRouter, FastAPI, Path, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from stac_fastapi.types.extension import ApiExtension
+from stac_fastapi.types.requests import get_base_url
+from starlette.types import Message, Receive, Scope, Send
 
-from extensions.assets.hrefs import ASSETS_PATH
-from extensions.assets.storage import LocalStorage
+from extensions.access import DOWNLOADABLE, SIGN_IN, decide, get_rights
+from extensions.assets.hrefs import ASSETS_PATH, AssetHrefs, is_public, is_relative
+from extensions.assets.storage import S3Storage
+from extensions.errors import AuthenticationRequired, InvalidRequest, NotFound, PermissionDenied
+from extensions.identity import require_role
+from extensions.signing import Grant, Signer
+
+ITEM_ASSET = re.compile(r"/collections/([^/]+)/items/([^/]+)/assets/([^/?#]+)$")
+REFUSALS = {
+    SIGN_IN: "Sign in (session, bearer token or API key) to download this file.",
+    "licence missing": "Your entity has not accepted, or you have not certified, the licence of "
+    "this collection: see /compte.",
+    "outside mission": "This item is outside your entity's mission (sensors, period, area).",
+}
+Duration = Annotated[
+    int | None,
+    Query(ge=60, description="Lifetime of the signature in seconds (8 hours at most)"),
+]
 
 
-def get_storage(request: Request) -> LocalStorage:
-    return request.app.state.storage
+def asset_hrefs(request: Request) -> AssetHrefs:
+    hrefs: AssetHrefs = request.app.state.asset_hrefs
+    return hrefs
+
+
+async def record_signatures(request: Request, grants: list[Grant], via: str) -> None:
+    """Every signature issued, in one statement."""
+    if not grants:
+        return
+    async with request.app.state.get_connection(request, "w") as conn:
+        await conn.execute(
+            """
+            INSERT INTO dinamis.signatures
+                (account_id, entity_id, collection, item, asset, expires_at, via)
+            SELECT a, e, c, i, k, x, $7
+            FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                AS t(a, e, c, i, k, x)
+            """,
+            [g.account for g in grants],
+            [g.entity for g in grants],
+            [g.collection for g in grants],
+            [g.item for g in grants],
+            [g.asset for g in grants],
+            [g.expires_at for g in grants],
+            via,
+        )
+
+
+async def record_download(request: Request, grant: Grant, signature: str, size: int) -> None:
+    """One row per signed URL used, counting its requests and bytes (GDAL reads a COG in
+    many ranges)."""
+    async with request.app.state.get_connection(request, "w") as conn:
+        await conn.execute(
+            """
+            INSERT INTO dinamis.downloads
+                (signature, account_id, entity_id, collection, item, asset, requests, bytes)
+            VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+            ON CONFLICT (signature) DO UPDATE SET
+                requests = downloads.requests + 1,
+                bytes = downloads.bytes + excluded.bytes,
+                last_at = now()
+            """,
+            Signer.digest(signature),
+            grant.account,
+            grant.entity,
+            grant.collection,
+            grant.item,
+            grant.asset,
+            size,
+        )
+
+
+class CountedFileResponse(FileResponse):
+    """A file response that reports the bytes it sent."""
+
+    def __init__(
+        self, *args: Any, on_sent: Callable[[int], Awaitable[None]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_sent = on_sent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = 0
+
+        async def counting(message: Message) -> None:
+            nonlocal sent
+            if message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        await super().__call__(scope, receive, counting)
+        await self.on_sent(sent)
 
 
 async def get_asset(
     request: Request,
     path: Annotated[str, Path(description="Asset path relative to the storage root")],
-) -> FileResponse:
-    """An asset file; supports `Range`, `If-Range`, `HEAD`, ETag and Content-Length."""
-    file = get_storage(request).path(path)
-    return FileResponse(file, headers={"Cache-Control": "private, max-age=3600"})
+) -> Response:
+    """A file of the asset storage, for a signed URL; supports `Range`, `If-Range`, `HEAD`,
+    ETag and Content-Length."""
+    hrefs = asset_hrefs(request)
+    grant = hrefs.signer.verify(path, request.query_params)
+    signature = request.query_params["sig"]
+    storage = hrefs.storage
+    if isinstance(storage, S3Storage):
+        if grant is not None:
+            await record_download(request, grant, signature, 0)
+        seconds = grant.expires - int(time.time()) if grant else 3600
+        return RedirectResponse(storage.presign(path, max(seconds, 60)), status_code=307)
+    file = storage.path(path)
+    if grant is None:
+        return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
+
+    async def audit(size: int) -> None:
+        await record_download(request, grant, signature, size)
+
+    return CountedFileResponse(
+        file, headers={"Cache-Control": "private, max-age=300"}, on_sent=audit
+    )
+
+
+async def grant_for(
+    request: Request,
+    collection: str,
+    item_id: str,
+    key: str,
+    token: str | None = None,
+    seconds: int | None = None,
+) -> Grant | str:
+    """A grant for this asset if the caller (or the collection token) may read it; the
+    public URL of a public asset; 401/403 saying why not otherwise."""
+    hrefs = asset_hrefs(request)
+    async with request.app.state.get_connection(request, "r") as conn:
+        item = await conn.fetchval("SELECT pgstac.get_item($1, $2)", item_id, collection)
+    asset = ((item or {}).get("assets") or {}).get(key)
+    if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
+        raise NotFound(f"No asset {key!r} in item {collection}/{item_id}.")
+    href = asset["href"]
+    if not is_relative(href):
+        return str(href)
+    if is_public(asset):
+        return hrefs.public_url(get_base_url(request), href)
+    if token:
+        account, entity, expires = hrefs.signer.verify_token(token, collection)
+        lifetime = min(seconds or hrefs.signer.settings.ttl_seconds, expires - int(time.time()))
+        return Grant(
+            href, collection, item_id, key, account, entity, hrefs.signer.expires(max(lifetime, 60))
+        )
+    rights = await get_rights(request)
+    verdict = (await decide(request, rights, [(collection, item_id)]))[(collection, item_id)]
+    if verdict == SIGN_IN:
+        raise AuthenticationRequired(REFUSALS[SIGN_IN])
+    if verdict != DOWNLOADABLE:
+        raise PermissionDenied(REFUSALS.get(verdict, verdict))
+    return hrefs.grant(rights, href, collection, item_id, key, seconds)
+
+
+async def signed(
+    request: Request, collection: str, item_id: str, key: str, via: str, **options: Any
+) -> tuple[str, Grant | None]:
+    grant = await grant_for(request, collection, item_id, key, **options)
+    if isinstance(grant, str):
+        return grant, None
+    await record_signatures(request, [grant], via)
+    return asset_hrefs(request).signed_url(get_base_url(request), grant), grant
+
+
+async def get_item_asset(
+    request: Request,
+    collection_id: str,
+    item_id: str,
+    asset_key: str,
+    token: Annotated[str | None, Query(description="A token from GET /token/{collection}")] = None,
+    duration: Duration = None,
+) -> Response:
+    """Redirects (307) to a signed URL of the asset for a caller who may download it."""
+    url, _ = await signed(
+        request, collection_id, item_id, asset_key, "redirect", token=token, seconds=duration
+    )
+    return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+
+
+class SignedHref(BaseModel):
+    href: str
+    expiry: str | None = Field(
+        default=None, alias="msft:expiry", description="When the signature expires"
+    )
+    expires: str | None = Field(default=None, alias="dinamis:expires")
+
+
+async def sign(
+    request: Request,
+    href: Annotated[
+        str, Query(max_length=4000, description="An asset href from an item of this API")
+    ],
+    duration: Duration = None,
+) -> SignedHref:
+    """A signed URL for an asset href (the Planetary Computer's `sign` shape)."""
+    parts = urlsplit(href)
+    found = ITEM_ASSET.search(parts.path)
+    if found:
+        collection, item_id, key = (unquote(g) for g in found.groups())
+    else:
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        if f"/{ASSETS_PATH}/" not in parts.path or not {"col", "item", "asset"} <= query.keys():
+            raise InvalidRequest(
+                "href must be an asset href of this API: …/collections/{c}/items/{id}/assets/{key}"
+            )
+        collection, item_id, key = (unquote(query[k]) for k in ("col", "item", "asset"))
+    url, grant = await signed(request, collection, item_id, key, "sign", seconds=duration)
+    expiry = grant.expiry if grant else None
+    return SignedHref.model_validate(
+        {"href": url, "msft:expiry": expiry, "dinamis:expires": expiry}
+    )
+
+
+class CollectionToken(BaseModel):
+    token: str
+    expiry: str = Field(alias="msft:expiry")
+    expires: str = Field(alias="dinamis:expires")
+
+
+async def collection_token(
+    request: Request, collection_id: str, duration: Duration = None
+) -> CollectionToken:
+    """A token granting the collection's data assets (append `?token=…` to their
+    `…/items/{id}/assets/{key}` hrefs); only for callers who may download every item."""
+    rights = await get_rights(request)
+    async with request.app.state.get_connection(request, "r") as conn:
+        if not await conn.fetchval(
+            "SELECT true FROM pgstac.collections WHERE id = $1", collection_id
+        ):
+            raise NotFound(f"No collection {collection_id!r}.")
+    if not rights.whole(collection_id):
+        verdict = rights.verdict(collection_id)
+        if verdict == SIGN_IN:
+            raise AuthenticationRequired(REFUSALS[SIGN_IN])
+        raise PermissionDenied(
+            REFUSALS.get(
+                verdict or "",
+                "Your rights on this collection depend on each item (your "
+                "mission): sign each asset with GET /sign?href=… .",
+            )
+        )
+    hrefs = asset_hrefs(request)
+    identity = rights.identity
+    account, entity = (identity.account_id, identity.entity_id) if identity else (None, None)
+    expires = hrefs.signer.expires(duration)
+    token = hrefs.signer.token(collection_id, account, entity, expires)
+    grant = Grant("", collection_id, "*", "*", account, entity, expires)
+    await record_signatures(request, [grant], "token")
+    return CollectionToken.model_validate(
+        {"token": token, "msft:expiry": grant.expiry, "dinamis:expires": grant.expiry}
+    )
+
+
+Instructor = Annotated[Any, Depends(require_role("instructor", "admin"))]
+
+
+async def audit_rows(
+    request: Request,
+    table: str,
+    time_column: str,
+    account: int | None,
+    collection: str | None,
+    item: str | None,
+    since: datetime | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    async with request.app.state.get_connection(request, "r") as conn:
+        rows = await conn.fetch(
+            f"""
+            SELECT * FROM dinamis.{table}
+            WHERE ($1::int IS NULL OR account_id = $1) AND ($2::text IS NULL OR collection = $2)
+              AND ($3::text IS NULL OR item = $3) AND ($4::timestamptz IS NULL OR {time_column} >= $4)
+            ORDER BY {time_column} DESC LIMIT $5
+            """,  # noqa: S608 - table and column names are this module's constants
+            account,
+            collection,
+            item,
+            since,
+            limit,
+        )
+    return [
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+        for row in rows
+    ]
+
+
+async def signatures(
+    request: Request,
+    _: Instructor,
+    account: int | None = None,
+    collection: str | None = None,
+    item: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Signatures issued, newest first (instructors)."""
+    return await audit_rows(request, "signatures", "at", account, collection, item, since, limit)
+
+
+async def downloads(
+    request: Request,
+    _: Instructor,
+    account: int | None = None,
+    collection: str | None = None,
+    item: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Downloads served, one row per signed URL used, with its requests and bytes (instructors)."""
+    return await audit_rows(
+        request, "downloads", "last_at", account, collection, item, since, limit
+    )
 
 
 @attr.s
 class AssetsExtension(ApiExtension):
-    """Serves the files of the local asset storage."""
+    """Serves asset files through signed URLs, and signs them."""
 
-    # A product-specific route: no STAC conformance class to declare.
+    # Product-specific routes: no STAC conformance class to declare.
     conformance_classes: list[str] = attr.ib(factory=list)
     schema_href: str | None = attr.ib(default=None)
 
     def register(self, app: FastAPI) -> None:
-        router = APIRouter(prefix=app.state.router_prefix, tags=["Assets"])
+        router = APIRouter(prefix=app.state.router_prefix, tags=["Assets and access"])
         router.add_api_route(
             f"/{ASSETS_PATH}/{{path:path}}",
             get_asset,
@@ -47,7 +362,34 @@ class AssetsExtension(ApiExtension):
             response_class=FileResponse,
             responses={
                 200: {"description": "The file, or the requested byte ranges (206)."},
+                307: {"description": "S3 storage: to a presigned GET."},
+                401: {"description": "Not a signed URL."},
+                403: {"description": "Altered or expired signature."},
                 404: {"description": "No such asset."},
             },
+        )
+        router.add_api_route(
+            "/collections/{collection_id}/items/{item_id}/assets/{asset_key}",
+            get_item_asset,
+            methods=["GET"],
+            name="Download an item's asset",
+            response_class=RedirectResponse,
+            responses={307: {"description": "To a signed URL"}, 401: {}, 403: {}, 404: {}},
+        )
+        router.add_api_route(
+            "/sign", sign, methods=["GET"], name="Sign an asset href", response_model=SignedHref
+        )
+        router.add_api_route(
+            "/token/{collection_id}",
+            collection_token,
+            methods=["GET"],
+            name="Token for a collection",
+            response_model=CollectionToken,
+        )
+        router.add_api_route(
+            "/access/signatures", signatures, methods=["GET"], name="Signatures issued"
+        )
+        router.add_api_route(
+            "/access/downloads", downloads, methods=["GET"], name="Downloads served"
         )
         app.include_router(router)

@@ -1,25 +1,97 @@
-"""Turn the storage-relative hrefs kept in the catalogue into URLs a client can fetch."""
+"""Asset hrefs as each caller sees them.
+
+The catalogue keeps hrefs relative to the storage root. In responses:
+- thumbnails, quicklooks and metadata get a stable signed URL of this API (public);
+- a data asset the caller may download gets a signed URL with its expiry
+  (`dinamis:expires`): this API's `/assets/…` for local files, a presigned GET for S3;
+- a data asset the caller may not download gets this item's asset address
+  (`…/items/{id}/assets/{key}`), which says why (401/403) and reveals no storage location.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
+
+from extensions.access import ACCESS, DOWNLOADABLE, Rights
+from extensions.assets.storage import Storage
+from extensions.signing import Grant, Signer
 
 ASSETS_PATH = "assets"
+PUBLIC_ROLES = frozenset({"thumbnail", "overview", "metadata"})
+EXPIRES = "dinamis:expires"
 
 
 def is_relative(href: str) -> bool:
     return "://" not in href and not href.startswith("/")
 
 
+def is_public(asset: dict[str, Any]) -> bool:
+    roles = set(asset.get("roles") or ())
+    return bool(roles) and roles <= PUBLIC_ROLES
+
+
+def item_asset_url(base_url: str, collection: str, item: str, key: str) -> str:
+    return (
+        f"{base_url}collections/{quote(collection)}/items/{quote(item)}/{ASSETS_PATH}/{quote(key)}"
+    )
+
+
 class AssetHrefs:
-    """Rewrites each relative asset href of an item to this API's `/assets/…` route.
+    def __init__(self, signer: Signer, storage: Storage) -> None:
+        self.signer = signer
+        self.storage = storage
 
-    Absolute hrefs (an upstream https:// or s3:// location) are left as they are.
-    """
+    def public_url(self, base_url: str, path: str) -> str:
+        return f"{base_url}{ASSETS_PATH}/{quote(path)}?{urlencode(self.signer.public(path))}"
 
-    def resolve_item(self, item: dict[str, Any], base_url: str) -> None:
-        for asset in (item.get("assets") or {}).values():
+    def signed_url(self, base_url: str, grant: Grant) -> str:
+        if self.storage.remote:
+            return self.storage.presign(grant.path, grant.expires - int(time.time()))
+        return f"{base_url}{ASSETS_PATH}/{quote(grant.path)}?{urlencode(self.signer.sign(grant))}"
+
+    def grant(
+        self,
+        rights: Rights,
+        path: str,
+        collection: str,
+        item: str,
+        key: str,
+        seconds: int | None = None,
+    ) -> Grant:
+        identity = rights.identity
+        return Grant(
+            path=path,
+            collection=collection,
+            item=item,
+            asset=key,
+            account=identity.account_id if identity else None,
+            entity=identity.entity_id if identity else None,
+            expires=self.signer.expires(seconds),
+        )
+
+    def present(
+        self, item: dict[str, Any], base_url: str, verdict: str, rights: Rights
+    ) -> list[Grant]:
+        """Rewrite the item's asset hrefs for this caller; returns the signatures issued."""
+        collection, item_id = item.get("collection"), item.get("id")
+        if isinstance(item.get("properties"), dict):
+            item["properties"][ACCESS] = verdict
+        grants: list[Grant] = []
+        for key, asset in (item.get("assets") or {}).items():
             href = asset.get("href") if isinstance(asset, dict) else None
-            if isinstance(href, str) and is_relative(href):
-                asset["href"] = f"{base_url}{ASSETS_PATH}/{quote(href)}"
+            if not isinstance(href, str) or not is_relative(href):
+                continue
+            if is_public(asset):
+                asset["href"] = self.public_url(base_url, href)
+            elif verdict == DOWNLOADABLE and collection and item_id:
+                grant = self.grant(rights, href, collection, item_id, key)
+                asset["href"] = self.signed_url(base_url, grant)
+                asset[EXPIRES] = grant.expiry
+                grants.append(grant)
+            elif collection and item_id:
+                asset["href"] = item_asset_url(base_url, collection, item_id, key)
+            else:  # a `fields` subset without the ids: no address to give
+                asset.pop("href", None)
+        return grants

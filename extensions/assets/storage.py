@@ -1,8 +1,11 @@
-"""Local asset storage: relative hrefs resolved under one root folder, never outside it."""
+"""Asset storages: a local folder, or an S3 bucket read through presigned URLs."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from extensions.assets.settings import S3Settings, StorageSettings
 
 
 class AssetNotFound(LookupError):
@@ -14,7 +17,9 @@ class OutsideStorage(ValueError):
 
 
 class LocalStorage:
-    """Asset files under a local folder."""
+    """Asset files under a local folder, served by the API itself."""
+
+    remote = False
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -27,3 +32,44 @@ class LocalStorage:
         if not candidate.is_file():
             raise AssetNotFound(f"No asset at {href!r}")
         return candidate
+
+    def presign(self, href: str, seconds: int) -> str:
+        raise NotImplementedError("local files are served by the API's signed /assets URLs")
+
+
+class S3Storage:
+    """Asset files under an S3 prefix: clients read them through boto3 presigned GET URLs."""
+
+    remote = True
+
+    def __init__(self, url: str, s3: S3Settings | None = None, client: Any = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        options = (s3 or S3Settings()).client_options()
+        self.client = client or boto3.client(
+            "s3", config=Config(signature_version="s3v4"), **options
+        )
+
+    def key(self, href: str) -> str:
+        parts = [p for p in href.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise OutsideStorage(f"{href!r} is outside the asset storage")
+        return "/".join([self.prefix, *parts] if self.prefix else parts)
+
+    def presign(self, href: str, seconds: int) -> str:
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.key(href)},
+            ExpiresIn=max(1, seconds),
+        )
+        return url
+
+
+Storage = LocalStorage | S3Storage
+
+
+def make_storage(settings: StorageSettings) -> Storage:
+    return S3Storage(settings.s3_url) if settings.s3_url else LocalStorage(settings.local_root)

@@ -162,17 +162,12 @@ async def deliver(session: AsyncSession, message_id: int, settings: MailSettings
     return message.status
 
 
-@jobs.core.task(
-    name="deliver_mail", retry=procrastinate.RetryStrategy(max_attempts=12, exponential_wait=15)
-)
 async def deliver_mail(message_id: int) -> None:
     async with jobs.current().sessions() as session:
         await deliver(session, message_id, MailSettings())
 
 
-@jobs.core.periodic(cron="*/5 * * * *")
-@jobs.core.task(name="sweep_outbox", queueing_lock="sweep_outbox")
-async def sweep_outbox(timestamp: int) -> None:
+async def sweep_outbox(context: procrastinate.JobContext, timestamp: int) -> None:
     """Re-queue messages still waiting ten minutes after they were written."""
     async with jobs.current().sessions() as session:
         stale = datetime.now(UTC) - timedelta(minutes=10)
@@ -182,4 +177,12 @@ async def sweep_outbox(timestamp: int) -> None:
             )
         )
         waiting = list(ids)
-    await defer_delivery(deliver_mail.blueprint, waiting)
+    await defer_delivery(context.app, waiting)
+
+
+def register_tasks(blueprint: procrastinate.Blueprint) -> None:
+    blueprint.task(
+        name="deliver_mail", retry=procrastinate.RetryStrategy(max_attempts=12, exponential_wait=15)
+    )(deliver_mail)
+    sweep = blueprint.task(name="sweep_outbox", queueing_lock="sweep_outbox", pass_context=True)
+    blueprint.periodic(cron="*/5 * * * *")(sweep(sweep_outbox))

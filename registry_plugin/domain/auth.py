@@ -107,6 +107,18 @@ async def identify(ctx: Context, token: str, kinds: tuple[str, ...]) -> Identity
     return identity_of(account, credential.kind)
 
 
+async def identify_email(ctx: Context, email: str) -> Identity:
+    """The identity of an account named by a trusted provider (an OIDC token's e-mail)."""
+    account = await ctx.session.scalar(select(Account).where(Account.email == email))
+    if account is None:
+        raise AuthenticationRequired(
+            f"Aucun compte DINAMIS pour {email} : demandez-en un sur le portail."
+        )
+    if reason := problem(account):
+        raise AuthenticationRequired(reason)
+    return identity_of(account, "oidc")
+
+
 def identity_of(account: Account, via: str) -> Identity:
     roles = set(account.roles)
     if account.entity.is_relay and "referent" in roles:

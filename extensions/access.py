@@ -1,0 +1,141 @@
+"""Who may download what: the core's access interface, provided by the registry plugin.
+
+Rights are those of one identity: the collections whose every item it may download, and
+scopes (a collection, a period of acquisition, an area) where only some items are allowed, as
+for a private entity's mission. They become one CQL2 filter that the database evaluates with
+the caller's search (`downloadable=true`) and on the items of a response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol
+
+import orjson
+from fastapi import Request
+
+from extensions.identity import Identity, get_identity
+
+ACCESS = "dinamis:access"
+DOWNLOADABLE = "downloadable"
+SIGN_IN = "sign-in required"
+LICENCE_MISSING = "licence missing"
+OUTSIDE_MISSION = "outside mission"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Items of one collection acquired within a period over an area (a mission's sensor)."""
+
+    collection: str
+    start: date
+    end: date
+    area: dict[str, Any]
+
+    def cql2(self) -> dict[str, Any]:
+        begin = datetime.combine(self.start, time.min, UTC).isoformat().replace("+00:00", "Z")
+        finish = datetime.combine(self.end, time.max, UTC).isoformat().replace("+00:00", "Z")
+        return {
+            "op": "and",
+            "args": [
+                {"op": "=", "args": [{"property": "collection"}, self.collection]},
+                {
+                    "op": "t_intersects",
+                    "args": [{"property": "datetime"}, {"interval": [begin, finish]}],
+                },
+                {"op": "s_intersects", "args": [{"property": "geometry"}, self.area]},
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What one caller may download."""
+
+    identity: Identity | None = None
+    everything: bool = False
+    collections: frozenset[str] = frozenset()
+    """Collections whose every item the caller may download."""
+    scopes: tuple[Scope, ...] = ()
+    """Where only some items are allowed (private entities' missions)."""
+    licensed: frozenset[str] = field(default=frozenset())
+    """Collections whose licence the caller holds (to tell a missing licence from a mission)."""
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.everything or self.collections or self.scopes)
+
+    def cql2(self) -> dict[str, Any] | bool:
+        """The items the caller may download, as CQL2-JSON (`True`: all, `False`: none)."""
+        if self.everything:
+            return True
+        parts: list[dict[str, Any]] = [scope.cql2() for scope in self.scopes]
+        if self.collections:
+            parts.insert(
+                0, {"op": "in", "args": [{"property": "collection"}, sorted(self.collections)]}
+            )
+        if not parts:
+            return False
+        return parts[0] if len(parts) == 1 else {"op": "or", "args": parts}
+
+    def verdict(self, collection: str) -> str | None:
+        """The answer for any item of `collection`, or None when it depends on the item."""
+        if self.everything or collection in self.collections:
+            return DOWNLOADABLE
+        if self.identity is None:
+            return SIGN_IN
+        if collection not in self.licensed:
+            return LICENCE_MISSING
+        if not any(scope.collection == collection for scope in self.scopes):
+            return OUTSIDE_MISSION
+        return None
+
+    def whole(self, collection: str) -> bool:
+        return self.everything or collection in self.collections
+
+
+ANONYMOUS = Rights()
+
+
+class AccessPolicy(Protocol):
+    async def rights(self, request: Request, identity: Identity | None) -> Rights:
+        """The rights of this identity (anonymous when None)."""
+
+
+async def get_rights(request: Request) -> Rights:
+    """The caller's rights, once per request; without a policy nobody downloads."""
+    if "rights" not in request.scope:
+        identity = await get_identity(request)
+        policy: AccessPolicy | None = getattr(request.app.state, "access_policy", None)
+        request.scope["rights"] = await policy.rights(request, identity) if policy else ANONYMOUS
+    rights: Rights = request.scope["rights"]
+    return rights
+
+
+async def decide(
+    request: Request, rights: Rights, items: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """`dinamis:access` of each (collection, item id): by collection when that settles it,
+    by the database evaluating the rights' CQL2 filter otherwise."""
+    verdicts: dict[tuple[str, str], str] = {}
+    pending: list[tuple[str, str]] = []
+    for key in items:
+        verdict = rights.verdict(key[0])
+        if verdict is None:
+            pending.append(key)
+        else:
+            verdicts[key] = verdict
+    if pending:
+        async with request.app.state.get_connection(request, "r") as conn:
+            allowed = await conn.fetch(
+                "SELECT collection, id FROM dinamis.downloadable($1::text[], $2::text[], $3::text::jsonb)",
+                [c for c, _ in pending],
+                [i for _, i in pending],
+                orjson.dumps(rights.cql2()).decode(),
+            )
+        granted = {(row["collection"], row["id"]) for row in allowed}
+        for key in pending:
+            verdicts[key] = DOWNLOADABLE if key in granted else OUTSIDE_MISSION
+    return verdicts

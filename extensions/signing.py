@@ -1,0 +1,152 @@
+"""Signed URLs for asset files: HMAC over the asset and its grant, checked without a database.
+
+A data asset's URL carries who it was signed for, the item and asset, and its expiry, so that
+GDAL/QGIS can read it with plain range requests and every download is audited. Public assets
+(thumbnails, quicklooks, metadata) carry a stable signature: the same URL for everybody, so
+that anonymous responses stay cacheable, and no unsigned path is ever served.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from extensions.errors import AuthenticationRequired, PermissionDenied
+
+GRANT_PARAMETERS = ("exp", "acc", "ent", "col", "item", "asset")
+
+
+class SigningSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DINAMIS_SIGNING_", extra="ignore")
+
+    ttl_seconds: int = Field(default=3600, ge=60)
+    """Lifetime of a signed URL unless the caller asks for less (or more, up to the maximum)."""
+    max_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    clock_skew_seconds: int = Field(default=60, ge=0)
+    """Grace after expiry, for clocks of clients and servers that disagree a little."""
+
+
+class SignatureRefused(PermissionDenied):
+    """A signature that does not match, or has expired (403)."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The right to read one asset file until `expires` (Unix time)."""
+
+    path: str
+    collection: str
+    item: str
+    asset: str
+    account: int | None
+    entity: int | None
+    expires: int
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.expires, UTC)
+
+    @property
+    def expiry(self) -> str:
+        return self.expires_at.isoformat().replace("+00:00", "Z")
+
+
+class Signer:
+    def __init__(self, secret: str, settings: SigningSettings | None = None) -> None:
+        self.settings = settings or SigningSettings()
+        self.key = hashlib.sha256(b"dinamis-assets:" + secret.encode()).digest()
+
+    def _mac(self, *parts: object) -> str:
+        message = "\x1f".join("" if p is None else str(p) for p in parts).encode()
+        digest = hmac.new(self.key, message, hashlib.sha256).digest()[:24]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def expires(self, seconds: int | None = None) -> int:
+        ttl = min(seconds or self.settings.ttl_seconds, self.settings.max_ttl_seconds)
+        return int(time.time()) + max(ttl, 1)
+
+    # -- asset files -------------------------------------------------------------------------
+
+    def public(self, path: str) -> dict[str, str]:
+        return {"sig": self._mac("public", path)}
+
+    def sign(self, grant: Grant) -> dict[str, str]:
+        values = self.grant_values(grant)
+        return {**values, "sig": self._mac("grant", grant.path, *values.values())}
+
+    @staticmethod
+    def grant_values(grant: Grant) -> dict[str, str]:
+        return {
+            "exp": str(grant.expires),
+            "acc": "" if grant.account is None else str(grant.account),
+            "ent": "" if grant.entity is None else str(grant.entity),
+            "col": grant.collection,
+            "item": grant.item,
+            "asset": grant.asset,
+        }
+
+    def verify(self, path: str, query: Any) -> Grant | None:
+        """The grant of a signed data URL, None for a public asset's URL; refuses anything
+        unsigned, altered or expired."""
+        signature = query.get("sig")
+        if not signature:
+            raise AuthenticationRequired(
+                "This file needs a signed URL: take the asset's href from the item while signed "
+                "in, or ask GET /sign?href=… ."
+            )
+        if "exp" not in query:
+            if hmac.compare_digest(signature, self._mac("public", path)):
+                return None
+            raise SignatureRefused("Invalid signature: the URL was altered.")
+        values = [query.get(name, "") for name in GRANT_PARAMETERS]
+        if not hmac.compare_digest(signature, self._mac("grant", path, *values)):
+            raise SignatureRefused("Invalid signature: the URL was altered.")
+        expires = int(values[0]) if values[0].isdigit() else 0
+        if time.time() > expires + self.settings.clock_skew_seconds:
+            raise SignatureRefused(
+                "This signed URL has expired: sign the asset again (GET /sign?href=…)."
+            )
+        return Grant(
+            path=path,
+            collection=values[3],
+            item=values[4],
+            asset=values[5],
+            account=int(values[1]) if values[1] else None,
+            entity=int(values[2]) if values[2] else None,
+            expires=expires,
+        )
+
+    @staticmethod
+    def digest(signature: str) -> str:
+        """What the audit keeps of a signature (never the signature itself)."""
+        return hashlib.sha256(signature.encode()).hexdigest()
+
+    # -- collection tokens (GET /token/{collection}) -------------------------------------------
+
+    def token(self, collection: str, account: int | None, entity: int | None, expires: int) -> str:
+        parts = [
+            str(expires),
+            "" if account is None else str(account),
+            "" if entity is None else str(entity),
+        ]
+        return ".".join([*parts, self._mac("token", collection, *parts)])
+
+    def verify_token(self, token: str, collection: str) -> tuple[int | None, int | None, int]:
+        """(account, entity, expires) of a collection token valid for `collection`."""
+        parts = token.split(".")
+        if len(parts) != 4 or not hmac.compare_digest(
+            parts[3], self._mac("token", collection, *parts[:3])
+        ):
+            raise SignatureRefused("Invalid token for this collection.")
+        expires = int(parts[0]) if parts[0].isdigit() else 0
+        if time.time() > expires + self.settings.clock_skew_seconds:
+            raise SignatureRefused("This token has expired: ask GET /token/{collection} again.")
+        return (int(parts[1]) if parts[1] else None, int(parts[2]) if parts[2] else None, expires)

@@ -1,0 +1,97 @@
+"""Assets in S3: permitted callers get boto3 presigned GET URLs, read from a real
+S3-protocol server (moto's server mode); public assets go through a signed redirect."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from extensions.assets import StorageSettings
+from pgstac.cluster import free_port
+from tests.conftest import make_app
+from tests.registry import INSTRUCTOR, bearer
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+async def s3_client(
+    database: str,
+    storage_root: Path,
+    s3_endpoint: str,
+    demo_items: list[dict[str, Any]],
+    registry_demo: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its asset files in a bucket (the first items' files copied there)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "DINAMIS_S3_ENDPOINT_URL": s3_endpoint,
+        "DINAMIS_S3_REGION_NAME": "eu-west-3",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-3")
+    bucket.create_bucket(
+        Bucket="dinamis-assets", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+    )
+    for item in demo_items[:20]:
+        for asset in item["assets"].values():
+            body = (storage_root / asset["href"]).read_bytes()
+            bucket.put_object(Bucket="dinamis-assets", Key=f"archive/{asset['href']}", Body=body)
+    storage = StorageSettings(root=storage_root, s3_url="s3://dinamis-assets/archive")
+    app = make_app(database, storage_root, storage=storage)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        yield http
+
+
+async def test_s3_assets_are_presigned_for_permitted_callers(
+    s3_client: httpx.AsyncClient,
+    demo_items: list[dict[str, Any]],
+    storage_root: Path,
+    s3_endpoint: str,
+) -> None:
+    item = next(i for i in demo_items[:20] if i["collection"] == "pleiades")
+    url = f"/collections/pleiades/items/{item['id']}"
+    served = (await s3_client.get(url, headers=await bearer(s3_client, INSTRUCTOR))).json()
+    data = served["assets"]["data"]["href"]
+    assert data.startswith(f"{s3_endpoint}/dinamis-assets/archive/") and "X-Amz-Signature=" in data
+    local = (storage_root / item["assets"]["data"]["href"]).read_bytes()
+    async with httpx.AsyncClient() as outside:
+        part = await outside.get(data, headers={"Range": "bytes=0-4095"})
+        assert part.status_code == 206 and part.content == local[:4096]
+        unsigned = await outside.get(data.split("?")[0])
+        assert unsigned.status_code == 403  # the bucket itself is private
+
+        # A public asset: our stable signed URL, redirected to a presigned GET.
+        thumbnail = served["assets"]["thumbnail"]["href"]
+        redirect = await s3_client.get(thumbnail)
+        assert redirect.status_code == 307 and "X-Amz-Signature=" in redirect.headers["location"]
+        fetched = await outside.get(redirect.headers["location"])
+        assert fetched.content == (storage_root / item["assets"]["thumbnail"]["href"]).read_bytes()
+
+    anonymous = (await s3_client.get(url)).json()
+    assert s3_endpoint not in anonymous["assets"]["data"]["href"]
+    preview = await s3_client.get(
+        f"{url}/preview.png",
+        params={"assets": "data|bidx=1,2,3", "rescale": "0,3000", "max_size": 64},
+        headers=await bearer(s3_client, INSTRUCTOR),
+    )
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
