@@ -15,10 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/ingest.py`, this folder comes first on sys.path and this file would
-# shadow the `ingest` package it measures.
+# Run as `python bench/ingest.py`, this folder would come first on sys.path and shadow the
+# project's packages (this file is `ingest`): put the project's root there instead.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
 import json

@@ -13,6 +13,14 @@ another database).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as `python bench/…`, this folder would come first on sys.path and its scripts would
+# shadow the project's packages (bench/ingest.py is `ingest`): put the project's root there.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import argparse
 import asyncio
 import json
@@ -31,9 +39,9 @@ import httpx
 from fastapi import FastAPI
 
 from extensions.assets import StorageSettings
+from extensions.plugins import migrate_all
 from ingest.demo import load_demo_archive
 from pgstac.cluster import EmbeddedCluster
-from pgstac.migrate import migrate
 from pgstac.settings import ClusterSettings, DatabaseSettings
 from stac_api.app import create_app
 from stac_api.settings import ApiSettings, Settings
@@ -158,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dsn = database(args.home)
-    migrate(dsn)
+    migrate_all(dsn)
     storage_root = args.home / "storage"
     started = time.perf_counter()
     loaded = load_demo_archive(dsn, storage_root, items=args.items, seed=args.seed)

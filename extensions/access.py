@@ -139,3 +139,15 @@ async def decide(
         for key in pending:
             verdicts[key] = DOWNLOADABLE if key in granted else OUTSIDE_MISSION
     return verdicts
+
+
+async def fetch_item(request: Request, collection: str, item_id: str) -> dict[str, Any] | None:
+    """One item as the API serves it (hydrated), read directly: `pgstac.get_item` cannot
+    prune the partitions at planning time and costs several times more."""
+    async with request.app.state.get_connection(request, "r") as conn:
+        item: dict[str, Any] | None = await conn.fetchval(
+            "SELECT pgstac.content_hydrate(i) FROM pgstac.items i WHERE i.collection = $1 AND i.id = $2",
+            collection,
+            item_id,
+        )
+    return item

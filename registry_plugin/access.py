@@ -21,8 +21,10 @@ from extensions.access import ANONYMOUS, Rights, Scope
 from extensions.identity import Identity
 from registry_plugin.domain.licences import CHARTER
 
-RIGHTS_SQL = """
-SELECT e.activity_sector,
+# What an account's rights are made of, for the row `a` of registry.accounts joined with its
+# entity `e`: the identity query selects them too, so that a request costs one query.
+RIGHTS_COLUMNS = """
+       e.activity_sector,
        ARRAY(SELECT l.code FROM registry.entity_acceptances ea
              JOIN registry.licences l ON l.id = ea.licence_id
              WHERE ea.entity_id = a.entity_id) AS accepted,
@@ -33,9 +35,13 @@ SELECT e.activity_sector,
                    'sensor', s.sensor, 'start', s.valid_from, 'end', s.valid_to, 'area', m.area)), '[]')
         FROM registry.missions m JOIN registry.mission_sensors s ON s.mission_id = m.id
         WHERE m.entity_id = a.entity_id AND current_date BETWEEN m.valid_from AND m.valid_to) AS scopes
+"""
+RIGHTS_SQL = f"""
+SELECT a.id AS account_id, {RIGHTS_COLUMNS}
 FROM registry.accounts a JOIN registry.entities e ON e.id = a.entity_id
 WHERE a.id = $1
-"""
+"""  # noqa: S608 - constant fragments only
+SCOPE_KEY = "registry.rights"
 LICENCES_TTL = 30.0
 
 
@@ -60,8 +66,10 @@ class RegistryAccessPolicy:
             return ANONYMOUS
         if identity.has("instructor", "admin"):
             return Rights(identity, everything=True)
-        async with request.app.state.get_connection(request, "r") as conn:
-            row = await conn.fetchrow(RIGHTS_SQL, identity.account_id)
+        row = request.scope.get(SCOPE_KEY)  # read with the identity
+        if row is None or row["account_id"] != identity.account_id:
+            async with request.app.state.get_connection(request, "r") as conn:
+                row = await conn.fetchrow(RIGHTS_SQL, identity.account_id)
         if row is None:
             return Rights(identity)
         held = set(row["accepted"]) & ({*row["certified"], CHARTER})

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from extensions.errors import AuthenticationRequired
 from extensions.identity import Identity
+from registry_plugin.access import SCOPE_KEY
 from registry_plugin.domain import auth
 from registry_plugin.settings import OidcSettings
 from registry_plugin.web import new_context
@@ -79,13 +80,17 @@ class RegistryIdentityProvider:
             email = await self.oidc.email(token)
             async with request.app.state.sessions() as session:
                 return await auth.identify_email(new_context(request, session), email)
-        async with request.app.state.sessions() as session:
-            ctx = new_context(request, session)
+        async with request.app.state.get_connection(request, "r") as conn:
             try:
-                identity = await auth.identify(ctx, token, kinds)
+                identity, used, row = await auth.identify(conn, token, kinds)
             except AuthenticationRequired:
                 if kinds == ("session",):
                     return None
                 raise
-            await session.commit()
+        request.scope[SCOPE_KEY] = row
+        if used is not None:
+            async with request.app.state.get_connection(request, "w") as conn:
+                await conn.execute(
+                    "UPDATE registry.auth_tokens SET last_used_at = now() WHERE id = $1", used
+                )
         return identity

@@ -235,7 +235,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Asset files are served as they are: compressing them would drop Content-Length
             # and break the byte ranges GDAL reads COGs with.
             Middleware(
-                BrotliMiddleware, excluded_handlers=[rf"^{api_settings.prefix_path}/assets/"]
+                BrotliMiddleware,
+                excluded_handlers=[
+                    rf"^{api_settings.prefix_path}/assets/",
+                    # Images are compressed already.
+                    rf"^{api_settings.prefix_path}/collections/[^/]+/items/[^/]+/(tiles|preview)",
+                ],
             ),
             Middleware(ProxyHeaderMiddleware),
             Middleware(CachingByIdentity),

@@ -181,7 +181,7 @@ async def test_downloads_signatures_and_tiles_follow_the_rights(
         redirect = await client.get(address, headers=callers[caller])
         preview = await client.get(
             f"{item_url(item)}/preview.png",
-            params={"assets": "data|bidx=1,2,3", "rescale": "0,3000", "max_size": 64},
+            params={"bidx": [1, 2, 3], "rescale": "0,3000", "max_size": 64},
             headers=callers[caller],
         )
         if verdict == "downloadable":

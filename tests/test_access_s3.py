@@ -91,7 +91,7 @@ async def test_s3_assets_are_presigned_for_permitted_callers(
     assert s3_endpoint not in anonymous["assets"]["data"]["href"]
     preview = await s3_client.get(
         f"{url}/preview.png",
-        params={"assets": "data|bidx=1,2,3", "rescale": "0,3000", "max_size": 64},
+        params={"bidx": [1, 2, 3], "rescale": "0,3000", "max_size": 64},
         headers=await bearer(s3_client, INSTRUCTOR),
     )
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"

@@ -27,7 +27,7 @@ from stac_fastapi.types.extension import ApiExtension
 from stac_fastapi.types.requests import get_base_url
 from starlette.types import Message, Receive, Scope, Send
 
-from extensions.access import DOWNLOADABLE, SIGN_IN, decide, get_rights
+from extensions.access import DOWNLOADABLE, SIGN_IN, decide, fetch_item, get_rights
 from extensions.assets.hrefs import ASSETS_PATH, AssetHrefs, is_public, is_relative
 from extensions.assets.storage import S3Storage
 from extensions.errors import AuthenticationRequired, InvalidRequest, NotFound, PermissionDenied
@@ -159,8 +159,7 @@ async def grant_for(
     """A grant for this asset if the caller (or the collection token) may read it; the
     public URL of a public asset; 401/403 saying why not otherwise."""
     hrefs = asset_hrefs(request)
-    async with request.app.state.get_connection(request, "r") as conn:
-        item = await conn.fetchval("SELECT pgstac.get_item($1, $2)", item_id, collection)
+    item = await fetch_item(request, collection, item_id)
     asset = ((item or {}).get("assets") or {}).get(key)
     if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
         raise NotFound(f"No asset {key!r} in item {collection}/{item_id}.")

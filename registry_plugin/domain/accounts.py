@@ -235,18 +235,22 @@ async def change_legal_representative(
 
 def problem(account: Account) -> str | None:
     """Why this account may not sign in (None when it may), in French."""
-    if account.status == "pending":
+    return refusal(account.status, account.expires_on, account.entity.status)
+
+
+def refusal(status: str, expires_on: date | None, entity_status: str) -> str | None:
+    if status == "pending":
         return "Votre compte attend la validation du Référent DINAMIS de votre entité."
-    if account.status == "refused":
+    if status == "refused":
         return "Votre demande de compte a été refusée."
-    if account.status == "deactivated":
+    if status == "deactivated":
         return "Votre compte est désactivé : contactez le Référent DINAMIS de votre entité."
-    if account.expires_on is not None and account.expires_on < date.today():
+    if expires_on is not None and expires_on < date.today():
         return (
-            f"Votre compte a expiré le {account.expires_on:%d/%m/%Y} : "
+            f"Votre compte a expiré le {expires_on:%d/%m/%Y} : "
             "contactez le Référent DINAMIS de votre entité."
         )
-    if account.entity.status != "active":
+    if entity_status != "active":
         return "L'adhésion de votre entité à DINAMIS n'est pas active."
     return None
 

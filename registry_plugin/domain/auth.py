@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -14,8 +15,9 @@ from extensions.errors import (
     NotFound,
 )
 from extensions.identity import Identity
+from registry_plugin.access import RIGHTS_COLUMNS
 from registry_plugin.domain import links
-from registry_plugin.domain.accounts import problem
+from registry_plugin.domain.accounts import problem, refusal
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Account, AuthToken
 from registry_plugin.schemas import NewPassword, field_errors
@@ -86,25 +88,48 @@ async def end_session(ctx: Context, token: str) -> None:
         credential.revoked_at = datetime.now(UTC)
 
 
-async def identify(ctx: Context, token: str, kinds: tuple[str, ...]) -> Identity:
-    """The identity behind a credential; AuthenticationRequired when it is not (or no longer)
-    valid: revoked, expired, or its account or entity not active — checked on every use."""
-    credential = await ctx.session.scalar(
-        select(AuthToken).where(AuthToken.token_hash == token_hash(token))
-    )
+CREDENTIAL_SQL = f"""
+SELECT t.id AS credential_id, t.kind, t.expires_at, t.revoked_at, t.last_used_at,
+       a.id AS account_id, a.email, a.first_name, a.last_name, a.status, a.expires_on, a.roles,
+       a.entity_id, e.name AS entity_name, e.status AS entity_status, e.is_relay,
+       {RIGHTS_COLUMNS}
+FROM registry.auth_tokens t
+JOIN registry.accounts a ON a.id = t.account_id
+JOIN registry.entities e ON e.id = a.entity_id
+WHERE t.token_hash = $1
+"""  # noqa: S608 - constant fragments only
+LAST_USE_EVERY = timedelta(minutes=5)
+
+
+async def identify(
+    conn: Any, token: str, kinds: tuple[str, ...]
+) -> tuple[Identity, int | None, Any]:
+    """The identity behind a credential, checked on every use (one query): revoked, expired,
+    or its account or entity not active raise AuthenticationRequired with the reason. Also
+    the credential whose last use is worth recording (at most every few minutes), and the
+    row, which carries what the account's rights are made of (registry_plugin.access)."""
+    row = await conn.fetchrow(CREDENTIAL_SQL, token_hash(token))
     now = datetime.now(UTC)
-    if credential is None or credential.kind not in kinds:
+    if row is None or row["kind"] not in kinds:
         raise AuthenticationRequired("Identifiant de connexion inconnu : reconnectez-vous.")
-    if credential.revoked_at is not None:
+    if row["revoked_at"] is not None:
         raise AuthenticationRequired("Cet identifiant de connexion a été révoqué.")
-    if credential.expires_at is not None and credential.expires_at < now:
+    if row["expires_at"] is not None and row["expires_at"] < now:
         raise AuthenticationRequired("Votre session a expiré : reconnectez-vous.")
-    account = credential.account
-    if reason := problem(account):
+    if reason := refusal(row["status"], row["expires_on"], row["entity_status"]):
         raise AuthenticationRequired(reason)
-    if credential.last_used_at is None or now - credential.last_used_at > timedelta(minutes=5):
-        credential.last_used_at = now
-    return identity_of(account, credential.kind)
+    identity = make_identity(
+        row["account_id"],
+        row["email"],
+        f"{row['first_name']} {row['last_name']}",
+        row["entity_id"],
+        row["entity_name"],
+        row["roles"],
+        row["is_relay"],
+        row["kind"],
+    )
+    stale = row["last_used_at"] is None or now - row["last_used_at"] > LAST_USE_EVERY
+    return identity, row["credential_id"] if stale else None, row
 
 
 async def identify_email(ctx: Context, email: str) -> Identity:
@@ -120,18 +145,31 @@ async def identify_email(ctx: Context, email: str) -> Identity:
 
 
 def identity_of(account: Account, via: str) -> Identity:
-    roles = set(account.roles)
-    if account.entity.is_relay and "referent" in roles:
-        roles.add("relay")
-    return Identity(
-        account_id=account.id,
-        email=account.email,
-        name=account.full_name,
-        entity_id=account.entity_id,
-        entity_name=account.entity.name,
-        roles=frozenset(roles),
-        via=via,
+    return make_identity(
+        account.id,
+        account.email,
+        account.full_name,
+        account.entity_id,
+        account.entity.name,
+        account.roles,
+        account.entity.is_relay,
+        via,
     )
+
+
+def make_identity(
+    account_id: int,
+    email: str,
+    name: str,
+    entity_id: int,
+    entity_name: str,
+    roles: list[str],
+    relay_entity: bool,
+    via: str,
+) -> Identity:
+    """A relay partner's referent is also a relay."""
+    granted = set(roles) | ({"relay"} if relay_entity and "referent" in roles else set())
+    return Identity(account_id, email, name, entity_id, entity_name, frozenset(granted), via)
 
 
 def validate_key_name(name: str) -> str:
