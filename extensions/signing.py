@@ -124,6 +124,13 @@ class Signer:
             expires=expires,
         )
 
+    def stamp(self, purpose: str, *parts: object) -> str:
+        """A signature of any values, for a purpose (e.g. an upstream URL we agree to fetch)."""
+        return self._mac(purpose, *parts)
+
+    def check(self, purpose: str, value: object, signature: str) -> bool:
+        return hmac.compare_digest(signature, self._mac(purpose, value))
+
     @staticmethod
     def digest(signature: str) -> str:
         """What the audit keeps of a signature (never the signature itself)."""

@@ -34,6 +34,11 @@ class CollectionDefinition:
     def licences(self) -> list[str]:
         return list(self.stac.get("dinamis:licences", []))
 
+    @property
+    def held(self) -> bool:
+        """False for a federated collection: searched live upstream, no items stored here."""
+        return "dinamis:federated" not in self.stac
+
 
 def read_collections(path: Path = COLLECTIONS_FILE) -> list[CollectionDefinition]:
     """Read collection definitions from a YAML/JSON file or a folder of them.

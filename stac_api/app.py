@@ -39,6 +39,9 @@ from starlette.staticfiles import StaticFiles
 
 from extensions.assets import AssetHrefs, AssetsExtension, make_storage
 from extensions.database import make_engine, sessionmaker
+from extensions.federation.client import OneAtlasClient
+from extensions.federation.search import Federation, add_federation
+from extensions.federation.simulator import SIMULATOR_PATH, create_simulator
 from extensions.jobs import JobEnvironment, make_jobs, use_environment
 from extensions.ratelimit import RateLimiter
 from extensions.signing import Signer
@@ -48,7 +51,7 @@ from extensions.web import make_templates
 from pgstac.db import SEARCH_PATH
 from pgstac.settings import DatabaseSettings
 from stac_api.caching import CachingByIdentity
-from stac_api.client import DinamisClient
+from stac_api.client import SIMULATED, DinamisClient
 from stac_api.errors import (
     STATUS_CODES,
     AuthenticationRequired,
@@ -130,6 +133,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API: core, collections, features, item search and its extensions, assets."""
     settings = settings or Settings()
     api_settings = settings.api
+    if settings.oneatlas.simulated:
+        api_settings = api_settings.model_copy(
+            update={
+                "stac_fastapi_description": f"{api_settings.stac_fastapi_description} {SIMULATED}"
+            }
+        )
     extensions = build_extensions(api_settings)
 
     post_request_model = create_post_request_model(extensions.search, base_model=DinamisSearch)
@@ -190,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         with contextlib.suppress(asyncio.CancelledError):
                             await worker
         finally:
+            await app.state.federation.client.close()
             await app.state.engine.dispose()
             await close_db_connection(app)
 
@@ -203,10 +213,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=api_settings.stac_fastapi_description,
         lifespan=lifespan,
     )
-    app.state.asset_hrefs = AssetHrefs(
-        Signer(settings.web.secret_key.get_secret_value(), settings.signing),
-        make_storage(settings.storage),
-    )
+    signer = Signer(settings.web.secret_key.get_secret_value(), settings.signing)
+    app.state.asset_hrefs = AssetHrefs(signer, make_storage(settings.storage))
     app.state.web_settings = settings.web
     app.state.mail_settings = settings.mail
     app.state.rate_limiter = RateLimiter(settings.rate_limits)
@@ -258,6 +266,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_check=health_check,
     )
     add_tiles(api.app)
+    add_federation(api.app, Federation(OneAtlasClient(settings.oneatlas), signer))
+    if settings.oneatlas.simulated:
+        api.app.mount(SIMULATOR_PATH, create_simulator(base_url=settings.oneatlas.access_url))
     add_error_handlers(api.app)
     for plugin in settings.plugins:
         plugin.register(api.app)

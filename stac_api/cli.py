@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -141,7 +142,10 @@ def demo(
     from ingest.demo import load_demo_archive
 
     dsn = database_dsn()
-    result = load_demo_archive(dsn, StorageSettings().local_root, items=items, seed=seed)
+    storage = StorageSettings()
+    result = load_demo_archive(dsn, storage.local_root, items=items, seed=seed)
+    # What the Airbus archive simulator shares with the local archive (`dinamis serve`).
+    (storage.home / "demo.json").write_text(json.dumps({"seed": seed, "items": result.total}))
     if result.skipped:
         console.print(f"Demo archive already loaded ({result.total} items): nothing to do.")
     else:
@@ -297,6 +301,8 @@ def serve(
         console.print(f"Transactions: admin token in {home / 'admin-token'} (development mode).")
     # Links in e-mails point where the site is served unless DINAMIS_PUBLIC_URL says otherwise.
     os.environ.setdefault("DINAMIS_PUBLIC_URL", f"http://{host}:{port}")
+    if api_settings.mode == "development" and not os.environ.get("DINAMIS_ONEATLAS_API_KEY"):
+        simulate_airbus(f"http://{host}:{port}")
     console.print(f"DINAMIS STAC on http://{host}:{port}/ — portal: http://{host}:{port}/portail")
     uvicorn.run(
         "stac_api.app:create_app",
@@ -306,6 +312,29 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+    )
+
+
+def simulate_airbus(url: str) -> None:
+    """Point the Airbus archive at the simulator mounted in this server (no key here)."""
+    from extensions.federation.simulator import SIMULATOR_PATH
+    from pgstac.settings import default_home
+
+    base = url + SIMULATOR_PATH
+    os.environ.update(
+        DINAMIS_ONEATLAS_API_KEY="simulator",
+        DINAMIS_ONEATLAS_SIMULATED="true",
+        DINAMIS_ONEATLAS_AUTH_URL=base,
+        DINAMIS_ONEATLAS_SEARCH_URL=base,
+        DINAMIS_ONEATLAS_ACCESS_URL=base,
+    )
+    record = Path(os.environ.get("DINAMIS_HOME") or default_home()) / "demo.json"
+    if record.exists():
+        demo = json.loads(record.read_text())
+        os.environ.setdefault("DINAMIS_SIMULATOR_HELD_ITEMS", str(demo["items"]))
+        os.environ.setdefault("DINAMIS_SIMULATOR_HELD_SEED", str(demo["seed"]))
+    console.print(
+        f"Airbus archive: simulated at {base} (set DINAMIS_ONEATLAS_API_KEY for the real one)."
     )
 
 

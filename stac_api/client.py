@@ -27,11 +27,14 @@ from stac_fastapi.types.stac import ItemCollection
 
 from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
 from extensions.assets import AssetHrefs, record_signatures
+from extensions.federation.search import PWH, TOKEN, Federation, page_links, product_type
+from extensions.federation.stac import COLLECTION
 from stac_api.errors import InvalidSearch
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 
 ACCESS_PROPERTY = f"properties.{ACCESS}"
+SIMULATED = "SIMULATED: no Airbus key on this server, the archive is a local stand-in."
 
 
 def as_geojson(result: Any) -> Any:
@@ -55,6 +58,14 @@ def title_links(collection: dict[str, Any]) -> None:
     for link in collection.get("links", []):
         if "title" not in link and link.get("rel") in LINK_TITLES:
             link["title"] = LINK_TITLES[link["rel"]]
+
+
+def say_if_simulated(collection: dict[str, Any], request: Request) -> None:
+    """The Airbus archive served by the simulator says so."""
+    federation = getattr(request.app.state, "federation", None)
+    if collection.get("id") == COLLECTION and federation and federation.client.settings.simulated:
+        collection["dinamis:simulated"] = True
+        collection["description"] = f"{SIMULATED} {collection.get('description', '')}"
 
 
 def check_json_parameters(**parameters: str | None) -> None:
@@ -136,9 +147,38 @@ async def present(
 
 
 class DinamisClient(CoreCrudClient):
-    """Core endpoints over pgstac."""
+    """Core endpoints over pgstac, and the federated Airbus archive (extensions.federation)."""
 
     async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
+        kind = product_type(search_request, request)
+        if hasattr(search_request, "product_type"):
+            search_request.product_type = None  # ours, not pgstac's
+        collections = set(search_request.collections or [])
+        token = str(getattr(search_request, "token", None) or "")
+        federation: Federation | None = getattr(request.app.state, "federation", None)
+        if kind == "commandable" or collections == {COLLECTION} or token.startswith(TOKEN):
+            if federation is None:
+                raise InvalidSearch("The Airbus archive is not available on this server.")
+            page = (
+                int(token.removeprefix(TOKEN))
+                if token.startswith(TOKEN) and token[len(TOKEN) :].isdigit()
+                else 1
+            )
+            return await federation.page(request, search_request, page)  # type: ignore[return-value]
+        if kind == "pwh":
+            search_request.collections = [PWH]
+        elif COLLECTION in collections:
+            search_request.collections = sorted(collections - {COLLECTION})
+        held = await self._held(search_request, request)
+        held_done = not any(link.get("rel") == "next" for link in held.get("links", []))
+        if (kind == "all" or COLLECTION in collections) and federation is not None and held_done:
+            # The held items are done: the next page is the Airbus archive's first.
+            following = page_links(request, search_request, f"{TOKEN}1", None)[2:]
+            held["links"] = [*held.get("links", []), *following]
+        return held
+
+    async def _held(self, search_request: Any, request: Request) -> ItemCollection:
+        """A search of the items held here."""
         rights = await get_rights(request)
         if downloadable_only(search_request, request):
             restrict(search_request, rights)
@@ -158,6 +198,7 @@ class DinamisClient(CoreCrudClient):
     async def get_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
         collection = await super().get_collection(collection_id, request, **kwargs)
         title_links(collection)
+        say_if_simulated(collection, request)
         return collection
 
     async def all_collections(self, request: Request, **kwargs: Any) -> Any:
@@ -165,6 +206,7 @@ class DinamisClient(CoreCrudClient):
         if isinstance(collections, dict):
             for collection in collections.get("collections", []):
                 title_links(collection)
+                say_if_simulated(collection, request)
         return collections
 
     async def _check_collections(self, request: Request, collections: list[str] | None) -> None:

@@ -33,6 +33,7 @@ from extensions.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
+from extensions.federation.client import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from extensions.tiles import STATUS_CODES as TILE_STATUS_CODES
 from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
@@ -72,6 +73,9 @@ STATUS_CODES: dict[type[Exception], int] = {
     asyncpg.exceptions.PostgresSyntaxError: status.HTTP_400_BAD_REQUEST,
     asyncpg.exceptions.QueryCanceledError: status.HTTP_504_GATEWAY_TIMEOUT,
     **TILE_STATUS_CODES,
+    UpstreamError: status.HTTP_502_BAD_GATEWAY,
+    UpstreamTimeout: status.HTTP_504_GATEWAY_TIMEOUT,
+    UpstreamUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 ERROR_CODES: dict[type[Exception], str] = {

@@ -4,7 +4,7 @@ strict where a silent default would mislead."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from cql2 import Expr
@@ -62,6 +62,10 @@ class DinamisSearch(PgstacSearch):
       in POST too), so a malformed filter is reported as such.
     """
 
+    product_type: Literal["downloadable", "commandable", "pwh", "all"] | None = Field(
+        default=None,
+        description="downloadable (held here, the default), commandable (the Airbus archive), pwh, all",
+    )
     downloadable: bool | None = Field(
         default=None,
         description="Only the items the caller may download (their rights as a filter)",

@@ -13,6 +13,7 @@ from stac_fastapi.pgstac.config import Settings as PgstacApiSettings
 from stac_fastapi.pgstac.config import str_to_list
 
 from extensions.assets import StorageSettings
+from extensions.federation.settings import OneAtlasSettings
 from extensions.jobs import JobSettings
 from extensions.mail import MailSettings
 from extensions.plugins import Plugin, load_plugins
@@ -74,6 +75,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     signing: SigningSettings = field(default_factory=SigningSettings)
+    oneatlas: OneAtlasSettings = field(default_factory=OneAtlasSettings)
     web: WebSettings = field(default_factory=WebSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     jobs: JobSettings = field(default_factory=JobSettings)

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from pypgstac.load import Methods
 
 from extensions.assets import StorageSettings
+from extensions.federation.settings import OneAtlasSettings
 from extensions.plugins import load_plugins, migrate_all
 from extensions.ratelimit import RateLimitSettings
 from extensions.web import WebSettings
@@ -83,6 +84,7 @@ def make_settings(
     rate_limits: RateLimitSettings | None = None,
     web: WebSettings | None = None,
     storage: StorageSettings | None = None,
+    oneatlas: OneAtlasSettings | None = None,
     **api: Any,
 ) -> Settings:
     """The settings of a test app; rate limits are off unless a test sets its own."""
@@ -92,6 +94,7 @@ def make_settings(
         storage=storage or StorageSettings(root=storage_root),
         rate_limits=rate_limits or RateLimitSettings(enabled=False),
         web=web or WebSettings(),
+        oneatlas=oneatlas or OneAtlasSettings(),
     )
 
 

@@ -15,13 +15,22 @@ from pgstac.migrate import QUERYABLES_FILE
 from tests.offline_schemas import offline_schemas
 
 FIVE = ["spot-swh", "spot67", "pleiades", "pleiades-pwh", "pleiades-neo"]
+COMMANDABLE = "airbus-archive"  # federated: searched live at Airbus, nothing stored here
 LICENCES = {"charte", "spot67", "pleiades-cat1", "pleiades-isis", "pwh", "pleiades-neo"}
 INDEXED = yaml.safe_load(QUERYABLES_FILE.read_text())["indexed"]
 
 
 async def test_the_five_collections_are_served(client: httpx.AsyncClient) -> None:
     body = (await client.get("/collections")).json()
-    assert sorted(c["id"] for c in body["collections"]) == sorted(FIVE)
+    assert sorted(c["id"] for c in body["collections"]) == sorted([*FIVE, COMMANDABLE])
+
+
+async def test_the_commandable_collection_is_valid_stac(client: httpx.AsyncClient) -> None:
+    collection = (await client.get(f"/collections/{COMMANDABLE}")).json()
+    assert collection["summaries"]["order:status"] == ["orderable"]
+    assert "pgstac" not in collection
+    with offline_schemas():
+        validate_dict(collection)
 
 
 @pytest.mark.parametrize("collection_id", FIVE)
@@ -47,8 +56,8 @@ async def test_collection_is_complete_and_valid(
 
 def test_collections_file_defines_each_collection_once() -> None:
     definitions = read_collections()
-    assert [d.id for d in definitions] == FIVE
-    assert all(d.partition_trunc == "year" for d in definitions)
+    assert [d.id for d in definitions] == [*FIVE, COMMANDABLE]
+    assert all(d.partition_trunc == "year" for d in definitions if d.id in FIVE)
 
 
 def test_partitioning_and_indexes(database: str, demo_items: list[dict[str, Any]]) -> None:

@@ -296,9 +296,10 @@ async def test_item_collection_and_item(client: httpx.AsyncClient, demo_items: I
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        pytest.param({"q": "Pléiades"}, {"pleiades", "pleiades-pwh", "pleiades-neo"}, id="free-text"),
+        pytest.param({"q": "Pléiades"}, {"pleiades", "pleiades-pwh", "pleiades-neo", "airbus-archive"},
+                     id="free-text"),
         pytest.param({"datetime": "1990-01-01T00:00:00Z/1995-01-01T00:00:00Z"}, {"spot-swh"}, id="datetime"),
-        pytest.param({"bbox": "3.8,43.55,3.95,43.65"}, set(FIVE), id="bbox"),
+        pytest.param({"bbox": "3.8,43.55,3.95,43.65"}, {*FIVE, "airbus-archive"}, id="bbox"),
         pytest.param({"filter": "id = 'spot67'"}, {"spot67"}, id="filter"),
     ],
 )  # fmt: skip
@@ -313,5 +314,5 @@ async def test_collection_search(
 async def test_collections_page(client: httpx.AsyncClient) -> None:
     first = (await client.get("/collections", params={"limit": 2})).json()
     assert len(first["collections"]) == 2
-    assert first["numberMatched"] == 5
+    assert first["numberMatched"] == 6  # the five held collections and the Airbus archive
     assert any(lnk["rel"] == "next" for lnk in first["links"])

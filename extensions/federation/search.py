@@ -1,0 +1,194 @@
+"""The commandable archive in searches: `product_type` (downloadable, commandable, pwh, all),
+the pages of the Airbus archive without the scenes held here, and its quicklook proxy.
+
+- `downloadable` (the default): the items held here, so that plain STAC clients are never
+  slowed by the upstream;
+- `pwh`: the Pléiades World Heritage products only;
+- `commandable`: the Airbus archive (collection `airbus-archive`), one upstream page per
+  page, minus the scenes held here (matched on `dinamis:datastrip_id`, one query per page);
+  `numberMatched` is the upstream count, an upper bound capped at 10,000;
+- `all`: the held items first, then the commandable ones, with tokens that carry on from one
+  to the other (`airbus:<page>`); the upstream is not asked until the held items are done, so
+  local results are never held back by it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import Response
+from stac_fastapi.types.requests import get_base_url
+
+from extensions.errors import PermissionDenied
+from extensions.federation.client import OneAtlasClient
+from extensions.federation.stac import MAX_RESULTS, datastrip_ids, to_item, to_query
+from extensions.signing import Signer
+from stac_api.errors import InvalidSearch
+
+ProductType = Literal["downloadable", "commandable", "pwh", "all"]
+PRODUCT_TYPES = ("downloadable", "commandable", "pwh", "all")
+PWH = "pleiades-pwh"
+TOKEN = "airbus:"  # noqa: S105 - the prefix of our paging tokens
+IMAGE_PATH = "/federation/oneatlas/image"
+
+
+def product_type(search_request: Any, request: Request) -> ProductType:
+    value = getattr(search_request, "product_type", None) or request.query_params.get(
+        "product_type"
+    )
+    value = value or "downloadable"
+    if value not in PRODUCT_TYPES:
+        raise InvalidSearch(f"`product_type` is one of {', '.join(PRODUCT_TYPES)}, not {value!r}.")
+    return cast(ProductType, value)
+
+
+class Federation:
+    """The Airbus archive as seen by searches."""
+
+    def __init__(self, client: OneAtlasClient, signer: Signer) -> None:
+        self.client = client
+        self.signer = signer
+
+    def image_url(self, base_url: str, href: str) -> str:
+        """Our proxy's URL for an upstream image: signed, so that nobody makes us fetch
+        anything else; stable, so that responses stay cacheable."""
+        query = urlencode({"href": href, "sig": self.signer.stamp("oneatlas", href)})
+        return f"{base_url}{IMAGE_PATH.lstrip('/')}?{query}"
+
+    async def page(self, request: Request, search_request: Any, page: int) -> dict[str, Any]:
+        """One page of the commandable archive, without the scenes held here."""
+        limit = min(search_request.limit or 10, self.client.settings.page_size_max)
+        if (page - 1) * limit >= MAX_RESULTS:
+            raise InvalidSearch(
+                "The Airbus archive gives the first 10,000 results only: narrow the search."
+            )
+        result = await self.client.search(to_query(search_request, limit, page))
+        features = [f for f in result["features"] if isinstance(f, dict)]
+        held = await held_datastrips(request, features)
+        base_url = get_base_url(request)
+        items = [
+            item
+            for f in features
+            if not (datastrip_ids(f.get("properties") or {}) & held)
+            and (item := to_item(f, base_url, lambda href: self.image_url(base_url, href)))
+        ]
+        total = min(result["totalResults"], MAX_RESULTS)
+        more = page * limit < total
+        return {
+            "type": "FeatureCollection",
+            "features": items,
+            "links": page_links(
+                request,
+                search_request,
+                f"{TOKEN}{page + 1}" if more else None,
+                f"{TOKEN}{page - 1}" if page > 1 else None,
+            ),
+            "numberMatched": total,
+            "numberReturned": len(items),
+        }
+
+
+# The local collections where a scene of each constellation may be held.
+HOLDERS = {"SPOT": ("spot67",), "PHR": ("pleiades", "pleiades-pwh"), "PNEO": ("pleiades-neo",)}
+SAME_SCENE = timedelta(days=1)  # our scene-centre time and OneAtlas' acquisition date differ
+
+
+def candidates(features: list[dict[str, Any]]) -> list[tuple[str, str, datetime, datetime]]:
+    """(identifier, local collection, earliest, latest) under which each scene could be held."""
+    rows = []
+    for feature in features:
+        props = feature.get("properties") or {}
+        try:
+            when = datetime.fromisoformat(str(props.get("acquisitionDate")).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        for identifier in datastrip_ids(props):
+            for collection in HOLDERS.get(str(props.get("constellation")), ()):
+                rows.append((identifier, collection, when - SAME_SCENE, when + SAME_SCENE))
+    return rows
+
+
+async def held_datastrips(request: Request, features: list[dict[str, Any]]) -> set[str]:
+    """Which of these scenes' datastrips are held here: one query, each scene looked up in its
+    collection's partition of its year only (the indexed `dinamis:datastrip_id`)."""
+    rows = candidates(features)
+    if not rows:
+        return set()
+    async with request.app.state.get_connection(request, "r") as conn:
+        found = await conn.fetch(
+            """
+            SELECT DISTINCT u.id
+            FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+                AS u(id, collection, low, high)
+            JOIN pgstac.items i
+              ON i.collection = u.collection AND i.datetime BETWEEN u.low AND u.high
+             AND pgstac.to_text(i.content->'properties'->'dinamis:datastrip_id') = u.id
+            """,
+            *(list(column) for column in zip(*rows, strict=True)),
+        )
+    return {row["id"] for row in found}
+
+
+def page_links(
+    request: Request, search_request: Any, following: str | None, previous: str | None
+) -> list[dict[str, Any]]:
+    """self/root and next/previous links that carry our token, for GET and POST searches."""
+    base_url = get_base_url(request)
+    links: list[dict[str, Any]] = [
+        {"rel": "root", "href": base_url, "type": "application/json"},
+        {"rel": "self", "href": str(request.url), "type": "application/geo+json"},
+    ]
+    for rel, token in (("next", following), ("previous", previous)):
+        if token is None:
+            continue
+        if request.method == "POST":
+            links.append(
+                {
+                    "rel": rel,
+                    "href": str(request.url),
+                    "type": "application/geo+json",
+                    "method": "POST",
+                    "body": {"token": token},
+                    "merge": True,
+                }
+            )
+        else:
+            query = {**dict(request.query_params), "token": token}
+            links.append(
+                {
+                    "rel": rel,
+                    "href": f"{request.url.remove_query_params(list(query))}?{urlencode(query)}",
+                    "type": "application/geo+json",
+                    "method": "GET",
+                }
+            )
+    return links
+
+
+async def image(
+    request: Request,
+    href: Annotated[str, Query(max_length=2000)],
+    sig: Annotated[str, Query(max_length=100)],
+) -> Response:
+    """A quicklook or thumbnail of the Airbus archive, fetched with our token."""
+    federation: Federation = request.app.state.federation
+    if not federation.signer.check("oneatlas", href, sig):
+        raise PermissionDenied("Invalid signature: the URL was altered.")
+    content, kind = await federation.client.image(href)
+    return Response(content, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
+
+
+def add_federation(app: FastAPI, federation: Federation) -> None:
+    app.state.federation = federation
+    router = APIRouter(tags=["Airbus archive"])
+    router.add_api_route(
+        IMAGE_PATH,
+        image,
+        methods=["GET"],
+        name="Quicklook of the Airbus archive",
+        response_class=Response,
+    )
+    app.include_router(router)
