@@ -7,12 +7,13 @@ by default, or in separate `dinamis worker` processes (DINAMIS_JOBS_WORKER=none 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import procrastinate
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 SCHEMA = "jobs"
@@ -31,6 +32,10 @@ class JobEnvironment:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    settings: Any = None
+    """The product's settings (stac_api.settings.Settings): database, storage, OneAtlas…"""
+    mails: Environment | None = None
+    """The templates of mails (the same environment as the pages)."""
 
 
 environment: dict[str, JobEnvironment] = {}

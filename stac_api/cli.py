@@ -327,6 +327,8 @@ def simulate_airbus(url: str) -> None:
         DINAMIS_ONEATLAS_AUTH_URL=base,
         DINAMIS_ONEATLAS_SEARCH_URL=base,
         DINAMIS_ONEATLAS_ACCESS_URL=base,
+        DINAMIS_ONEATLAS_DATA_URL=base,
+        DINAMIS_ONEATLAS_TASKING_URL=base,
     )
     record = Path(os.environ.get("DINAMIS_HOME") or default_home()) / "demo.json"
     if record.exists():
@@ -347,14 +349,19 @@ def worker(
 
     from extensions.database import make_engine, sessionmaker
     from extensions.jobs import JobEnvironment, make_jobs, use_environment
-    from extensions.plugins import load_plugins
+    from extensions.web import make_templates
+    from stac_api.settings import Settings
 
     dsn = database_dsn()
+    settings = Settings()
 
     async def run() -> None:
         engine = make_engine(dsn)
-        use_environment(JobEnvironment(engine, sessionmaker(engine)))
-        queue = make_jobs(dsn, {p.name: bp for p in load_plugins() if (bp := p.jobs())})
+        templates = make_templates(
+            [folder for p in settings.plugins if (folder := p.templates())], settings.web
+        )
+        use_environment(JobEnvironment(engine, sessionmaker(engine), settings, templates.env))
+        queue = make_jobs(dsn, {p.name: bp for p in settings.plugins if (bp := p.jobs())})
         async with queue.open_async():
             await queue.run_worker_async(concurrency=concurrency)
         await engine.dispose()

@@ -33,7 +33,12 @@ from extensions.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
-from extensions.federation.client import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from extensions.federation.client import (
+    UpstreamError,
+    UpstreamRefused,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from extensions.tiles import STATUS_CODES as TILE_STATUS_CODES
 from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
@@ -74,6 +79,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     asyncpg.exceptions.QueryCanceledError: status.HTTP_504_GATEWAY_TIMEOUT,
     **TILE_STATUS_CODES,
     UpstreamError: status.HTTP_502_BAD_GATEWAY,
+    UpstreamRefused: status.HTTP_502_BAD_GATEWAY,  # Airbus refused what we sent it
     UpstreamTimeout: status.HTTP_504_GATEWAY_TIMEOUT,
     UpstreamUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }

@@ -1,16 +1,31 @@
 """An async client of Airbus OneAtlas: API key → bearer token (refreshed before it expires),
-catalogue search (API v2), quicklooks and thumbnails.
+catalogue search (API v2), quicklooks and thumbnails, and the order contract: contracts,
+prices, archive orders, feasibility studies, taskings, and the download of their deliveries.
 
-Every call is bounded: one overall timeout covers the retries (on 429, 5xx and network
-errors, with backoff), and a circuit breaker fails at once while the upstream is known to be
-down, so that a dead archive never slows the searches that need it.
+Every call is bounded: one overall timeout covers the retries (with backoff), and a circuit
+breaker fails at once while the upstream is known to be down, so that a dead archive never
+slows the searches that need it. Ordering has a circuit of its own (another Airbus service).
+
+Retries. Reads (GET, and the search and price POSTs, which change nothing upstream) are
+retried on 429, 5xx and network errors. Order and tasking POSTs are retried only when Airbus
+certainly did nothing: the connection could not be made (or the token could not be had),
+401 (token refused), 429 and 503. A timeout, a dropped connection or another 5xx after the
+request was sent may have created the order: it is reported, not repeated, and the caller
+looks the order up before placing it again (placing twice would buy the product twice).
+
+A 4xx answer (other than 401 and 429) means that our request is wrong (an unknown scene, an
+area outside it, an option Airbus does not sell): `UpstreamRefused`, with Airbus' message,
+never retried, and not counted as a failure by the circuit breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from purgatory import AsyncCircuitBreakerFactory
@@ -21,7 +36,16 @@ from extensions.federation.settings import OneAtlasSettings
 
 TOKEN_PATH = "/auth/realms/IDP/protocol/openid-connect/token"  # noqa: S105 - a path
 SEARCH_PATH = "/api/v2/opensearch"
+CONTRACTS_PATH = "/api/v1/contracts"
+PRICES_PATH = "/api/v1/prices"
+ORDERS_PATH = "/api/v1/orders"
+FEASIBILITY_PATH = "/api/v1/feasibility"
+TASKINGS_PATH = "/api/v1/taskings"
 CIRCUIT = "oneatlas"
+ORDER_CIRCUIT = "oneatlas-orders"
+CHUNK_BYTES = 1 << 20
+ZIP_MAGIC = b"PK\x03\x04"
+T = TypeVar("T")
 
 
 class UpstreamError(Exception):
@@ -40,8 +64,27 @@ class UpstreamUnavailable(UpstreamError):
     status_code = 503
 
 
+class UpstreamRefused(UpstreamError):
+    """Airbus refused the request itself (4xx): it is wrong, and asking again will not help.
+
+    `upstream_message` is Airbus' own explanation, `upstream_status` its HTTP status.
+    """
+
+    def __init__(self, upstream_status: int, upstream_message: str) -> None:
+        super().__init__(
+            f"The Airbus archive refused the request ({upstream_status}): {upstream_message}"
+        )
+        self.upstream_status = upstream_status
+        self.upstream_message = upstream_message
+
+
 class Retryable(UpstreamError):
-    """A failure worth another attempt: 429, 5xx, a network error."""
+    """A failure worth another attempt of a read: 429, 5xx, a network error."""
+
+
+class Unprocessed(Retryable):
+    """A failure after which Airbus certainly did nothing (no connection, no token, 401, 429,
+    503): worth another attempt even of an order."""
 
 
 class OneAtlasClient:
@@ -55,7 +98,9 @@ class OneAtlasClient:
             headers={"User-Agent": "dinamis-stac"},
         )
         self.breakers = AsyncCircuitBreakerFactory(
-            default_threshold=settings.breaker_threshold, default_ttl=settings.breaker_seconds
+            default_threshold=settings.breaker_threshold,
+            default_ttl=settings.breaker_seconds,
+            exclude=[UpstreamRefused],  # our mistake, not an outage
         )
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
@@ -63,7 +108,7 @@ class OneAtlasClient:
     async def close(self) -> None:
         await self.http.aclose()
 
-    # -- calls -----------------------------------------------------------------------------
+    # -- catalogue -------------------------------------------------------------------------
 
     async def search(self, query: dict[str, Any]) -> dict[str, Any]:
         """One page of the catalogue (POST /api/v2/opensearch), checked for its shape."""
@@ -92,17 +137,190 @@ class OneAtlasClient:
             raise UpstreamError("The Airbus archive answered something that is not an image.")
         return response.content, kind
 
+    # -- archive orders --------------------------------------------------------------------
+
+    async def contracts(self) -> list[dict[str, Any]]:
+        """The contracts our account may order under (GET /api/v1/contracts)."""
+        body = await self._order_call("GET", self.settings.data_url + CONTRACTS_PATH, "contracts")
+        items = body.get("items")
+        if not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
+            raise UpstreamError("The Airbus ordering API answered something that is not contracts.")
+        return items
+
+    async def price(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The price of an archive order (POST /api/v1/prices, the body of an order); nothing
+        is ordered, so it is retried like a read."""
+        body = await self._order_call(
+            "POST", self.settings.data_url + PRICES_PATH, "a price", json=order, idempotent=True
+        )
+        total = body.get("price")
+        if not (
+            isinstance(total, dict)
+            and _is_number(total.get("amount"))
+            and isinstance(total.get("currency"), str)
+            and isinstance(body.get("products"), list)
+        ):
+            raise UpstreamError("The Airbus ordering API answered something that is not a price.")
+        return body
+
+    async def place_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Place an archive order (POST /api/v1/orders → 201): never repeated once sent."""
+        body = await self._order_call(
+            "POST", self.settings.data_url + ORDERS_PATH, "an order", json=order, idempotent=False
+        )
+        return _checked(body, "an order", id=str, status=str, products=list, deliveries=list)
+
+    async def order_status(self, order_id: str) -> dict[str, Any]:
+        """An archive order as Airbus sees it now (GET /api/v1/orders/{id})."""
+        url = f"{self.settings.data_url}{ORDERS_PATH}/{quote(order_id, safe='')}"
+        body = await self._order_call("GET", url, "an order")
+        return _checked(body, "an order", id=str, status=str, products=list, deliveries=list)
+
+    # -- tasking ---------------------------------------------------------------------------
+
+    async def feasibility(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Whether a tasking is feasible, and its opportunities (POST /api/v1/feasibility);
+        nothing is ordered, so it is retried like a read."""
+        body = await self._order_call(
+            "POST",
+            self.settings.tasking_url + FEASIBILITY_PATH,
+            "a feasibility study",
+            json=request,
+            idempotent=True,
+        )
+        return _checked(body, "a feasibility study", feasible=bool, opportunities=list)
+
+    async def place_tasking(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Order a tasking (POST /api/v1/taskings → 201): never repeated once sent."""
+        body = await self._order_call(
+            "POST",
+            self.settings.tasking_url + TASKINGS_PATH,
+            "a tasking",
+            json=request,
+            idempotent=False,
+        )
+        return _checked(body, "a tasking", id=str, status=str, segments=list, deliveries=list)
+
+    async def tasking_status(self, tasking_id: str) -> dict[str, Any]:
+        """A tasking as Airbus sees it now (GET /api/v1/taskings/{id})."""
+        url = f"{self.settings.tasking_url}{TASKINGS_PATH}/{quote(tasking_id, safe='')}"
+        body = await self._order_call("GET", url, "a tasking")
+        return _checked(body, "a tasking", id=str, status=str, segments=list, deliveries=list)
+
+    # -- deliveries ------------------------------------------------------------------------
+
+    async def download(self, href: str, target: Path) -> Path:
+        """Stream a delivery (a zip) to `target`, through `target.part` so that `target`
+        only ever holds a whole file; only hrefs of the ordering and tasking APIs are
+        fetched (they get our token). Bounded by `download_timeout_seconds`."""
+        bases = (self.settings.data_url, self.settings.tasking_url)
+        if not any(href.startswith(base.rstrip("/") + "/") for base in bases):
+            raise UpstreamError("Not a delivery of the Airbus ordering API.")
+        return await self._guarded(
+            lambda: self._fetch(href, target),
+            idempotent=True,
+            circuit=ORDER_CIRCUIT,
+            seconds=self.settings.download_timeout_seconds,
+        )
+
+    async def _fetch(self, href: str, target: Path) -> Path:
+        token = await self._bearer()
+        partial = target.with_name(target.name + ".part")
+        seconds = self.settings.download_timeout_seconds
+        timeout = httpx.Timeout(seconds, connect=min(5.0, seconds))
+        try:
+            # Redirects are followed (to storage, say): httpx drops the token when the host
+            # changes.
+            async with self.http.stream(
+                "GET",
+                href,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=timeout,
+                follow_redirects=True,
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()  # the error's message
+                self._check(response)
+                await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+                output = await asyncio.to_thread(partial.open, "wb")
+                try:
+                    first = True
+                    async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                        if first and chunk:
+                            first = False
+                            if not chunk.startswith(ZIP_MAGIC[: len(chunk)]):
+                                raise UpstreamError(
+                                    "The Airbus ordering API delivered something that is not a zip."
+                                )
+                        await asyncio.to_thread(output.write, chunk)
+                finally:
+                    await asyncio.to_thread(output.close)
+            if first:
+                raise UpstreamError("The Airbus ordering API delivered an empty file.")
+            await asyncio.to_thread(partial.replace, target)
+            return target
+        except httpx.TransportError as exc:
+            raise _transport_error(exc) from exc
+        finally:
+            if partial.exists():
+                partial.unlink()
+
     # -- plumbing ----------------------------------------------------------------------------
 
-    async def _call(self, method: str, url: str, **options: Any) -> httpx.Response:
+    async def _order_call(
+        self, method: str, url: str, what: str, *, idempotent: bool | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """A call of the ordering or tasking API, answered by a JSON object."""
+        response = await self._call(
+            method,
+            url,
+            idempotent=method == "GET" if idempotent is None else idempotent,
+            circuit=ORDER_CIRCUIT,
+            **options,
+        )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise UpstreamError(
+                f"The Airbus ordering API answered something that is not JSON for {what}."
+            ) from exc
+        if not isinstance(body, dict):
+            raise UpstreamError(f"The Airbus ordering API answered something that is not {what}.")
+        return body
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool = True,
+        circuit: str = CIRCUIT,
+        **options: Any,
+    ) -> httpx.Response:
+        return await self._guarded(
+            lambda: self._once(method, url, **options),
+            idempotent=idempotent,
+            circuit=circuit,
+            seconds=self.settings.timeout_seconds,
+        )
+
+    async def _guarded(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool,
+        circuit: str,
+        seconds: float,
+    ) -> T:
+        """The operation under the circuit breaker and one timeout, with retries."""
         if not self.settings.enabled:
             raise UpstreamUnavailable(
                 "The Airbus archive is not configured (DINAMIS_ONEATLAS_API_KEY)."
             )
-        breaker = await self.breakers.get_breaker(CIRCUIT)
+        breaker = await self.breakers.get_breaker(circuit)
         try:
-            async with asyncio.timeout(self.settings.timeout_seconds), breaker:
-                return await self._with_retries(method, url, **options)
+            async with asyncio.timeout(seconds), breaker:
+                return await self._with_retries(operation, idempotent)
         except OpenedState as exc:
             raise UpstreamError(
                 "The Airbus archive failed repeatedly: it is not asked again for "
@@ -110,18 +328,26 @@ class OneAtlasClient:
             ) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(
-                f"The Airbus archive did not answer within {self.settings.timeout_seconds:g} s."
+                f"The Airbus archive did not answer within {seconds:g} s."
             ) from exc
 
-    async def _with_retries(self, method: str, url: str, **options: Any) -> httpx.Response:
+    async def _with_retries(self, operation: Callable[[], Awaitable[T]], idempotent: bool) -> T:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self.settings.retries + 1),
             wait=wait_exponential(multiplier=0.2, max=2),
-            retry=retry_if_exception_type(Retryable),
+            retry=retry_if_exception_type(Retryable if idempotent else Unprocessed),
             reraise=True,
         ):
             with attempt:
-                return await self._once(method, url, **options)
+                try:
+                    return await operation()
+                except Retryable as exc:
+                    if idempotent or isinstance(exc, Unprocessed):
+                        raise
+                    raise UpstreamError(
+                        f"{exc} The request was not sent again: Airbus may have received it "
+                        "(look the order up before placing it again)."
+                    ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, url: str, **options: Any) -> httpx.Response:
@@ -130,21 +356,29 @@ class OneAtlasClient:
             response = await self.http.request(
                 method, url, headers={"Authorization": f"Bearer {token}"}, **options
             )
-        except httpx.TimeoutException as exc:
-            raise Retryable(f"The Airbus archive timed out: {exc}") from exc
         except httpx.TransportError as exc:
-            raise Retryable(f"The Airbus archive cannot be reached: {exc}") from exc
-        if response.status_code == 401:
-            self._token = None  # expired early: the next attempt asks a new one
-            raise Retryable("The Airbus archive refused the token.")
-        if response.status_code == 429 or response.status_code >= 500:
-            raise Retryable(f"The Airbus archive answered {response.status_code}.")
-        if response.status_code >= 400:
-            raise UpstreamError(f"The Airbus archive refused the request ({response.status_code}).")
+            raise _transport_error(exc) from exc
+        self._check(response)
         return response
 
+    def _check(self, response: httpx.Response) -> None:
+        """Raise what an error status means; a refused token is forgotten."""
+        status = response.status_code
+        if status == 401:
+            self._token = None  # expired early: the next attempt asks a new one
+            raise Unprocessed("The Airbus archive refused the token.")
+        if status in (429, 503):
+            raise Unprocessed(f"The Airbus archive answered {status}.")
+        if status >= 500:
+            raise Retryable(f"The Airbus archive answered {status}.")
+        if status >= 400:
+            raise UpstreamRefused(status, _upstream_message(response))
+
     async def _bearer(self) -> str:
-        """The access token, asked again a minute (or a tenth of its life) before it expires."""
+        """The access token, asked again a minute (or a tenth of its life) before it expires.
+
+        Its failures happen before the request itself: `Unprocessed`, retried even for orders.
+        """
         async with self._token_lock:
             if self._token and time.monotonic() < self._token[1]:
                 return self._token[0]
@@ -159,9 +393,9 @@ class OneAtlasClient:
                     },
                 )
             except httpx.TransportError as exc:
-                raise Retryable(f"The Airbus authentication cannot be reached: {exc}") from exc
+                raise Unprocessed(f"The Airbus authentication cannot be reached: {exc}") from exc
             if response.status_code >= 500:
-                raise Retryable(f"The Airbus authentication answered {response.status_code}.")
+                raise Unprocessed(f"The Airbus authentication answered {response.status_code}.")
             if response.status_code != 200:
                 raise UpstreamError(
                     "The Airbus archive refused our API key (DINAMIS_ONEATLAS_API_KEY)."
@@ -175,3 +409,45 @@ class OneAtlasClient:
                 ) from exc
             self._token = (token, time.monotonic() + lifetime - max(60.0, lifetime / 10))
             return token
+
+
+# Errors raised before anything was sent: the connection was never made.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _transport_error(exc: httpx.TransportError) -> Retryable:
+    if isinstance(exc, NOT_SENT):
+        return Unprocessed(f"The Airbus archive cannot be reached: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return Retryable(f"The Airbus archive timed out: {exc}")
+    return Retryable(f"The Airbus archive cannot be reached: {exc}")
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    """Airbus' explanation of a refusal: `message` (or a usual alternative) of a JSON body,
+    else the start of the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "description", "detail", "error"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return str(body[key]).strip()[:500]
+    text = response.text.strip()
+    return text[:500] if text else f"HTTP {response.status_code}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _checked(body: dict[str, Any], what: str, **fields: type) -> dict[str, Any]:
+    """The body, if each field has its type; UpstreamError naming the first that does not."""
+    for name, kind in fields.items():
+        if not isinstance(body.get(name), kind):
+            raise UpstreamError(
+                f"The Airbus ordering API answered something that is not {what} "
+                f"(`{name}` is missing or not a {kind.__name__})."
+            )
+    return body

@@ -8,6 +8,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 AIRBUS_AUTH = "https://authenticate.foundation.api.oneatlas.airbus.com"
 AIRBUS_SEARCH = "https://search.foundation.api.oneatlas.airbus.com"
 AIRBUS_ACCESS = "https://access.foundation.api.oneatlas.airbus.com"
+AIRBUS_DATA = "https://data.api.oneatlas.airbus.com"
+AIRBUS_TASKING = "https://order.api.oneatlas.airbus.com"
 
 
 class OneAtlasSettings(BaseSettings):
@@ -18,10 +20,17 @@ class OneAtlasSettings(BaseSettings):
     auth_url: str = AIRBUS_AUTH
     search_url: str = AIRBUS_SEARCH
     access_url: str = AIRBUS_ACCESS
+    data_url: str = AIRBUS_DATA
+    """Archive orders: contracts, prices, orders and their deliveries."""
+    tasking_url: str = AIRBUS_TASKING
+    """Tasking: feasibility studies and taskings, and their deliveries."""
     simulated: bool = False
     """Set by `dinamis serve` when it points the product at its simulator (said to users)."""
     timeout_seconds: float = Field(default=10.0, gt=0)
-    """Upper bound of one search, retries included: the commandable part then fails clearly."""
+    """Upper bound of one search or order call, retries included: the commandable part then
+    fails clearly."""
+    download_timeout_seconds: float = Field(default=600.0, gt=0)
+    """Upper bound of one delivery download (products are large), retries included."""
     retries: int = Field(default=2, ge=0)
     """Attempts after the first, on 429, 5xx and network errors, within the timeout."""
     breaker_threshold: int = Field(default=5, ge=1)

@@ -9,11 +9,18 @@ reached from here). It follows the public contract the client relies on:
   `startPage` (1-based), `sortBy`; `totalResults` capped at 10,000 and no page beyond it;
 - `_links`: `thumbnail` and `quicklook` objects, and for bundles `imagesMetadata` as an array
   (and a thumbnail given as an array now and then: clients must accept both);
-- `GET /api/v1/items/{id}/quicklook|thumbnail` (bearer token) → JPEG.
+- `GET /api/v1/items/{id}/quicklook|thumbnail` (bearer token) → JPEG;
+- the order contract (bearer token; see `simulator_orders`): `GET /api/v1/contracts`,
+  `POST /api/v1/prices`, `POST /api/v1/orders`, `GET /api/v1/orders/{id}`,
+  `POST /api/v1/feasibility`, `POST /api/v1/taskings`, `GET /api/v1/taskings/{id}`, and
+  `GET /api/v1/deliveries/{id}/download`, a zip holding one small real DIMAP product (see
+  `delivery`). Orders are delivered `delivery_seconds` after they are placed.
 
 The archive is generated (SPOT 6/7, Pléiades, Pléiades Neo acquisitions over France), plus
 some datastrips of the demo archive held locally, to exercise deduplication. Latency and
-failures are configurable (`DINAMIS_SIMULATOR_*`, or `POST /_simulator` in tests).
+failures are configurable (`DINAMIS_SIMULATOR_*`, or `POST /_simulator` in tests: the fields
+it is sent change, the others keep their value), and so are the delay and the outcome of
+orders (`delivery_seconds`, `order_outcome`, read when an order is placed).
 """
 
 from __future__ import annotations
@@ -25,17 +32,25 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from PIL import Image, ImageDraw
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely import STRtree, box, wkt
 from shapely.geometry import shape
 
+from extensions.federation.delivery import build_zip
+from extensions.federation.simulator_orders import (
+    CONTRACT_ID,
+    OrderDesk,
+    Outcome,
+    Refusal,
+    contracts,
+)
 from ingest.demo import generate_items
 
 NAMESPACE = uuid.UUID("0e33eb50-3404-48ad-b835-b0b4b72a5625")  # the public workspace's id
@@ -71,11 +86,16 @@ class SimulatorSettings(BaseSettings):
     held_every: int = 5
     base_url: str = "http://127.0.0.1:8080/_simulator/oneatlas"
     """Where clients reach it (for the `_links` it gives)."""
+    delivery_seconds: float = Field(default=20.0, ge=0)
+    """How long after it is placed an order is delivered (a tasking: acquired at half-time)."""
 
 
 class Config(BaseModel):
     latency_ms: int = 0
     failure: Failure = "none"
+    order_outcome: Outcome = "delivered"
+    """What becomes of the orders and taskings placed from now on (expired: taskings only)."""
+    delivery_seconds: float = Field(default=20.0, ge=0)
 
 
 def upstream_feature(
@@ -286,6 +306,10 @@ def quicklook(identifier: str, size: int) -> bytes:
     return out.getvalue()
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 def create_simulator(
     settings: SimulatorSettings | None = None,
     held: Iterable[dict[str, Any]] = (),
@@ -293,11 +317,17 @@ def create_simulator(
 ) -> FastAPI:
     """The simulator's app. `base_url` is where it is reached (for the `_links` it gives)."""
     settings = settings or SimulatorSettings()
-    config = Config(latency_ms=settings.latency_ms, failure=settings.failure)
+    config = Config(
+        latency_ms=settings.latency_ms,
+        failure=settings.failure,
+        delivery_seconds=settings.delivery_seconds,
+    )
     if not held and settings.held_items:
         demo = generate_items(settings.held_items, settings.held_seed)
         held = (item for n, item in enumerate(demo) if n % settings.held_every == 0)
-    archive = Archive.build(settings, held, (base_url or settings.base_url).rstrip("/"))
+    base = (base_url or settings.base_url).rstrip("/")
+    archive = Archive.build(settings, held, base)
+    desk = OrderDesk(archive.by_id, base)
     tokens: set[str] = set()
     app = FastAPI(title="OneAtlas simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.archive = archive
@@ -400,10 +430,102 @@ def create_simulator(
         size = 512 if kind == "quicklook" else max(128, min(width, 1024))
         return Response(quicklook(identifier, size), media_type="image/jpeg")
 
+    unauthenticated = {"error": True, "message": "User is not authenticated"}
+
+    async def answer(request: Request, work: Any, status_code: int = 200) -> Response:
+        """The order contract's common steps: failures, the token, refusals."""
+        if failure := await behave():
+            return failure
+        if not authorised(request):
+            return JSONResponse(unauthenticated, status_code=401)
+        try:
+            return JSONResponse(await work(), status_code=status_code)
+        except Refusal as refusal:
+            return JSONResponse(refusal.body(), status_code=refusal.status)
+
+    async def body_of(request: Request) -> Any:
+        try:
+            return await request.json()
+        except ValueError as exc:
+            raise Refusal("INVALID_BODY", "The body is not JSON.") from exc
+
+    @app.get("/api/v1/contracts")
+    async def list_contracts(request: Request) -> Response:
+        async def work() -> Any:
+            return {"items": contracts()}
+
+        return await answer(request, work)
+
+    @app.post("/api/v1/prices")
+    async def price(request: Request) -> Response:
+        async def work() -> Any:
+            return desk.price(await body_of(request))
+
+        return await answer(request, work)
+
+    @app.post("/api/v1/orders")
+    async def place_order(request: Request) -> Response:
+        async def work() -> Any:
+            body = await body_of(request)
+            return desk.place_order(body, config.order_outcome, config.delivery_seconds, now())
+
+        return await answer(request, work, 201)
+
+    @app.get("/api/v1/orders/{order_id}")
+    async def order_status(order_id: str, request: Request) -> Response:
+        async def work() -> Any:
+            return desk.order(order_id, now())
+
+        return await answer(request, work)
+
+    @app.post("/api/v1/feasibility")
+    async def feasibility(request: Request) -> Response:
+        async def work() -> Any:
+            return desk.feasibility(await body_of(request), now())
+
+        return await answer(request, work)
+
+    @app.post("/api/v1/taskings")
+    async def place_tasking(request: Request) -> Response:
+        async def work() -> Any:
+            body = await body_of(request)
+            return desk.place_tasking(body, config.order_outcome, config.delivery_seconds, now())
+
+        return await answer(request, work, 201)
+
+    @app.get("/api/v1/taskings/{tasking_id}")
+    async def tasking_status(tasking_id: str, request: Request) -> Response:
+        async def work() -> Any:
+            return desk.tasking(tasking_id, now())
+
+        return await answer(request, work)
+
+    @app.get("/api/v1/deliveries/{delivery_id}/download")
+    async def download(delivery_id: str, request: Request) -> Response:
+        if failure := await behave():
+            return failure
+        if not authorised(request):
+            return JSONResponse(unauthenticated, status_code=401)
+        try:
+            spec = desk.deliverable(delivery_id, now())
+        except Refusal as refusal:
+            return JSONResponse(refusal.body(), status_code=refusal.status)
+        content = await asyncio.to_thread(build_zip, spec)
+        return Response(
+            content,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{spec.name}.zip"'},
+        )
+
     @app.post("/_simulator")
     async def configure(change: Config) -> Config:
-        """Change latency and failures while running (tests, benchmarks)."""
-        config.latency_ms, config.failure = change.latency_ms, change.failure
+        """Change latency, failures and what becomes of orders while running (tests,
+        benchmarks): only the fields sent change."""
+        for name in change.model_fields_set:
+            setattr(config, name, getattr(change, name))
         return config
+
+    app.state.orders = desk
+    app.state.contract_id = CONTRACT_ID
 
     return app

@@ -1,0 +1,526 @@
+"""The ordering desk's operations: projects, requests, their workflow, messages and quotas.
+
+Routes and pages call these with a `Desk` (the session, the caller, mail); the Airbus
+connector calls `move` as the provider answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import shapely
+from jinja2 import Environment
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from stapi_pydantic import OrderStatusCode as Status
+
+from extensions.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from extensions.identity import Identity
+from extensions.mail import queue_mail
+from extensions.mail.outbox import defer_delivery
+from ordering_plugin import workflow
+from ordering_plugin.aoi import area_km2, as_geojson
+from ordering_plugin.models import Message, Project, Quota, Request, StatusEvent
+from ordering_plugin.products import Product
+from ordering_plugin.settings import OrderingSettings
+
+PROJECT_KINDS = {
+    "SCI": "Recherche scientifique",
+    "POL": "Appui aux politiques publiques",
+    "RND": "Recherche et développement",
+    "EDU": "Enseignement",
+}
+THEMES = (
+    "Agriculture",
+    "Biodiversité",
+    "Eau",
+    "Forêt",
+    "Littoral",
+    "Risques",
+    "Urbanisme",
+    "Climat",
+    "Santé",
+    "Archéologie",
+    "Autre",
+)
+
+
+class ProjectForm(BaseModel):
+    """« Nouveau projet »."""
+
+    title: str = Field(min_length=3, max_length=200)
+    kind: str = Field("SCI", description=", ".join(f"{k} ({v})" for k, v in PROJECT_KINDS.items()))
+    themes: list[str] = Field(default_factory=list, max_length=6)
+    end_date: date
+    description: str = Field(min_length=10, max_length=5000)
+    objectives: str = Field("", max_length=5000)
+    methodology: str = Field("", max_length=5000)
+    expected_results: str = Field("", max_length=5000)
+    publications: str = Field("", max_length=5000)
+    members: list[str] = Field(default_factory=list, description="Members' e-mail addresses")
+
+    @field_validator("kind")
+    @classmethod
+    def known_kind(cls, value: str) -> str:
+        if value not in PROJECT_KINDS:
+            raise ValueError(f"kind is one of {', '.join(PROJECT_KINDS)}")
+        return value
+
+    @field_validator("themes")
+    @classmethod
+    def known_themes(cls, value: list[str]) -> list[str]:
+        if unknown := [t for t in value if t not in THEMES]:
+            raise ValueError(f"unknown themes {unknown}: one of {', '.join(THEMES)}")
+        return value
+
+    @field_validator("end_date")
+    @classmethod
+    def in_future(cls, value: date) -> date:
+        if value < datetime.now(UTC).date():
+            raise ValueError("the end date is in the past")
+        return value
+
+    @field_validator("members")
+    @classmethod
+    def emails(cls, value: list[str]) -> list[str]:
+        return sorted({v.strip().lower() for v in value if v.strip()})
+
+
+@dataclass
+class Desk:
+    session: AsyncSession
+    settings: OrderingSettings
+    mails: Environment | None
+    public_url: str
+    identity: Identity | None = None
+    queue: Any = None
+    _queued: list[int] = field(default_factory=list)
+
+    # -- who -----------------------------------------------------------------------------
+
+    @property
+    def me(self) -> Identity:
+        if self.identity is None:
+            raise PermissionDenied("Sign in first.")
+        return self.identity
+
+    @property
+    def instructor(self) -> bool:
+        return self.identity is not None and self.identity.has("instructor", "admin")
+
+    def requester_of(self, project: Project) -> bool:
+        me = self.me
+        return project.owner_id == me.account_id or me.email.lower() in project.members
+
+    def roles_on(self, request: Request, project: Project) -> set[str]:
+        roles = set()
+        if self.requester_of(project) or request.requester_id == self.me.account_id:
+            roles.add(workflow.REQUESTER)
+        if self.instructor:
+            roles.add(workflow.INSTRUCTOR)
+        return roles
+
+    # -- projects ------------------------------------------------------------------------
+
+    async def create_project(self, form: ProjectForm) -> Project:
+        me = self.me
+        if me.entity_id is None:
+            raise PermissionDenied("Your account belongs to no entity: it cannot hold projects.")
+        today = datetime.now(UTC).date()
+        number = await self._next(f"project:{today.year}")
+        project = Project(
+            id=f"{today.year}-{number:03d}-{form.kind}",
+            start_date=today,
+            owner_id=me.account_id,
+            owner_email=me.email,
+            owner_name=me.name,
+            entity_id=me.entity_id,
+            entity_name=me.entity_name,
+            status="open",
+            **form.model_dump(),
+        )
+        self.session.add(project)
+        await self.session.flush()
+        return project
+
+    async def projects(self) -> list[tuple[Project, int]]:
+        """The projects the caller owns or belongs to (all of them for instructors), with
+        their number of requests."""
+        me = self.me
+        count = (
+            select(func.count(Request.id))
+            .where(Request.project_id == Project.id)
+            .correlate(Project)
+            .scalar_subquery()
+        )
+        query = select(Project, count).order_by(Project.created_at.desc())
+        if not self.instructor:
+            query = query.where(
+                or_(Project.owner_id == me.account_id, Project.members.contains([me.email.lower()]))
+            )
+        return [(p, n) for p, n in (await self.session.execute(query)).all()]
+
+    async def project(self, project_id: str) -> Project:
+        project = await self.session.get(Project, project_id)
+        if project is None or not (self.instructor or self.requester_of(project)):
+            raise NotFound(f"No project {project_id}.")
+        return project
+
+    async def close_project(self, project_id: str) -> Project:
+        project = await self.project(project_id)
+        if not (project.owner_id == self.me.account_id or self.instructor):
+            raise PermissionDenied("Only the owner of the project closes it.")
+        if project.status == "closed":
+            raise Conflict(f"The project {project_id} is closed already.")
+        pending = await self.session.scalar(
+            select(func.count(Request.id)).where(
+                Request.project_id == project_id, Request.status.not_in(workflow.FINAL)
+            )
+        )
+        if pending:
+            raise Conflict(f"The project has {pending} request(s) still in progress.")
+        project.status, project.closed_at = "closed", datetime.now(UTC)
+        return project
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def create_request(
+        self,
+        product: Product,
+        project_id: str,
+        geometry: shapely.Geometry,
+        window: tuple[datetime, datetime],
+        parameters: dict[str, Any],
+        scenes: list[dict[str, Any]] | None = None,
+        request_filter: dict[str, Any] | None = None,
+        opportunity: dict[str, Any] | None = None,
+    ) -> tuple[Request, str | None]:
+        """A new request (status received) and the quota warning, if any."""
+        me = self.me
+        project = await self.project(project_id)
+        if project.status != "open":
+            raise Conflict(f"The project {project_id} is closed: open a new one.")
+        if not self.requester_of(project):
+            raise PermissionDenied("Only the project's owner and members file its requests.")
+        if project.end_date < datetime.now(UTC).date():
+            raise Conflict(f"The project {project_id} ended on {project.end_date}.")
+        area = round(area_km2(geometry), 3)
+        if area < product.minimum_km2:
+            raise InvalidRequest(
+                f"The area ordered is {area:,.1f} km²: {product.title} starts at "
+                f"{product.minimum_km2:,.0f} km²."
+            )
+        if area > self.settings.max_area_km2:
+            raise InvalidRequest(
+                f"The area ordered is {area:,.0f} km², over the {self.settings.max_area_km2:,.0f} "
+                "km² a request may cover."
+            )
+        year = datetime.now(UTC).year
+        number = await self._next(f"request:{project.id}:{year}:{product.kind}")
+        quota = await self.quota(
+            project.entity_id or me.entity_id, project.entity_name, product.sensor.family
+        )
+        warning = None
+        if quota.used_km2 + quota.reserved_km2 + area > quota.allowed_km2:
+            warning = (
+                f"Attention, vous avez dépassé le quota de gratuité de {quota.allowed_km2:,.0f} km² "
+                f"({product.sensor.title}, {quota.period_start.year}) : votre demande risque "
+                "d'être rejetée."
+            ).replace(",", " ")
+        request = Request(
+            id=f"{project.id}-{year}-{product.kind}-{number:03d}-{product.sensor.family}",
+            project_id=project.id,
+            kind=product.kind,
+            product_id=product.id,
+            family=product.sensor.family,
+            requester_id=me.account_id,
+            requester_email=me.email,
+            requester_name=me.name,
+            entity_id=project.entity_id,
+            entity_name=project.entity_name,
+            geometry=as_geojson(geometry),
+            area_km2=area,
+            window_start=window[0],
+            window_end=window[1],
+            filter=request_filter,
+            parameters=parameters,
+            scenes=scenes or [],
+            opportunity=opportunity,
+            over_quota=warning is not None,
+            status=Status.received,
+            quota_state="none",
+            segments=[],
+            delivered=[],
+        )
+        self.session.add(request)
+        self.session.add(StatusEvent(request_id=request.id, status=Status.received, actor=me.email))
+        await self.session.flush()
+        await self.mail(
+            [me.email],
+            "ordering_received",
+            {"request": request, "warning": warning, "project": project},
+        )
+        await self.mail(
+            [self.settings.instruction_email],
+            "ordering_to_instruct",
+            {"request": request, "warning": warning, "project": project},
+        )
+        return request, warning
+
+    def visible(self, query: Any) -> Any:
+        """Requests of the caller's projects (all for instructors)."""
+        if self.instructor:
+            return query
+        me = self.me
+        return query.join(Project, Project.id == Request.project_id).where(
+            or_(
+                Request.requester_id == me.account_id,
+                Project.owner_id == me.account_id,
+                Project.members.contains([me.email.lower()]),
+            )
+        )
+
+    async def requests(
+        self,
+        status: str | None = None,
+        project_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Request], int]:
+        query = self.visible(select(Request))
+        if status:
+            query = query.where(Request.status.in_(status.split(",")))
+        if project_id:
+            query = query.where(Request.project_id == project_id)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(Request.created_at.desc(), Request.id.desc()).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def request(self, request_id: str, lock: bool = False) -> tuple[Request, Project]:
+        found = await self.session.get(Request, request_id, with_for_update=lock)
+        if found is None:
+            raise NotFound(f"No request {request_id}.")
+        project = await self.session.get(Project, found.project_id)
+        assert project is not None
+        if not (
+            self.instructor
+            or self.requester_of(project)
+            or found.requester_id == self.me.account_id
+        ):
+            raise NotFound(f"No request {request_id}.")
+        return found, project
+
+    async def history(self, request_id: str) -> list[StatusEvent]:
+        rows = await self.session.scalars(
+            select(StatusEvent).where(StatusEvent.request_id == request_id).order_by(StatusEvent.id)
+        )
+        return list(rows)
+
+    async def act(self, request_id: str, action: str, reason: str | None = None) -> Request:
+        """A requester's or instructor's action on a request."""
+        request, project = await self.request(request_id, lock=True)
+        roles = self.roles_on(request, project)
+        try:
+            move = workflow.find_move(action, roles, request.status)
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except workflow.IllegalMove as exc:
+            raise Conflict(str(exc)) from exc
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        if move.reason_required and not (reason or "").strip():
+            raise InvalidRequest(f"Say why (`reason`) to {action} a request.")
+        await self.move(request, move.target, self.me.email, action, reason)
+        return request
+
+    async def move(
+        self,
+        request: Request,
+        target: Status,
+        actor: str,
+        reason_code: str | None = None,
+        reason_text: str | None = None,
+    ) -> None:
+        """Record a status, apply its effect on the quota and tell the requester."""
+        request.status = target
+        request.updated_at = datetime.now(UTC)
+        if target == Status.accepted:  # (again): placed anew at Airbus
+            request.upstream_id = request.upstream_status = None
+        await self._account(request, target)
+        self.session.add(
+            StatusEvent(
+                request_id=request.id,
+                status=target,
+                actor=actor,
+                reason_code=reason_code,
+                reason_text=(reason_text or None),
+            )
+        )
+        await self.session.flush()
+        await self.mail(
+            [request.requester_email],
+            "ordering_status",
+            {"request": request, "status": workflow.LABELS[target], "reason": reason_text},
+        )
+
+    async def _account(self, request: Request, target: Status) -> None:
+        if request.entity_id is None:
+            return
+        quota = await self.quota(request.entity_id, request.entity_name, request.family, lock=True)
+        if target in workflow.RESERVE and request.quota_state in ("none", "released"):
+            quota.reserved_km2 += request.area_km2
+            request.quota_state = "reserved"
+        elif target in workflow.DEBIT and request.quota_state == "reserved":
+            quota.reserved_km2 -= request.area_km2
+            quota.used_km2 += request.area_km2
+            request.quota_state = "debited"
+        elif target in workflow.RELEASE and request.quota_state == "reserved":
+            quota.reserved_km2 -= request.area_km2
+            request.quota_state = "released"
+        quota.reserved_km2 = max(round(quota.reserved_km2, 3), 0.0)
+        quota.used_km2 = round(quota.used_km2, 3)
+
+    # -- messages ------------------------------------------------------------------------
+
+    async def messages(self, request_id: str) -> list[Message]:
+        await self.request(request_id)
+        rows = await self.session.scalars(
+            select(Message).where(Message.request_id == request_id).order_by(Message.id)
+        )
+        return list(rows)
+
+    async def post_message(self, request_id: str, body: str) -> Message:
+        request, project = await self.request(request_id)
+        body = body.strip()
+        if not body:
+            raise InvalidRequest("The message is empty.")
+        if len(body) > 10_000:
+            raise InvalidRequest("A message is at most 10,000 characters.")
+        roles = self.roles_on(request, project)
+        role = workflow.REQUESTER if workflow.REQUESTER in roles else workflow.INSTRUCTOR
+        message = Message(
+            request_id=request.id,
+            author_id=self.me.account_id,
+            author=self.me.name or self.me.email,
+            author_role=role,
+            body=body,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        recipient = (
+            self.settings.instruction_email
+            if role == workflow.REQUESTER
+            else request.requester_email
+        )
+        await self.mail([recipient], "ordering_message", {"request": request, "message": message})
+        return message
+
+    # -- quotas --------------------------------------------------------------------------
+
+    async def quota(
+        self, entity_id: int | None, entity_name: str | None, family: str, lock: bool = False
+    ) -> Quota:
+        """The entity's quota of this sensor family for this year (created at the default
+        free quota the first time)."""
+        if entity_id is None:
+            raise PermissionDenied("Your account belongs to no entity: it has no quota.")
+        year = datetime.now(UTC).year
+        start = date(year, 1, 1)
+        await self.session.execute(
+            text(
+                "INSERT INTO ordering.quotas (entity_id, entity_name, family, period_start, "
+                "period_end, allowed_km2, reserved_km2, used_km2) "
+                "VALUES (:e, :n, :f, :s, :end, :a, 0, 0) "
+                "ON CONFLICT (entity_id, family, period_start) DO NOTHING"
+            ),
+            {
+                "e": entity_id,
+                "n": entity_name,
+                "f": family,
+                "s": start,
+                "end": date(year, 12, 31),
+                "a": self.settings.free_quota_km2.get(family, 0.0),
+            },
+        )
+        query = select(Quota).where(
+            Quota.entity_id == entity_id, Quota.family == family, Quota.period_start == start
+        )
+        if lock:
+            query = query.with_for_update()
+        quota = (await self.session.scalars(query.execution_options(populate_existing=True))).one()
+        return quota
+
+    async def quotas(self, entity_id: int | None = None) -> list[Quota]:
+        """The caller's entity's quotas (an instructor may ask for any entity, or all)."""
+        if not self.instructor:
+            entity_id = self.me.entity_id
+            if entity_id is None:
+                return []
+        query = select(Quota).order_by(Quota.entity_id, Quota.period_start.desc(), Quota.family)
+        if entity_id is not None:
+            query = query.where(Quota.entity_id == entity_id)
+        return list(await self.session.scalars(query))
+
+    async def set_quota(self, entity_id: int, family: str, year: int, allowed_km2: float) -> Quota:
+        if not self.instructor:
+            raise PermissionDenied("Only instructors set quotas.")
+        if allowed_km2 < 0:
+            raise InvalidRequest("A quota is a positive number of km².")
+        quota = await self.session.scalar(
+            select(Quota).where(
+                Quota.entity_id == entity_id,
+                Quota.family == family,
+                Quota.period_start == date(year, 1, 1),
+            )
+        )
+        if quota is None:
+            quota = Quota(
+                entity_id=entity_id,
+                family=family,
+                period_start=date(year, 1, 1),
+                period_end=date(year, 12, 31),
+                reserved_km2=0.0,
+                used_km2=0.0,
+            )
+            self.session.add(quota)
+        quota.allowed_km2 = allowed_km2
+        await self.session.flush()
+        return quota
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _next(self, scope: str) -> int:
+        """The next number of a sequence (atomic, gapless within a transaction)."""
+        value = await self.session.scalar(
+            text(
+                "INSERT INTO ordering.counters (scope, value) VALUES (:s, 1) "
+                "ON CONFLICT (scope) DO UPDATE SET value = ordering.counters.value + 1 "
+                "RETURNING value"
+            ),
+            {"s": scope},
+        )
+        return int(value or 1)
+
+    async def mail(self, recipients: list[str], template: str, context: dict[str, Any]) -> None:
+        if self.mails is None:
+            return
+        message = await queue_mail(
+            self.session,
+            self.mails,
+            recipients,
+            template,
+            {"public_url": self.public_url, "labels": workflow.LABELS, **context},
+            reference=str(context["request"].id) if "request" in context else None,
+        )
+        self._queued.append(message.id)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._queued and self.queue is not None:
+            await defer_delivery(self.queue, self._queued)
+        self._queued.clear()

@@ -1,0 +1,464 @@
+"""The ordering desk's pages (French): projects, « Commander la donnée », the tasking form,
+the request page with its timeline and thread, and the instructors' queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from extensions.database import DbSession
+from extensions.errors import AuthenticationRequired, Conflict, InvalidRequest, PermissionDenied
+from extensions.federation.client import UpstreamError
+from extensions.identity import Identity, get_identity
+from extensions.web import check_csrf, page_router, redirect, render
+from ordering_plugin import workflow
+from ordering_plugin.aoi import from_file
+from ordering_plugin.api import OrderBody, file_order, perform
+from ordering_plugin.desk import PROJECT_KINDS, THEMES, Desk, ProjectForm
+from ordering_plugin.products import (
+    PRODUCTS,
+    SENSORS,
+    AcquisitionMode,
+    Dem,
+    ImageFormat,
+    PixelCoding,
+    ProcessingLevel,
+    RadiometricProcessing,
+    SpectralProcessing,
+)
+
+router = page_router(prefix="/commandes")
+
+OPTIONS = {
+    "processing_level": (
+        "Niveau de traitement",
+        ProcessingLevel,
+        {"primary": "Primaire", "projected": "Projeté", "ortho": "Ortho"},
+    ),
+    "spectral_processing": (
+        "Traitement spectral",
+        SpectralProcessing,
+        {
+            "bundle": "Bundle (P + MS)",
+            "pansharpened": "Pansharpened",
+            "multispectral": "Multispectral",
+            "panchromatic": "Panchromatique",
+        },
+    ),
+    "radiometric_processing": (
+        "Traitement radiométrique",
+        RadiometricProcessing,
+        {"basic": "Basique", "reflectance": "Réflectance", "display": "Affichage"},
+    ),
+    "pixel_coding": ("Codage des pixels", PixelCoding, {"8bits": "8 bits", "12bits": "12 bits"}),
+    "image_format": (
+        "Format de l'image",
+        ImageFormat,
+        {"JPEG2000": "JPEG 2000", "GeoTIFF": "GeoTIFF"},
+    ),
+    "dem": (
+        "MNT (ortho)",
+        Dem,
+        {"SRTM": "SRTM", "WorldDEM": "WorldDEM", "Reference3D": "Reference3D"},
+    ),
+}
+MODES = {
+    AcquisitionMode.mono: "Mono",
+    AcquisitionMode.stereo: "Stéréo",
+    AcquisitionMode.tristereo: "Tristéréo",
+}
+
+
+async def signed_in(
+    request: Request, identity: Annotated[Identity | None, Depends(get_identity)]
+) -> Identity:
+    if identity is None:
+        raise AuthenticationRequired("Connectez-vous pour commander de l'imagerie.")
+    return identity
+
+
+def desk_of(
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(signed_in)]
+) -> Desk:
+    return Desk(
+        session=session,
+        settings=request.app.state.ordering_settings,
+        mails=request.app.state.templates.env,
+        public_url=request.app.state.web_settings.public_url,
+        identity=identity,
+        queue=getattr(request.app.state, "jobs", None),
+    )
+
+
+PageDesk = Annotated[Desk, Depends(desk_of)]
+
+
+def problem(exc: Exception) -> str:
+    if isinstance(exc, RequestValidationError | ValidationError):
+        parts = []
+        for error in exc.errors():
+            where = ".".join(
+                str(p) for p in error.get("loc", ()) if p not in ("body", "order_parameters")
+            )
+            text = str(error.get("msg", "valeur invalide")).removeprefix("Value error, ")
+            parts.append(f"{where} : {text}" if where else text)
+        return " ; ".join(parts)
+    return str(exc)
+
+
+def labels() -> dict[str, Any]:
+    return {
+        "options": OPTIONS,
+        "modes": MODES,
+        "kinds": PROJECT_KINDS,
+        "themes": THEMES,
+        "status_labels": workflow.LABELS,
+        "sensors": SENSORS,
+    }
+
+
+async def read(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    check_csrf(request, form)
+    values: dict[str, Any] = {"_files": {}}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if value.filename:
+                values["_files"][key] = value
+        elif key in values:
+            values[key] = (
+                [*values[key], value] if isinstance(values[key], list) else [values[key], value]
+            )
+        else:
+            values[key] = value
+    return values
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [v for v in (value if isinstance(value, list) else [value]) if v]
+
+
+# -- projects ------------------------------------------------------------------------------
+
+
+@router.get("")
+async def home(request: Request, desk: PageDesk) -> Response:
+    projects = await desk.projects()
+    requests, _ = await desk.requests(limit=50)
+    return render(
+        request, "ordering/accueil.html", {"projects": projects, "requests": requests, **labels()}
+    )
+
+
+@router.get("/projets/nouveau")
+async def new_project(request: Request, desk: PageDesk) -> Response:
+    return render(
+        request,
+        "ordering/projet_nouveau.html",
+        {"values": {"kind": "SCI"}, "errors": {}, **labels()},
+    )
+
+
+@router.post("/projets/nouveau")
+async def create_project(request: Request, desk: PageDesk) -> Response:
+    values = await read(request)
+    data = {k: v for k, v in values.items() if not k.startswith("_")}
+    data["themes"] = as_list(data.get("themes"))
+    data["members"] = [m for m in str(data.get("members", "")).replace(",", " ").split() if m]
+    try:
+        form = ProjectForm.model_validate(data)
+        project = await desk.create_project(form)
+    except (ValidationError, PermissionDenied) as exc:
+        errors = (
+            {
+                ".".join(str(p) for p in e["loc"]): e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
+            }
+            if isinstance(exc, ValidationError)
+            else {"__all__": str(exc)}
+        )
+        data["members"] = " ".join(data["members"])
+        return render(
+            request,
+            "ordering/projet_nouveau.html",
+            {"values": data, "errors": errors, **labels()},
+            status_code=400,
+        )
+    await desk.commit()
+    return redirect(f"/commandes/projets/{project.id}", request, f"Projet {project.id} créé.")
+
+
+@router.get("/projets/{project_id}")
+async def project_page(request: Request, project_id: str, desk: PageDesk) -> Response:
+    project = await desk.project(project_id)
+    requests, _ = await desk.requests(project_id=project_id, limit=500)
+    return render(
+        request, "ordering/projet.html", {"project": project, "requests": requests, **labels()}
+    )
+
+
+@router.post("/projets/{project_id}/cloture")
+async def close_project(request: Request, project_id: str, desk: PageDesk) -> Response:
+    await read(request)
+    try:
+        await desk.close_project(project_id)
+    except Conflict as exc:
+        return redirect(f"/commandes/projets/{project_id}", request, str(exc), "error")
+    await desk.commit()
+    return redirect(f"/commandes/projets/{project_id}", request, "Projet clôturé.")
+
+
+# -- archive and tasking forms -----------------------------------------------------------
+
+
+async def open_projects(desk: Desk) -> list[Any]:
+    return [p for p, _ in await desk.projects() if p.status == "open" and desk.requester_of(p)]
+
+
+@router.get("/archive")
+async def archive_form(
+    request: Request,
+    desk: PageDesk,
+    scene: Annotated[list[str], Query()],
+    produit: str | None = None,
+) -> Response:
+    projects = await open_projects(desk)
+    return render(
+        request,
+        "ordering/archive.html",
+        {
+            "scenes": scene,
+            "product_id": produit,
+            "projects": projects,
+            "values": {},
+            "error": None,
+            "products": [p for p in PRODUCTS.values() if p.kind == "A"],
+            **labels(),
+        },
+    )
+
+
+@router.post("/archive")
+async def archive_order(request: Request, desk: PageDesk) -> Response:
+    values = await read(request)
+    scenes = as_list(values.get("scene"))
+    product_id = str(values.get("product_id", ""))
+    body = order_body(values, {"item_ids": scenes})
+    return await filed(
+        request,
+        desk,
+        product_id,
+        body,
+        values,
+        "ordering/archive.html",
+        {
+            "scenes": scenes,
+            "product_id": product_id,
+            "products": [p for p in PRODUCTS.values() if p.kind == "A"],
+        },
+    )
+
+
+@router.get("/programmation")
+async def tasking_form(request: Request, desk: PageDesk, projet: str | None = None) -> Response:
+    projects = await open_projects(desk)
+    return render(
+        request,
+        "ordering/programmation.html",
+        {
+            "projects": projects,
+            "values": {"project_id": projet or ""},
+            "error": None,
+            "products": [p for p in PRODUCTS.values() if p.kind == "P"],
+            **labels(),
+        },
+    )
+
+
+@router.post("/programmation")
+async def tasking_order(request: Request, desk: PageDesk) -> Response:
+    values = await read(request)
+    product_id = str(values.get("product_id", ""))
+    extra = {
+        k: values[k]
+        for k in ("max_cloud_cover", "max_incidence_angle", "acquisition_mode")
+        if values.get(k)
+    }
+    try:
+        start, end = (
+            datetime.fromisoformat(str(values.get(k))).replace(tzinfo=UTC) for k in ("start", "end")
+        )
+        window = f"{start.isoformat()}/{end.isoformat()}"
+    except ValueError:
+        window = None
+    body = order_body(values, extra, window)
+    return await filed(
+        request,
+        desk,
+        product_id,
+        body,
+        values,
+        "ordering/programmation.html",
+        {"products": [p for p in PRODUCTS.values() if p.kind == "P"]},
+    )
+
+
+def order_body(
+    values: dict[str, Any], extra: dict[str, Any], window: str | None = None
+) -> dict[str, Any]:
+    options = {
+        k: values[k] for k in (*OPTIONS, "project_id", "projection", "comment") if values.get(k)
+    }
+    if options.get("processing_level") and options["processing_level"] != "ortho":
+        options["dem"] = None
+    body: dict[str, Any] = {"order_parameters": {**options, **extra}, "datetime": window}
+    if values.get("geometry"):
+        body["geometry"] = values["geometry"]
+    elif all(values.get(k) for k in ("west", "south", "east", "north")):
+        body["bbox"] = [values[k] for k in ("west", "south", "east", "north")]
+    return body
+
+
+async def filed(
+    request: Request,
+    desk: Desk,
+    product_id: str,
+    body: dict[str, Any],
+    values: dict[str, Any],
+    template: str,
+    context: dict[str, Any],
+) -> Response:
+    """File the order of a form, or show the form again with what is wrong."""
+    try:
+        if upload := values["_files"].get("aoi_file"):
+            limit = desk.settings.upload_max_mb * 2**20
+            geometry = from_file(upload.filename or "zone", await upload.read(limit + 1), limit)
+            body["geometry"] = json.loads(json.dumps(geometry.__geo_interface__))
+            body.pop("bbox", None)
+        elif isinstance(body.get("geometry"), str):
+            try:
+                body["geometry"] = json.loads(body["geometry"])
+            except ValueError as exc:
+                raise InvalidRequest("La zone d'intérêt n'est pas du GeoJSON.") from exc
+        if product_id not in PRODUCTS:
+            raise InvalidRequest("Choisissez le capteur et le type de produit.")
+        order, warning = await file_order(
+            request, desk, PRODUCTS[product_id], OrderBody.model_validate(body)
+        )
+    except (
+        InvalidRequest,
+        PermissionDenied,
+        Conflict,
+        RequestValidationError,
+        ValidationError,
+        UpstreamError,
+    ) as exc:
+        await desk.session.rollback()
+        projects = await open_projects(desk)
+        shown = {k: v for k, v in values.items() if not k.startswith("_")}
+        return render(
+            request,
+            template,
+            {**context, "projects": projects, "values": shown, "error": problem(exc), **labels()},
+            status_code=400,
+        )
+    message = f"Demande {order.id} enregistrée."
+    return redirect(
+        f"/commandes/demandes/{order.id}",
+        request,
+        f"{message} {warning}" if warning else message,
+        "warning" if warning else "success",
+    )
+
+
+# -- the request page ------------------------------------------------------------------------
+
+
+@router.get("/demandes/{request_id}")
+async def request_page(request: Request, request_id: str, desk: PageDesk) -> Response:
+    order, project = await desk.request(request_id)
+    roles = desk.roles_on(order, project)
+    actions = [
+        m
+        for m in workflow.MOVES
+        if m.role in roles and m.role != workflow.SYSTEM and order.status in m.sources
+    ]
+    return render(
+        request,
+        "ordering/demande.html",
+        {
+            "order": order,
+            "project": project,
+            "history": await desk.history(request_id),
+            "messages": await desk.messages(request_id),
+            "actions": actions,
+            "product": PRODUCTS[order.product_id],
+            **labels(),
+        },
+    )
+
+
+@router.post("/demandes/{request_id}/message")
+async def post_message(request: Request, request_id: str, desk: PageDesk) -> Response:
+    values = await read(request)
+    back = f"/commandes/demandes/{request_id}"
+    try:
+        await desk.post_message(request_id, str(values.get("body", "")))
+    except InvalidRequest as exc:
+        return redirect(back, request, str(exc), "error")
+    await desk.commit()
+    return redirect(back + "#fil", request, "Message envoyé.")
+
+
+ACTION_DONE = {
+    "accept": "Demande acceptée : elle part chez Airbus.",
+    "reject": "Demande rejetée.",
+    "request-info": "Demande mise en attente d'informations.",
+    "resubmit": "Demande renvoyée à l'instruction.",
+    "cancel": "Demande annulée.",
+    "retry": "Demande relancée.",
+}
+
+
+@router.post("/demandes/{request_id}/action/{action}")
+async def action(request: Request, request_id: str, action: str, desk: PageDesk) -> Response:
+    values = await read(request)
+    back = f"/commandes/demandes/{request_id}"
+    try:
+        await perform(request, desk, request_id, action, str(values.get("reason", "")) or None)
+    except (InvalidRequest, Conflict, PermissionDenied) as exc:
+        await desk.session.rollback()
+        return redirect(back, request, str(exc), "error")
+    return redirect(back, request, ACTION_DONE.get(action, "C'est fait."))
+
+
+# -- the instructors' queue ------------------------------------------------------------------
+
+
+@router.get("/instruction")
+async def queue(request: Request, desk: PageDesk) -> Response:
+    if not desk.instructor:
+        raise PermissionDenied("Cette page est réservée aux instructeurs DINAMIS.")
+    groups = {}
+    for name, statuses in (
+        ("À instruire", "received"),
+        ("En attente du demandeur", "held"),
+        ("Chez Airbus", "accepted,tasked,processing,scheduled,reserved"),
+        ("Terminées", ",".join(workflow.FINAL)),
+    ):
+        groups[name], _ = await desk.requests(status=statuses, limit=200)
+    return render(request, "ordering/instruction.html", {"groups": groups, **labels()})
+
+
+@router.get("/instruction/{request_id}")
+async def instruct(request_id: str) -> Response:
+    return redirect(f"/commandes/demandes/{request_id}")

@@ -1,0 +1,193 @@
+"""The products the desk orders: Airbus archive and tasking for SPOT 6/7, Pléiades and
+Pléiades Neo, with their production options and the constraints between them.
+
+The options are a pydantic model: its JSON Schema is what `/order-parameters` publishes, and
+its validators are what orders are checked with, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+@dataclass(frozen=True)
+class Sensor:
+    family: str  # quota family and the last part of request ids
+    constellation: str  # OneAtlas' name
+    collection: str  # where deliveries are catalogued
+    title: str
+    min_archive_km2: float
+    min_tasking_km2: float
+    max_incidence: float
+
+
+SENSORS = {
+    "spot": Sensor("SPOT", "SPOT", "spot67", "SPOT 6/7", 100.0, 100.0, 45.0),
+    "pleiades": Sensor("PLEIADES", "PHR", "pleiades", "Pléiades", 25.0, 100.0, 50.0),
+    "pleiades-neo": Sensor(
+        "PLEIADES-NEO", "PNEO", "pleiades-neo", "Pléiades Neo", 25.0, 100.0, 50.0
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    kind: Literal["A", "P"]  # archive or tasking (programmation)
+    sensor: Sensor
+
+    @property
+    def title(self) -> str:
+        what = "archive" if self.kind == "A" else "programmation"
+        return f"{self.sensor.title} – {what}"
+
+    @property
+    def minimum_km2(self) -> float:
+        return self.sensor.min_archive_km2 if self.kind == "A" else self.sensor.min_tasking_km2
+
+    @property
+    def parameters(self) -> type[BaseModel]:
+        return ArchiveParameters if self.kind == "A" else TaskingParameters
+
+
+PRODUCTS = {
+    **{f"airbus-archive-{k}": Product(f"airbus-archive-{k}", "A", s) for k, s in SENSORS.items()},
+    **{f"airbus-tasking-{k}": Product(f"airbus-tasking-{k}", "P", s) for k, s in SENSORS.items()},
+}
+ARCHIVE_PRODUCT = {s.constellation: f"airbus-archive-{k}" for k, s in SENSORS.items()}
+
+
+class ProcessingLevel(StrEnum):
+    primary = "primary"
+    projected = "projected"
+    ortho = "ortho"
+
+
+class SpectralProcessing(StrEnum):
+    bundle = "bundle"  # panchromatic + multispectral
+    pansharpened = "pansharpened"
+    multispectral = "multispectral"
+    panchromatic = "panchromatic"
+
+
+class RadiometricProcessing(StrEnum):
+    basic = "basic"
+    reflectance = "reflectance"
+    display = "display"
+
+
+class PixelCoding(StrEnum):
+    bits8 = "8bits"
+    bits12 = "12bits"
+
+
+class ImageFormat(StrEnum):
+    jpeg2000 = "JPEG2000"
+    geotiff = "GeoTIFF"
+
+
+class Dem(StrEnum):
+    srtm = "SRTM"
+    worlddem = "WorldDEM"
+    reference3d = "Reference3D"
+
+
+class AcquisitionMode(StrEnum):
+    mono = "mono"
+    stereo = "stereo"
+    tristereo = "tristereo"
+
+
+PROJECTIONS = {
+    "EPSG:2154",
+    "EPSG:4326",
+    "EPSG:32630",
+    "EPSG:32631",
+    "EPSG:32632",
+    "EPSG:2972",
+    "EPSG:2975",
+    "EPSG:5490",
+    "EPSG:4471",
+}
+
+
+class ProductionOptions(BaseModel):
+    """Options of the images Airbus produces (« Options de production »)."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    project_id: str = Field(description="The project the request belongs to (e.g. 2025-034-SCI)")
+    processing_level: ProcessingLevel = Field(
+        ProcessingLevel.ortho, description="Niveau de traitement"
+    )
+    spectral_processing: SpectralProcessing = Field(
+        SpectralProcessing.bundle, description="Traitement spectral"
+    )
+    radiometric_processing: RadiometricProcessing = Field(
+        RadiometricProcessing.reflectance, description="Traitement radiométrique"
+    )
+    pixel_coding: PixelCoding = Field(
+        PixelCoding.bits12,
+        description="Codage des pixels: 8 bits only with display, 12 bits with basic or reflectance",
+    )
+    image_format: ImageFormat = Field(ImageFormat.geotiff, description="Format de l'image")
+    projection: str = Field("EPSG:2154", description="Projection of projected and ortho products")
+    dem: Dem | None = Field(Dem.worlddem, description="DEM of the orthorectification (ortho only)")
+    comment: str = Field("", max_length=2000, description="Anything the instructor should know")
+
+    @model_validator(mode="after")
+    def consistent(self) -> ProductionOptions:
+        display = self.radiometric_processing == RadiometricProcessing.display
+        if self.pixel_coding == PixelCoding.bits8 and not display:
+            raise ValueError(
+                "8-bit pixel coding goes only with the display radiometric processing."
+            )
+        if self.pixel_coding == PixelCoding.bits12 and display:
+            raise ValueError(
+                "12-bit pixel coding goes only with the basic or reflectance radiometric processing."
+            )
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"projection is one of {', '.join(sorted(PROJECTIONS))}.")
+        if self.processing_level == ProcessingLevel.ortho and self.dem is None:
+            raise ValueError("An ortho product needs a DEM.")
+        if self.processing_level != ProcessingLevel.ortho and self.dem is not None:
+            self.dem = None  # only orthorectification uses one
+        return self
+
+
+class ArchiveParameters(ProductionOptions):
+    item_ids: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="Scenes of the commandable collection (airbus-archive) to order",
+    )
+
+
+class TaskingParameters(ProductionOptions):
+    max_cloud_cover: float = Field(20, ge=0, le=100, description="Couverture nuageuse max (%)")
+    max_incidence_angle: float = Field(30, ge=0, le=60, description="Angle d'incidence max (°)")
+    acquisition_mode: AcquisitionMode = Field(
+        AcquisitionMode.mono, description="Mono, stéréo ou tristéréo"
+    )
+
+
+def tasking_window(start: datetime, end: datetime, now: datetime | None = None) -> None:
+    """A tasking window: in the future, at least 2 days, at most a year."""
+    now = now or datetime.now(UTC)
+    if end <= now:
+        raise ValueError("The tasking window must end in the future.")
+    if end - start < timedelta(days=2):
+        raise ValueError("The tasking window must last at least 2 days.")
+    if end - max(start, now) > timedelta(days=366):
+        raise ValueError("The tasking window cannot last more than a year.")
+
+
+def order_parameters_schema(product: Product) -> dict[str, Any]:
+    schema = product.parameters.model_json_schema()
+    schema["title"] = f"Order parameters of {product.title}"
+    return schema
