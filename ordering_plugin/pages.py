@@ -20,7 +20,7 @@ from extensions.identity import Identity, get_identity
 from extensions.web import check_csrf, page_router, redirect, render
 from ordering_plugin import workflow
 from ordering_plugin.aoi import from_file
-from ordering_plugin.api import OrderBody, file_order, perform
+from ordering_plugin.api import OrderBody, desk_for, file_order, perform
 from ordering_plugin.desk import PROJECT_KINDS, THEMES, Desk, ProjectForm
 from ordering_plugin.products import (
     PRODUCTS,
@@ -87,14 +87,7 @@ async def signed_in(
 def desk_of(
     request: Request, session: DbSession, identity: Annotated[Identity, Depends(signed_in)]
 ) -> Desk:
-    return Desk(
-        session=session,
-        settings=request.app.state.ordering_settings,
-        mails=request.app.state.templates.env,
-        public_url=request.app.state.web_settings.public_url,
-        identity=identity,
-        queue=getattr(request.app.state, "jobs", None),
-    )
+    return desk_for(request, session, identity)
 
 
 PageDesk = Annotated[Desk, Depends(desk_of)]

@@ -5,7 +5,6 @@ paging, and every failure mode within its bounds."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,11 +13,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from extensions.federation.settings import OneAtlasSettings
-from extensions.federation.simulator import SimulatorSettings, create_simulator
+from extensions.federation.simulator import SimulatorSettings
 from pgstac.cluster import free_port
+from tests.airbus import running_simulator
 from tests.conftest import make_app
 
 KEY = "simulator-key"
@@ -34,25 +33,10 @@ def held_demo(demo_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def upstream(held_demo: list[dict[str, Any]]) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = SimulatorSettings(archive_size=4000, seed=11, api_key=KEY)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_simulator(settings, held_demo, url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_simulator(
+        SimulatorSettings(archive_size=4000, seed=11, api_key=KEY), held_demo
+    ) as url:
+        yield url
 
 
 def configure(upstream: str, failure: str = "none", latency_ms: int = 0) -> None:

@@ -6,7 +6,6 @@ taskings, the other outcomes, and which calls are repeated after a failure."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import rasterio
-import uvicorn
 from pyproj import Geod
 from shapely.geometry import box, mapping, shape
 
@@ -26,11 +24,11 @@ from extensions.federation.client import (
     UpstreamRefused,
 )
 from extensions.federation.settings import OneAtlasSettings
-from extensions.federation.simulator import SimulatorSettings, create_simulator
+from extensions.federation.simulator import SimulatorSettings
 from ingest.harvest import HarvestOptions, harvest
 from ingest.sources import SourceSpec
-from pgstac.cluster import free_port
 from pgstac.db import connect
+from tests.airbus import running_simulator
 from tests.conftest import make_app
 
 KEY = "order-simulator-key"
@@ -41,24 +39,12 @@ DELIVERY_SECONDS = 2.0  # the simulator's default in these tests
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = SimulatorSettings(
-        archive_size=1500, seed=23, api_key=KEY, delivery_seconds=DELIVERY_SECONDS
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_simulator(settings, (), url), host="127.0.0.1", port=port, log_level="warning"
+    with running_simulator(
+        SimulatorSettings(
+            archive_size=1500, seed=23, api_key=KEY, delivery_seconds=DELIVERY_SECONDS
         )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    ) as url:
+        yield url
 
 
 def configure(upstream: str, **knobs: Any) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 import time
 import zipfile
 from collections.abc import AsyncIterator, Iterator
@@ -17,10 +16,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
-from extensions.federation.simulator import SimulatorSettings, create_simulator
-from pgstac.cluster import free_port
+from extensions.federation.simulator import SimulatorSettings
+from tests.airbus import running_simulator
 from tests.conftest import make_app
 from tests.registry import INSTRUCTOR, bearer, mails
 from tests.test_federation import KEY, oneatlas
@@ -34,22 +32,10 @@ HERAULT = [3.0, 43.0, 4.5, 44.0]  # around Montpellier, where the small test arc
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = SimulatorSettings(archive_size=3000, seed=23, api_key=KEY, delivery_seconds=2)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_simulator(settings, (), url), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_simulator(
+        SimulatorSettings(archive_size=3000, seed=23, api_key=KEY, delivery_seconds=2)
+    ) as url:
+        yield url
 
 
 def outcome(url: str, value: str = "delivered") -> None:
