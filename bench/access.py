@@ -28,7 +28,6 @@ import asyncio
 import json
 import logging
 import random
-import statistics
 import time
 from typing import Any
 
@@ -40,7 +39,7 @@ from pypgstac.load import Methods
 from rasterio.warp import transform_bounds
 from titiler.core.factory import TilerFactory
 
-from bench.search import RESULTS, database, percentile, plain_app, serving, viewer_searches
+from bench.search import RESULTS, database, plain_app, serving, summary, viewer_searches
 from extensions.assets import StorageSettings
 from extensions.plugins import load_plugins, migrate_all
 from extensions.signing import Grant, Signer
@@ -51,13 +50,6 @@ from stac_api.app import create_app
 from stac_api.settings import ApiSettings, Settings
 
 USER = "bruce.wayne@formation.example"
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(statistics.median(values) * 1000, 2),
-        "p95_ms": round(percentile(values, 95) * 1000, 2),
-    }
 
 
 async def api_key(client: httpx.AsyncClient) -> str:

@@ -25,14 +25,13 @@ import json
 import logging
 import os
 import random
-import statistics
 import subprocess
 import time
 from typing import Any
 
 import httpx
 
-from bench.search import RESULTS, database, percentile, serving, viewer_searches
+from bench.search import RESULTS, database, serving, summary, viewer_searches
 from extensions.assets import StorageSettings
 from extensions.federation.settings import OneAtlasSettings
 from extensions.federation.stac import to_query
@@ -152,17 +151,8 @@ async def run(
                     )
                     times[name].append(pair[name])
                 overheads.append(pair["dinamis"] - pair["upstream"])
-    result: dict[str, Any] = {
-        name: {
-            "p50_ms": round(statistics.median(v) * 1000, 1),
-            "p95_ms": round(percentile(v, 95) * 1000, 1),
-        }
-        for name, v in times.items()
-    }
-    result["overhead"] = {
-        "p50_ms": round(statistics.median(overheads) * 1000, 1),
-        "p95_ms": round(percentile(overheads, 95) * 1000, 1),
-    }
+    result: dict[str, Any] = {name: summary(v, digits=1) for name, v in times.items()}
+    result["overhead"] = summary(overheads, digits=1)
     result.update(
         latency_ms=args.latency, queries=args.queries, rounds=args.rounds, limit=args.limit
     )

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 import orjson
 from lxml import etree
 
+from bench.search import database
 from ingest.harvest import ChunkLoader, HarvestOptions, Parsed, harvest
 from ingest.sources import Candidate, SourceSpec
-from pgstac.cluster import EmbeddedCluster
 from pgstac.db import connect
 from pgstac.migrate import migrate
-from pgstac.settings import ClusterSettings, DatabaseSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dimap" / "v2"
 RESULTS = Path(__file__).parent / "results"
@@ -128,12 +127,7 @@ def main() -> None:
     if not SAMPLES.is_dir():
         sys.exit(f"the real samples are needed as templates: {SAMPLES} is missing")
 
-    if os.environ.get("DATABASE_URL"):
-        dsn = DatabaseSettings().dsn()
-    else:
-        status = EmbeddedCluster(ClusterSettings(home=args.home)).start()
-        assert status.dsn
-        dsn = status.dsn
+    dsn = database(args.home)
     migrate(dsn)
     products = args.home / f"ingest-{args.products}"
     started = time.perf_counter()

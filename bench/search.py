@@ -108,6 +108,14 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def summary(values: list[float], digits: int = 2) -> dict[str, float]:
+    """p50 and p95 of durations in seconds, in milliseconds."""
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, digits),
+        "p95_ms": round(percentile(values, 95) * 1000, digits),
+    }
+
+
 async def run(dsn: str, storage_root: Path, queries: int, rounds: int, seed: int) -> dict[str, Any]:
     ours_app = create_app(
         Settings(
@@ -134,15 +142,12 @@ async def run(dsn: str, storage_root: Path, queries: int, rounds: int, seed: int
                     times[name].append(elapsed)
                 if ids["dinamis"] != ids["plain"]:
                     mismatches += 1
-    summary: dict[str, Any] = {"queries": queries, "rounds": rounds, "mismatches": mismatches}
+    result: dict[str, Any] = {"queries": queries, "rounds": rounds, "mismatches": mismatches}
     for name, values in times.items():
-        summary[name] = {
-            "p50_ms": round(statistics.median(values) * 1000, 2),
-            "p95_ms": round(percentile(values, 95) * 1000, 2),
-        }
-    summary["ratio_p50"] = round(summary["dinamis"]["p50_ms"] / summary["plain"]["p50_ms"], 3)
-    summary["ratio_p95"] = round(summary["dinamis"]["p95_ms"] / summary["plain"]["p95_ms"], 3)
-    return summary
+        result[name] = summary(values)
+    result["ratio_p50"] = round(result["dinamis"]["p50_ms"] / result["plain"]["p50_ms"], 3)
+    result["ratio_p95"] = round(result["dinamis"]["p95_ms"] / result["plain"]["p95_ms"], 3)
+    return result
 
 
 def database(home: Path) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import orjson
 from fastapi import Request
 
+from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.identity import Identity, get_identity
 
 ACCESS = "dinamis:access"
@@ -97,6 +98,19 @@ class Rights:
 
 
 ANONYMOUS = Rights()
+REFUSALS = {
+    SIGN_IN: "Sign in (session, bearer token or API key) to download this file.",
+    LICENCE_MISSING: "Your entity has not accepted, or you have not certified, the licence of "
+    "this collection: see /compte.",
+    OUTSIDE_MISSION: "This item is outside your entity's mission (sensors, period, area).",
+}
+
+
+def refuse(verdict: str, otherwise: str | None = None) -> NoReturn:
+    """The error that tells a caller why they may not download (401 to sign in, else 403)."""
+    if verdict == SIGN_IN:
+        raise AuthenticationRequired(REFUSALS[SIGN_IN])
+    raise PermissionDenied(REFUSALS.get(verdict, otherwise or verdict))
 
 
 class AccessPolicy(Protocol):
@@ -139,6 +153,15 @@ async def decide(
         for key in pending:
             verdicts[key] = DOWNLOADABLE if key in granted else OUTSIDE_MISSION
     return verdicts
+
+
+async def require_downloadable(request: Request, collection: str, item_id: str) -> Rights:
+    """The caller's rights, once they are known to allow downloading this item."""
+    rights = await get_rights(request)
+    verdict = (await decide(request, rights, [(collection, item_id)]))[(collection, item_id)]
+    if verdict != DOWNLOADABLE:
+        refuse(verdict)
+    return rights
 
 
 async def fetch_item(request: Request, collection: str, item_id: str) -> dict[str, Any] | None:

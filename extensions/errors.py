@@ -39,6 +39,10 @@ class UnsupportedMediaType(ValueError):
     """An upload of a type that is not accepted (415)."""
 
 
+class InvalidSearch(ValueError):
+    """A search the API can parse but not run (e.g. an unknown collection) (400)."""
+
+
 class InvalidFields(InvalidRequest):
     """Values rejected field by field: {field: message}, shown next to each field on pages."""
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from jinja2 import Environment
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+    from extensions.federation.client import OneAtlasClient
+
 SCHEMA = "jobs"
 
 
@@ -36,6 +38,8 @@ class JobEnvironment:
     """The product's settings (stac_api.settings.Settings): database, storage, OneAtlas…"""
     mails: Environment | None = None
     """The templates of mails (the same environment as the pages)."""
+    airbus: OneAtlasClient | None = None
+    """The process's one OneAtlas client (its token and circuit breaker last across jobs)."""
 
 
 environment: dict[str, JobEnvironment] = {}

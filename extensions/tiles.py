@@ -28,16 +28,15 @@ from starlette import status
 from titiler.core.errors import BadRequestError, TileNotFoundError
 from titiler.core.factory import TilerFactory
 
-from extensions.access import DOWNLOADABLE, SIGN_IN, decide, get_rights
-from extensions.assets.extension import REFUSALS
+from extensions.access import require_downloadable
 from extensions.assets.hrefs import is_relative
-from extensions.assets.storage import S3Storage
-from extensions.errors import AuthenticationRequired, NotFound, PermissionDenied
+from extensions.errors import NotFound
 
 ITEM_PREFIX = "/collections/{collection_id}/items/{item_id}"
 READ_SECONDS = 3600
-# A map view asks for tens of tiles of the same image at once: its location is kept a moment
-# (the caller's rights are checked on every request).
+# A map view asks for tens of tiles of the same image at once: where it is read (a path, or
+# a presigned URL that GDAL's cache then recognises) is kept a moment; the caller's rights
+# are checked on every request.
 HREFS: TTLCache[tuple[str, str, str], str] = TTLCache(maxsize=4096, ttl=30)
 # GDAL reads one known file per asset: no directory listing, bounded network waits.
 GDAL_ENVIRONMENT = {
@@ -73,8 +72,9 @@ async def readable_asset(
 ) -> str:
     """Where rio-tiler reads the asset, if the caller may download the item."""
     key = (collection_id, item_id, asset)
-    href = HREFS.get(key)
-    if href is None:
+    location = HREFS.get(key)
+    href = None
+    if location is None:
         async with request.app.state.get_connection(request, "r") as conn:
             href = await conn.fetchval(
                 "SELECT content->'assets'->$3->>'href' FROM pgstac.items WHERE collection = $1 AND id = $2",
@@ -82,22 +82,15 @@ async def readable_asset(
                 item_id,
                 asset,
             )
-        if isinstance(href, str):
-            HREFS[key] = href
-    if not isinstance(href, str):
-        raise NotFound(f"No asset {asset!r} in item {collection_id}/{item_id}.")
-    rights = await get_rights(request)
-    verdict = (await decide(request, rights, [(collection_id, item_id)]))[(collection_id, item_id)]
-    if verdict == SIGN_IN:
-        raise AuthenticationRequired(REFUSALS[SIGN_IN])
-    if verdict != DOWNLOADABLE:
-        raise PermissionDenied(REFUSALS.get(verdict, verdict))
-    if not is_relative(href):
-        return href
-    storage = request.app.state.asset_hrefs.storage
-    if isinstance(storage, S3Storage):
-        return storage.presign(href, READ_SECONDS)
-    return str(storage.path(href))
+        if not isinstance(href, str):
+            raise NotFound(f"No asset {asset!r} in item {collection_id}/{item_id}.")
+    await require_downloadable(request, collection_id, item_id)
+    if location is None:
+        assert href is not None
+        storage = request.app.state.asset_hrefs.storage
+        location = storage.read_location(href, READ_SECONDS) if is_relative(href) else href
+        HREFS[key] = location
+    return location
 
 
 def add_tiles(app: FastAPI) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
+from stac_fastapi.pgstac.models.links import INFERRED_LINK_RELS
 
 CHUNK_SIZE = 10_000
-# Links the API derives for every item (stac-fastapi's INFERRED_LINK_RELS): not worth storing.
-INFERRED_RELS = frozenset({"self", "item", "parent", "collection", "root", "items", "child"})
+INFERRED_RELS = frozenset(INFERRED_LINK_RELS)
+"""Links the API derives for every item: not worth storing."""
 
 
 def without_inferred_links(item: dict[str, Any]) -> dict[str, Any]:

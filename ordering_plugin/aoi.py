@@ -11,19 +11,13 @@ from typing import Any
 import numpy as np
 import pyogrio
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Transformer
 from shapely.geometry import box, mapping, shape
 from shapely.validation import explain_validity
 
 from extensions.errors import InvalidRequest, UnsupportedMediaType
 
-GEOD = Geod(ellps="WGS84")
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".zip": "shapefile"}
-
-
-def area_km2(geometry: shapely.Geometry) -> float:
-    """Geodesic area on the WGS84 ellipsoid (what Airbus bills), in km²."""
-    return abs(GEOD.geometry_area_perimeter(geometry)[0]) / 1e6
 
 
 def from_geojson(value: dict[str, Any]) -> shapely.Geometry:

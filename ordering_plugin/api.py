@@ -19,7 +19,6 @@ from stapi_pydantic import (
     Link,
     OrderStatusCode,
     Provider,
-    ProviderRole,
 )
 from stapi_pydantic import Product as StapiProduct
 
@@ -28,13 +27,21 @@ from extensions.database import DbSession
 from extensions.errors import InvalidRequest, NotFound, PermissionDenied
 from extensions.federation.search import held_datastrips
 from extensions.federation.stac import datastrip_ids
+from extensions.geodesy import area_km2
 from extensions.identity import SignedIn
 from ordering_plugin import workflow
 from ordering_plugin.aoi import from_bbox, from_file, from_geojson
+from ordering_plugin.connector import defer_submit, iso, tasking_request
 from ordering_plugin.desk import Desk, ProjectForm
 from ordering_plugin.models import Message, Project, Quota, StatusEvent
 from ordering_plugin.models import Request as OrderRequest
-from ordering_plugin.products import PRODUCTS, Product, order_parameters_schema, tasking_window
+from ordering_plugin.products import (
+    AIRBUS_PROVIDER,
+    PRODUCTS,
+    Product,
+    order_parameters_schema,
+    tasking_window,
+)
 from ordering_plugin.settings import OrderingSettings
 
 PREFIX = "/ordering"
@@ -45,11 +52,7 @@ CONFORMANCE = [
     f"{STAPI}/opportunities",
     f"{STAPI}/searches-order",
 ]
-AIRBUS = Provider(
-    name="Airbus DS",
-    roles=[ProviderRole.producer, ProviderRole.licensor],
-    url="https://www.intelligence-airbusds.com/",
-)
+AIRBUS = Provider(**AIRBUS_PROVIDER)
 
 router = APIRouter(prefix=PREFIX, tags=["Ordering (STAPI)"])
 
@@ -59,7 +62,6 @@ def desk_for(request: Request, session: DbSession, identity: SignedIn) -> Desk:
         session=session,
         settings=request.app.state.ordering_settings,
         mails=request.app.state.templates.env,
-        public_url=request.app.state.web_settings.public_url,
         identity=identity,
         queue=getattr(request.app.state, "jobs", None),
     )
@@ -203,9 +205,9 @@ async def opportunities(
         raise InvalidRequest(str(exc)) from exc
     client = request.app.state.federation.client
     answer = await client.feasibility(
-        feasibility_request(
+        tasking_request(
             product,
-            geometry,
+            shapely.geometry.mapping(geometry),
             start,
             end,
             body.max_cloud_cover,
@@ -238,28 +240,6 @@ async def opportunities(
     }
 
 
-def feasibility_request(
-    product: Product,
-    geometry: shapely.Geometry,
-    start: datetime,
-    end: datetime,
-    max_cloud: float,
-    max_incidence: float,
-    mode: str,
-) -> dict[str, Any]:
-    """The OneAtlas feasibility (and tasking) body of a request."""
-    return {
-        "mission": product.sensor.constellation,
-        "aoi": shapely.geometry.mapping(geometry),
-        "acquisitionDate": {"startDate": iso(start), "endDate": iso(end)},
-        "optical": {
-            "maxCloudCover": max_cloud,
-            "maxIncidenceAngle": max_incidence,
-            "acquisitionMode": mode.upper(),
-        },
-    }
-
-
 # -- orders ------------------------------------------------------------------------------------
 
 
@@ -280,8 +260,7 @@ async def create_order(
 ) -> dict[str, Any]:
     order, warning = await file_order(request, desk, product_of(product_id), body)
     response.headers["Location"] = url(request, f"/orders/{order.id}")
-    history = await desk.history(order.id)
-    return order_json(request, order, history[-1], warning)
+    return order_json(request, order, await desk.latest(order.id), warning)
 
 
 async def file_order(
@@ -381,8 +360,9 @@ async def list_orders(
 ) -> dict[str, Any]:
     if status and (bad := set(status.split(",")) - set(OrderStatusCode)):
         raise InvalidRequest(f"Unknown status {sorted(bad)}: one of {', '.join(OrderStatusCode)}.")
-    rows, total = await desk.requests(status, project, limit, next)
-    latest = await latest_statuses(desk, [r.id for r in rows])
+    rows = await desk.requests(status, project, limit, next)
+    total = await desk.count_requests(status, project)
+    latest = await desk.latest_of([r.id for r in rows])
     links = [{"rel": "self", "href": str(request.url), "type": "application/geo+json"}]
     if next + limit < total:
         links.append(
@@ -400,23 +380,10 @@ async def list_orders(
     }
 
 
-async def latest_statuses(desk: Desk, ids: list[str]) -> dict[str, StatusEvent]:
-    from sqlalchemy import select
-
-    rows = await desk.session.scalars(
-        select(StatusEvent)
-        .where(StatusEvent.request_id.in_(ids))
-        .distinct(StatusEvent.request_id)
-        .order_by(StatusEvent.request_id, StatusEvent.id.desc())
-    )
-    return {row.request_id: row for row in rows}
-
-
 @router.get("/orders/{order_id}")
 async def get_order(request: Request, order_id: str, desk: DeskDep) -> dict[str, Any]:
     order, _ = await desk.request(order_id)
-    history = await desk.history(order_id)
-    return order_json(request, order, history[-1])
+    return order_json(request, order, await desk.latest(order_id))
 
 
 @router.get("/orders/{order_id}/statuses")
@@ -444,16 +411,13 @@ async def act(
     body: Annotated[ActionBody | None, Body()] = None,
 ) -> dict[str, Any]:
     order = await perform(request, desk, order_id, action, body.reason if body else None)
-    history = await desk.history(order_id)
-    return order_json(request, order, history[-1])
+    return order_json(request, order, await desk.latest(order_id))
 
 
 async def perform(
     request: Request, desk: Desk, order_id: str, action: str, reason: str | None
 ) -> OrderRequest:
     """An action on a request, committed; an accepted request goes to Airbus at once."""
-    from ordering_plugin.connector import defer_submit
-
     order = await desk.act(order_id, action, reason)
     await desk.commit()
     if order.status == OrderStatusCode.accepted:
@@ -498,7 +462,8 @@ async def create_project(
 @router.get("/projects/{project_id}")
 async def get_project(request: Request, project_id: str, desk: DeskDep) -> dict[str, Any]:
     project = await desk.project(project_id)
-    rows, total = await desk.requests(project_id=project_id, limit=500)
+    rows = await desk.requests(project_id=project_id, limit=500)
+    total = await desk.count_requests(project_id=project_id)
     body = project_json(request, project, total)
     body["requests"] = [{"id": r.id, "status": r.status, "product_id": r.product_id} for r in rows]
     return body
@@ -537,8 +502,6 @@ async def set_quota(body: QuotaBody, desk: DeskDep) -> dict[str, Any]:
 async def read_aoi(
     request: Request, identity: SignedIn, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    from ordering_plugin.aoi import area_km2
-
     settings: OrderingSettings = request.app.state.ordering_settings
     limit = settings.upload_max_mb * 2**20
     content = await file.read(limit + 1)
@@ -578,10 +541,6 @@ def interval(value: str) -> tuple[datetime, datetime]:
     if high <= low:
         raise InvalidRequest("`datetime` ends before it starts.")
     return low, high
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def status_json(event: StatusEvent) -> dict[str, Any]:

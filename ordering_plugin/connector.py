@@ -13,8 +13,8 @@ import contextlib
 import io
 import logging
 import shutil
-import uuid
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +31,12 @@ from ingest.sources import SourceSpec
 from ordering_plugin import workflow
 from ordering_plugin.desk import Desk
 from ordering_plugin.models import Request
-from ordering_plugin.products import PRODUCTS
+from ordering_plugin.products import AIRBUS_PROVIDER, PRODUCTS, Product
 from ordering_plugin.settings import OrderingSettings
 
 logger = logging.getLogger(__name__)
 SYSTEM = "connecteur Airbus"
-CONTRACT = "DINAMIS"
 DELIVERIES = "deliveries"
-AIRBUS = {
-    "name": "Airbus DS",
-    "roles": ["producer", "licensor"],
-    "url": "https://www.intelligence-airbusds.com/",
-}
 
 
 def archive_order(request: Request, contract: str) -> dict[str, Any]:
@@ -71,47 +65,62 @@ def archive_order(request: Request, contract: str) -> dict[str, Any]:
     return {"kind": "order.data.product", "contractId": contract, "products": products}
 
 
+def tasking_request(
+    product: Product,
+    aoi: dict[str, Any],
+    start: datetime,
+    end: datetime,
+    max_cloud: float,
+    max_incidence: float,
+    mode: str,
+) -> dict[str, Any]:
+    """The OneAtlas feasibility body of a tasking (a tasking order adds its contract)."""
+    return {
+        "mission": product.sensor.constellation,
+        "aoi": aoi,
+        "acquisitionDate": {"startDate": iso(start), "endDate": iso(end)},
+        "optical": {
+            "maxCloudCover": max_cloud,
+            "maxIncidenceAngle": max_incidence,
+            "acquisitionMode": mode.upper(),
+        },
+    }
+
+
 def tasking_order(request: Request, contract: str) -> dict[str, Any]:
     options = request.parameters
-    product = PRODUCTS[request.product_id]
-    body = {
-        "mission": product.sensor.constellation,
-        "aoi": request.geometry,
-        "acquisitionDate": {
-            "startDate": iso(request.window_start),
-            "endDate": iso(request.window_end),
-        },
-        "optical": {
-            "maxCloudCover": options["max_cloud_cover"],
-            "maxIncidenceAngle": options["max_incidence_angle"],
-            "acquisitionMode": options["acquisition_mode"].upper(),
-        },
-        "contractId": contract,
-    }
+    body = tasking_request(
+        PRODUCTS[request.product_id],
+        request.geometry,
+        request.window_start,
+        request.window_end,
+        options["max_cloud_cover"],
+        options["max_incidence_angle"],
+        options["acquisition_mode"],
+    )
+    body["contractId"] = contract
     if request.opportunity and request.opportunity.get("id"):
         body["opportunityId"] = request.opportunity["id"]
     return body
 
 
-def iso(moment: Any) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Connector:
     """One pass of the connector over one request."""
 
-    def __init__(self, env: jobs.JobEnvironment, client: OneAtlasClient) -> None:
+    def __init__(self, env: jobs.JobEnvironment, queue: Any = None) -> None:
+        if env.airbus is None:
+            raise RuntimeError("the job environment has no Airbus client")
         self.env = env
-        self.client = client
+        self.client: OneAtlasClient = env.airbus
+        self.queue = queue
         self.settings = OrderingSettings()
 
     def desk(self, session: Any) -> Desk:
-        return Desk(
-            session=session,
-            settings=self.settings,
-            mails=self.env.mails,
-            public_url=self.env.settings.web.public_url,
-        )
+        return Desk(session=session, settings=self.settings, mails=self.env.mails, queue=self.queue)
 
     async def contract(self) -> str:
         contracts = await self.client.contracts()
@@ -225,9 +234,7 @@ class Connector:
                 continue
             target = folder / f"{delivery.get('id', len(files))}.zip"
             if not target.exists():
-                partial = target.with_suffix(f".{uuid.uuid4().hex}.part")  # racing pollers
-                await self.client.download(href, partial)
-                partial.rename(target)
+                await self.client.download(href, target)
             files.append(target)
         return files
 
@@ -265,7 +272,9 @@ class Connector:
             SourceSpec(str(folder)),
             self.env.settings.database.dsn(),
             HarvestOptions(
-                providers=[AIRBUS], href_prefix=folder.relative_to(root).as_posix() + "/", workers=1
+                providers=[AIRBUS_PROVIDER],
+                href_prefix=folder.relative_to(root).as_posix() + "/",
+                workers=1,
             ),
             output,
         )
@@ -283,10 +292,6 @@ class Connector:
         await desk.move(
             request, Status.completed, SYSTEM, "delivered", f"{len(items)} produit(s) au catalogue"
         )
-
-
-def client_for(env: jobs.JobEnvironment) -> OneAtlasClient:
-    return OneAtlasClient(env.settings.oneatlas)
 
 
 async def defer_submit(queue: Any, request_id: str) -> None:
@@ -308,28 +313,20 @@ async def defer_poll(queue: Any, request_id: str, seconds: float) -> None:
 
 
 async def submit_task(context: procrastinate.JobContext, request_id: str) -> None:
-    env = jobs.current()
-    client = client_for(env)
-    try:
-        status = await Connector(env, client).submit(request_id)
-    finally:
-        await client.close()
-    if status in workflow.IN_FLIGHT:
-        await defer_poll(context.app, request_id, OrderingSettings().poll_seconds)
+    connector = Connector(jobs.current(), context.app)
+    if await connector.submit(request_id) in workflow.IN_FLIGHT:
+        await defer_poll(context.app, request_id, connector.settings.poll_seconds)
 
 
 async def poll_task(context: procrastinate.JobContext, request_id: str) -> None:
-    env = jobs.current()
-    client = client_for(env)
+    connector = Connector(jobs.current(), context.app)
     try:
-        status = await Connector(env, client).poll(request_id)
+        status = await connector.poll(request_id)
     except UpstreamError as exc:  # Airbus unreachable for now: ask again later
         logger.warning("polling %s: %s", request_id, exc)
         status = Status.processing
-    finally:
-        await client.close()
     if status in workflow.IN_FLIGHT:
-        await defer_poll(context.app, request_id, OrderingSettings().poll_seconds)
+        await defer_poll(context.app, request_id, connector.settings.poll_seconds)
 
 
 async def sweep_task(context: procrastinate.JobContext, timestamp: int) -> None:

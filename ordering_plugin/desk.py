@@ -6,23 +6,22 @@ connector calls `move` as the provider answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import shapely
-from jinja2 import Environment
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import distinct_on
 from stapi_pydantic import OrderStatusCode as Status
 
 from extensions.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from extensions.geodesy import area_km2
 from extensions.identity import Identity
-from extensions.mail import queue_mail
-from extensions.mail.outbox import defer_delivery
+from extensions.mail import Mailing
 from ordering_plugin import workflow
-from ordering_plugin.aoi import area_km2, as_geojson
+from ordering_plugin.aoi import as_geojson
 from ordering_plugin.models import Message, Project, Quota, Request, StatusEvent
 from ordering_plugin.products import Product
 from ordering_plugin.settings import OrderingSettings
@@ -90,14 +89,11 @@ class ProjectForm(BaseModel):
 
 
 @dataclass
-class Desk:
-    session: AsyncSession
+class Desk(Mailing):
+    """The session, the caller and the mails of one ordering operation."""
+
     settings: OrderingSettings
-    mails: Environment | None
-    public_url: str
     identity: Identity | None = None
-    queue: Any = None
-    _queued: list[int] = field(default_factory=list)
 
     # -- who -----------------------------------------------------------------------------
 
@@ -262,11 +258,13 @@ class Desk:
             [me.email],
             "ordering_received",
             {"request": request, "warning": warning, "project": project},
+            reference=request.id,
         )
         await self.mail(
             [self.settings.instruction_email],
             "ordering_to_instruct",
             {"request": request, "warning": warning, "project": project},
+            reference=request.id,
         )
         return request, warning
 
@@ -283,23 +281,33 @@ class Desk:
             )
         )
 
+    def _selected(self, status: str | None, project_id: str | None) -> Any:
+        query = self.visible(select(Request))
+        if status:
+            query = query.where(Request.status.in_(status.split(",")))
+        if project_id:
+            query = query.where(Request.project_id == project_id)
+        return query
+
     async def requests(
         self,
         status: str | None = None,
         project_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> tuple[list[Request], int]:
-        query = self.visible(select(Request))
-        if status:
-            query = query.where(Request.status.in_(status.split(",")))
-        if project_id:
-            query = query.where(Request.project_id == project_id)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+    ) -> list[Request]:
+        """The caller's requests (comma-separated statuses, a project), newest first."""
+        query = self._selected(status, project_id)
         rows = await self.session.scalars(
             query.order_by(Request.created_at.desc(), Request.id.desc()).limit(limit).offset(offset)
         )
-        return list(rows), int(total or 0)
+        return list(rows)
+
+    async def count_requests(self, status: str | None = None, project_id: str | None = None) -> int:
+        query = self._selected(status, project_id)
+        return int(
+            await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        )
 
     async def request(self, request_id: str, lock: bool = False) -> tuple[Request, Project]:
         found = await self.session.get(Request, request_id, with_for_update=lock)
@@ -320,6 +328,19 @@ class Desk:
             select(StatusEvent).where(StatusEvent.request_id == request_id).order_by(StatusEvent.id)
         )
         return list(rows)
+
+    async def latest_of(self, request_ids: list[str]) -> dict[str, StatusEvent]:
+        """The current status event of each request, in one query."""
+        rows = await self.session.scalars(
+            select(StatusEvent)
+            .where(StatusEvent.request_id.in_(request_ids))
+            .ext(distinct_on(StatusEvent.request_id))
+            .order_by(StatusEvent.request_id, StatusEvent.id.desc())
+        )
+        return {row.request_id: row for row in rows}
+
+    async def latest(self, request_id: str) -> StatusEvent:
+        return (await self.latest_of([request_id]))[request_id]
 
     async def act(self, request_id: str, action: str, reason: str | None = None) -> Request:
         """A requester's or instructor's action on a request."""
@@ -366,24 +387,26 @@ class Desk:
             [request.requester_email],
             "ordering_status",
             {"request": request, "status": workflow.LABELS[target], "reason": reason_text},
+            reference=request.id,
         )
 
     async def _account(self, request: Request, target: Status) -> None:
+        """Reserve on acceptance, debit on completion, release otherwise: the quota row is
+        read (and locked) only when the move changes it."""
+        if target in workflow.RESERVE and request.quota_state in ("none", "released"):
+            reserved, used, state = request.area_km2, 0.0, "reserved"
+        elif target in workflow.DEBIT and request.quota_state == "reserved":
+            reserved, used, state = -request.area_km2, request.area_km2, "debited"
+        elif target in workflow.RELEASE and request.quota_state == "reserved":
+            reserved, used, state = -request.area_km2, 0.0, "released"
+        else:
+            return
         if request.entity_id is None:
             return
         quota = await self.quota(request.entity_id, request.entity_name, request.family, lock=True)
-        if target in workflow.RESERVE and request.quota_state in ("none", "released"):
-            quota.reserved_km2 += request.area_km2
-            request.quota_state = "reserved"
-        elif target in workflow.DEBIT and request.quota_state == "reserved":
-            quota.reserved_km2 -= request.area_km2
-            quota.used_km2 += request.area_km2
-            request.quota_state = "debited"
-        elif target in workflow.RELEASE and request.quota_state == "reserved":
-            quota.reserved_km2 -= request.area_km2
-            request.quota_state = "released"
-        quota.reserved_km2 = max(round(quota.reserved_km2, 3), 0.0)
-        quota.used_km2 = round(quota.used_km2, 3)
+        quota.reserved_km2 = max(round(quota.reserved_km2 + reserved, 3), 0.0)
+        quota.used_km2 = round(quota.used_km2 + used, 3)
+        request.quota_state = state
 
     # -- messages ------------------------------------------------------------------------
 
@@ -417,7 +440,12 @@ class Desk:
             if role == workflow.REQUESTER
             else request.requester_email
         )
-        await self.mail([recipient], "ordering_message", {"request": request, "message": message})
+        await self.mail(
+            [recipient],
+            "ordering_message",
+            {"request": request, "message": message},
+            reference=request.id,
+        )
         return message
 
     # -- quotas --------------------------------------------------------------------------
@@ -505,22 +533,3 @@ class Desk:
             {"s": scope},
         )
         return int(value or 1)
-
-    async def mail(self, recipients: list[str], template: str, context: dict[str, Any]) -> None:
-        if self.mails is None:
-            return
-        message = await queue_mail(
-            self.session,
-            self.mails,
-            recipients,
-            template,
-            {"public_url": self.public_url, "labels": workflow.LABELS, **context},
-            reference=str(context["request"].id) if "request" in context else None,
-        )
-        self._queued.append(message.id)
-
-    async def commit(self) -> None:
-        await self.session.commit()
-        if self._queued and self.queue is not None:
-            await defer_delivery(self.queue, self._queued)
-        self._queued.clear()

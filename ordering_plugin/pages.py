@@ -17,7 +17,7 @@ from extensions.database import DbSession
 from extensions.errors import AuthenticationRequired, Conflict, InvalidRequest, PermissionDenied
 from extensions.federation.client import UpstreamError
 from extensions.identity import Identity, get_identity
-from extensions.web import check_csrf, page_router, redirect, render
+from extensions.web import page_router, read_form, redirect, render, values_of
 from ordering_plugin import workflow
 from ordering_plugin.aoi import from_file
 from ordering_plugin.api import OrderBody, desk_for, file_order, perform
@@ -118,19 +118,14 @@ def labels() -> dict[str, Any]:
 
 
 async def read(request: Request) -> dict[str, Any]:
-    form = await request.form()
-    check_csrf(request, form)
-    values: dict[str, Any] = {"_files": {}}
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            if value.filename:
-                values["_files"][key] = value
-        elif key in values:
-            values[key] = (
-                [*values[key], value] if isinstance(values[key], list) else [values[key], value]
-            )
-        else:
-            values[key] = value
+    """The form's fields (CSRF checked), and its uploaded files under `_files`."""
+    form = await read_form(request)
+    values = values_of(form)
+    values["_files"] = {
+        key: value
+        for key, value in form.multi_items()
+        if isinstance(value, UploadFile) and value.filename
+    }
     return values
 
 
@@ -146,7 +141,7 @@ def as_list(value: Any) -> list[str]:
 @router.get("")
 async def home(request: Request, desk: PageDesk) -> Response:
     projects = await desk.projects()
-    requests, _ = await desk.requests(limit=50)
+    requests = await desk.requests(limit=50)
     return render(
         request, "ordering/accueil.html", {"projects": projects, "requests": requests, **labels()}
     )
@@ -193,7 +188,7 @@ async def create_project(request: Request, desk: PageDesk) -> Response:
 @router.get("/projets/{project_id}")
 async def project_page(request: Request, project_id: str, desk: PageDesk) -> Response:
     project = await desk.project(project_id)
-    requests, _ = await desk.requests(project_id=project_id, limit=500)
+    requests = await desk.requests(project_id=project_id, limit=500)
     return render(
         request, "ordering/projet.html", {"project": project, "requests": requests, **labels()}
     )
@@ -448,7 +443,7 @@ async def queue(request: Request, desk: PageDesk) -> Response:
         ("Chez Airbus", "accepted,tasked,processing,scheduled,reserved"),
         ("Terminées", ",".join(workflow.FINAL)),
     ):
-        groups[name], _ = await desk.requests(status=statuses, limit=200)
+        groups[name] = await desk.requests(status=statuses, limit=200)
     return render(request, "ordering/instruction.html", {"groups": groups, **labels()})
 
 

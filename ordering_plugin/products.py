@@ -14,6 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+AIRBUS_PROVIDER: dict[str, Any] = {
+    "name": "Airbus DS",
+    "roles": ["producer", "licensor"],
+    "url": "https://www.intelligence-airbusds.com/",
+}
+
 
 @dataclass(frozen=True)
 class Sensor:

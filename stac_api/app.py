@@ -174,7 +174,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(database.dsn())
         app.state.sessions = sessionmaker(app.state.engine)
         use_environment(
-            JobEnvironment(app.state.engine, app.state.sessions, settings, app.state.templates.env)
+            JobEnvironment(
+                app.state.engine,
+                app.state.sessions,
+                settings,
+                app.state.templates.env,
+                app.state.federation.client,
+            )
         )
         queue = make_jobs(
             database.dsn(), {p.name: bp for p in settings.plugins if (bp := p.jobs())}

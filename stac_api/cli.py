@@ -348,6 +348,7 @@ def worker(
     import asyncio
 
     from extensions.database import make_engine, sessionmaker
+    from extensions.federation.client import OneAtlasClient
     from extensions.jobs import JobEnvironment, make_jobs, use_environment
     from extensions.web import make_templates
     from stac_api.settings import Settings
@@ -360,11 +361,17 @@ def worker(
         templates = make_templates(
             [folder for p in settings.plugins if (folder := p.templates())], settings.web
         )
-        use_environment(JobEnvironment(engine, sessionmaker(engine), settings, templates.env))
+        airbus = OneAtlasClient(settings.oneatlas)
+        use_environment(
+            JobEnvironment(engine, sessionmaker(engine), settings, templates.env, airbus)
+        )
         queue = make_jobs(dsn, {p.name: bp for p in settings.plugins if (bp := p.jobs())})
-        async with queue.open_async():
-            await queue.run_worker_async(concurrency=concurrency)
-        await engine.dispose()
+        try:
+            async with queue.open_async():
+                await queue.run_worker_async(concurrency=concurrency)
+        finally:
+            await airbus.close()
+            await engine.dispose()
 
     console.print(f"Worker running {concurrency} jobs at a time (Ctrl-C to stop).")
     asyncio.run(run())

@@ -27,9 +27,9 @@ from stac_fastapi.types.stac import ItemCollection
 
 from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
 from extensions.assets import AssetHrefs, record_signatures
+from extensions.errors import InvalidSearch
 from extensions.federation.search import PWH, TOKEN, Federation, page_links, product_type
 from extensions.federation.stac import COLLECTION
-from stac_api.errors import InvalidSearch
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 

@@ -27,6 +27,7 @@ from extensions.errors import (
     Conflict,
     InvalidFields,
     InvalidRequest,
+    InvalidSearch,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -44,10 +45,6 @@ from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidSearch(ValueError):
-    """A search the API can parse but not run (e.g. an unknown collection)."""
 
 
 class SearchTimeout(Exception):
@@ -133,13 +130,12 @@ def add_error_handlers(app: FastAPI) -> None:
                 headers["Retry-After"] = str(exc.retry_after)
             if is_page(request):
                 return error_page(request, status_code, _description(exc))
-            response = error_response(status_code, _code(exc), _description(exc), **headers)
             if isinstance(exc, InvalidFields):
-                response = JSONResponse(
+                return JSONResponse(
                     {"code": _code(exc), "description": _description(exc), "fields": exc.errors},
                     status_code,
                 )
-            return response
+            return error_response(status_code, _code(exc), _description(exc), **headers)
 
         return handler
 

@@ -11,7 +11,7 @@ from cql2 import Expr
 from pydantic import Field, model_validator
 from stac_fastapi.pgstac.types.search import PgstacSearch
 
-from stac_api.errors import InvalidSearch
+from extensions.errors import InvalidSearch
 from stac_api.fields import resolve_fields
 
 

@@ -27,20 +27,14 @@ from stac_fastapi.types.extension import ApiExtension
 from stac_fastapi.types.requests import get_base_url
 from starlette.types import Message, Receive, Scope, Send
 
-from extensions.access import DOWNLOADABLE, SIGN_IN, decide, fetch_item, get_rights
+from extensions.access import fetch_item, get_rights, refuse, require_downloadable
 from extensions.assets.hrefs import ASSETS_PATH, AssetHrefs, is_public, is_relative
 from extensions.assets.storage import S3Storage
-from extensions.errors import AuthenticationRequired, InvalidRequest, NotFound, PermissionDenied
+from extensions.errors import InvalidRequest, NotFound
 from extensions.identity import require_role
 from extensions.signing import Grant, Signer
 
 ITEM_ASSET = re.compile(r"/collections/([^/]+)/items/([^/]+)/assets/([^/?#]+)$")
-REFUSALS = {
-    SIGN_IN: "Sign in (session, bearer token or API key) to download this file.",
-    "licence missing": "Your entity has not accepted, or you have not certified, the licence of "
-    "this collection: see /compte.",
-    "outside mission": "This item is outside your entity's mission (sensors, period, area).",
-}
 Duration = Annotated[
     int | None,
     Query(ge=60, description="Lifetime of the signature in seconds (8 hours at most)"),
@@ -174,12 +168,7 @@ async def grant_for(
         return Grant(
             href, collection, item_id, key, account, entity, hrefs.signer.expires(max(lifetime, 60))
         )
-    rights = await get_rights(request)
-    verdict = (await decide(request, rights, [(collection, item_id)]))[(collection, item_id)]
-    if verdict == SIGN_IN:
-        raise AuthenticationRequired(REFUSALS[SIGN_IN])
-    if verdict != DOWNLOADABLE:
-        raise PermissionDenied(REFUSALS.get(verdict, verdict))
+    rights = await require_downloadable(request, collection, item_id)
     return hrefs.grant(rights, href, collection, item_id, key, seconds)
 
 
@@ -260,15 +249,10 @@ async def collection_token(
         ):
             raise NotFound(f"No collection {collection_id!r}.")
     if not rights.whole(collection_id):
-        verdict = rights.verdict(collection_id)
-        if verdict == SIGN_IN:
-            raise AuthenticationRequired(REFUSALS[SIGN_IN])
-        raise PermissionDenied(
-            REFUSALS.get(
-                verdict or "",
-                "Your rights on this collection depend on each item (your "
-                "mission): sign each asset with GET /sign?href=… .",
-            )
+        refuse(
+            rights.verdict(collection_id) or "",
+            "Your rights on this collection depend on each item (your mission): sign each "
+            "asset with GET /sign?href=… .",
         )
     hrefs = asset_hrefs(request)
     identity = rights.identity

@@ -36,6 +36,10 @@ class LocalStorage:
     def presign(self, href: str, seconds: int) -> str:
         raise NotImplementedError("local files are served by the API's signed /assets URLs")
 
+    def read_location(self, href: str, seconds: int) -> str:
+        """Where the API itself (GDAL) reads the file: its path."""
+        return str(self.path(href))
+
 
 class S3Storage:
     """Asset files under an S3 prefix: clients read them through boto3 presigned GET URLs."""
@@ -66,6 +70,10 @@ class S3Storage:
             ExpiresIn=max(1, seconds),
         )
         return url
+
+    def read_location(self, href: str, seconds: int) -> str:
+        """Where the API itself (GDAL) reads the file: a presigned URL."""
+        return self.presign(href, seconds)
 
 
 Storage = LocalStorage | S3Storage

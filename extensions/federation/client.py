@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,21 +48,21 @@ CHUNK_BYTES = 1 << 20
 ZIP_MAGIC = b"PK\x03\x04"
 T = TypeVar("T")
 
+# What an order and a tasking of the contract must hold, and of which type.
+ORDER_FIELDS: dict[str, type] = {"id": str, "status": str, "products": list, "deliveries": list}
+TASKING_FIELDS: dict[str, type] = {"id": str, "status": str, "segments": list, "deliveries": list}
+
 
 class UpstreamError(Exception):
     """The Airbus archive could not answer (502 for the caller)."""
 
-    status_code = 502
-
 
 class UpstreamTimeout(UpstreamError):
-    status_code = 504
+    """No answer in time (504)."""
 
 
 class UpstreamUnavailable(UpstreamError):
     """Not configured here (503)."""
-
-    status_code = 503
 
 
 class UpstreamRefused(UpstreamError):
@@ -168,13 +169,13 @@ class OneAtlasClient:
         body = await self._order_call(
             "POST", self.settings.data_url + ORDERS_PATH, "an order", json=order, idempotent=False
         )
-        return _checked(body, "an order", id=str, status=str, products=list, deliveries=list)
+        return _checked(body, "an order", **ORDER_FIELDS)
 
     async def order_status(self, order_id: str) -> dict[str, Any]:
         """An archive order as Airbus sees it now (GET /api/v1/orders/{id})."""
         url = f"{self.settings.data_url}{ORDERS_PATH}/{quote(order_id, safe='')}"
         body = await self._order_call("GET", url, "an order")
-        return _checked(body, "an order", id=str, status=str, products=list, deliveries=list)
+        return _checked(body, "an order", **ORDER_FIELDS)
 
     # -- tasking ---------------------------------------------------------------------------
 
@@ -199,20 +200,20 @@ class OneAtlasClient:
             json=request,
             idempotent=False,
         )
-        return _checked(body, "a tasking", id=str, status=str, segments=list, deliveries=list)
+        return _checked(body, "a tasking", **TASKING_FIELDS)
 
     async def tasking_status(self, tasking_id: str) -> dict[str, Any]:
         """A tasking as Airbus sees it now (GET /api/v1/taskings/{id})."""
         url = f"{self.settings.tasking_url}{TASKINGS_PATH}/{quote(tasking_id, safe='')}"
         body = await self._order_call("GET", url, "a tasking")
-        return _checked(body, "a tasking", id=str, status=str, segments=list, deliveries=list)
+        return _checked(body, "a tasking", **TASKING_FIELDS)
 
     # -- deliveries ------------------------------------------------------------------------
 
     async def download(self, href: str, target: Path) -> Path:
-        """Stream a delivery (a zip) to `target`, through `target.part` so that `target`
-        only ever holds a whole file; only hrefs of the ordering and tasking APIs are
-        fetched (they get our token). Bounded by `download_timeout_seconds`."""
+        """Stream a delivery (a zip) to `target`, through a temporary file of its own so that
+        `target` only ever holds a whole file, even with two downloads at once; only hrefs of
+        the ordering and tasking APIs are fetched (they get our token). Bounded by `download_timeout_seconds`."""
         bases = (self.settings.data_url, self.settings.tasking_url)
         if not any(href.startswith(base.rstrip("/") + "/") for base in bases):
             raise UpstreamError("Not a delivery of the Airbus ordering API.")
@@ -225,7 +226,7 @@ class OneAtlasClient:
 
     async def _fetch(self, href: str, target: Path) -> Path:
         token = await self._bearer()
-        partial = target.with_name(target.name + ".part")
+        partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")  # one per caller
         seconds = self.settings.download_timeout_seconds
         timeout = httpx.Timeout(seconds, connect=min(5.0, seconds))
         try:

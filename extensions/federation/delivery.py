@@ -39,12 +39,13 @@ import rasterio
 import shapely
 from lxml import etree
 from PIL import Image
-from pyproj import Geod, Transformer
+from pyproj import Transformer
 from rasterio.features import geometry_mask
 from rasterio.transform import from_origin
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from extensions.geodesy import area_km2
 from ingest.demo.rasters import REFLECTANCE, smooth_noise
 from ingest.dimap.bands import nominal_bands
 
@@ -388,7 +389,7 @@ def dimap(spec: ProductSpec, raster: Raster) -> bytes:
     )
 
     content = element(root, "Dataset_Content")
-    element(content, "SURFACE_AREA", f"{geodesic_km2(area):.3f}", unit="square km")
+    element(content, "SURFACE_AREA", f"{area_km2(area):.3f}", unit="square km")
     element(content, "CLOUD_COVERAGE", f"{spec.cloud_cover:.2f}", unit="percent")
     element(content, "SNOW_COVERAGE", f"{spec.snow_cover:.2f}", unit="percent")
     extent = element(content, "Dataset_Extent")
@@ -580,8 +581,3 @@ def dimap(spec: ProductSpec, raster: Raster) -> bytes:
     element(strip, "IMAGING_TIME", isoformat(start, 1).split("T")[1])
     element(strip, "BAND_MODE", "PX" if spec.spectral in ("P", "PAN") else spec.spectral)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-
-
-def geodesic_km2(geometry: BaseGeometry) -> float:
-    """The area on the WGS 84 ellipsoid of a lon/lat geometry, in km²."""
-    return abs(Geod(ellps="WGS84").geometry_area_perimeter(geometry)[0]) / 1e6

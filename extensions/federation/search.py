@@ -22,11 +22,10 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 from stac_fastapi.types.requests import get_base_url
 
-from extensions.errors import PermissionDenied
+from extensions.errors import InvalidSearch, PermissionDenied
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.stac import MAX_RESULTS, datastrip_ids, to_item, to_query
 from extensions.signing import Signer
-from stac_api.errors import InvalidSearch
 
 ProductType = Literal["downloadable", "commandable", "pwh", "all"]
 PRODUCT_TYPES = ("downloadable", "commandable", "pwh", "all")

@@ -31,7 +31,7 @@ import random
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -51,18 +51,16 @@ from extensions.federation.simulator_orders import (
     Refusal,
     contracts,
 )
+from extensions.federation.stac import CONSTELLATION_PLATFORMS, MAX_RESULTS, PLATFORMS
 from ingest.demo import generate_items
 
 NAMESPACE = uuid.UUID("0e33eb50-3404-48ad-b835-b0b4b72a5625")  # the public workspace's id
+# A demo item's STAC platform → OneAtlas' (constellation, platform)
 UPSTREAM = {
-    "spot-6": ("SPOT", "SPOT6"),
-    "spot-7": ("SPOT", "SPOT7"),
-    "pleiades-1a": ("PHR", "PHR1A"),
-    "pleiades-1b": ("PHR", "PHR1B"),
-    "pleiades-neo-3": ("PNEO", "PNEO3"),
-    "pleiades-neo-4": ("PNEO", "PNEO4"),
+    PLATFORMS[code]: (constellation, code)
+    for constellation, codes in CONSTELLATION_PLATFORMS.items()
+    for code in codes
 }
-MAX_RESULTS = 10_000
 SIMULATOR_PATH = "/_simulator/oneatlas"  # where `dinamis serve` mounts it
 Failure = Literal["none", "error", "slow", "refuse", "garbage", "flaky"]
 
@@ -377,14 +375,20 @@ def create_simulator(
             }
         )
 
-    @app.api_route("/api/v2/opensearch", methods=["GET", "POST"])
-    async def opensearch(request: Request) -> Response:
+    unauthenticated = {"error": True, "message": "User is not authenticated"}
+
+    async def refused(request: Request) -> Response | None:
+        """The configured failure, if any, then 401 without a valid token."""
         if failure := await behave():
             return failure
         if not authorised(request):
-            return JSONResponse(
-                {"error": True, "message": "User is not authenticated"}, status_code=401
-            )
+            return JSONResponse(unauthenticated, status_code=401)
+        return None
+
+    @app.api_route("/api/v2/opensearch", methods=["GET", "POST"])
+    async def opensearch(request: Request) -> Response:
+        if denied := await refused(request):
+            return denied
         params: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
             body = await request.json()
@@ -419,93 +423,77 @@ def create_simulator(
 
     @app.get("/api/v1/items/{identifier}/{kind}")
     async def picture(identifier: str, kind: str, request: Request, width: int = 128) -> Response:
-        if failure := await behave():
-            return failure
-        if not authorised(request):
-            return JSONResponse(
-                {"error": True, "message": "User is not authenticated"}, status_code=401
-            )
+        if denied := await refused(request):
+            return denied
         if kind not in ("quicklook", "thumbnail") or identifier not in archive.by_id:
             return JSONResponse({"error": True, "message": "Not found"}, status_code=404)
         size = 512 if kind == "quicklook" else max(128, min(width, 1024))
         return Response(quicklook(identifier, size), media_type="image/jpeg")
 
-    unauthenticated = {"error": True, "message": "User is not authenticated"}
-
-    async def answer(request: Request, work: Any, status_code: int = 200) -> Response:
-        """The order contract's common steps: failures, the token, refusals."""
-        if failure := await behave():
-            return failure
-        if not authorised(request):
-            return JSONResponse(unauthenticated, status_code=401)
+    async def answer(
+        request: Request, work: Callable[..., Any], status_code: int = 200, body: bool = False
+    ) -> Response:
+        """The order contract's common steps: failures, the token, the JSON body if `work`
+        takes one, refusals."""
+        if denied := await refused(request):
+            return denied
         try:
-            return JSONResponse(await work(), status_code=status_code)
+            if not body:
+                return JSONResponse(work(), status_code=status_code)
+            try:
+                sent = await request.json()
+            except ValueError as exc:
+                raise Refusal("INVALID_BODY", "The body is not JSON.") from exc
+            return JSONResponse(work(sent), status_code=status_code)
         except Refusal as refusal:
             return JSONResponse(refusal.body(), status_code=refusal.status)
 
-    async def body_of(request: Request) -> Any:
-        try:
-            return await request.json()
-        except ValueError as exc:
-            raise Refusal("INVALID_BODY", "The body is not JSON.") from exc
-
     @app.get("/api/v1/contracts")
     async def list_contracts(request: Request) -> Response:
-        async def work() -> Any:
-            return {"items": contracts()}
-
-        return await answer(request, work)
+        return await answer(request, lambda: {"items": contracts()})
 
     @app.post("/api/v1/prices")
     async def price(request: Request) -> Response:
-        async def work() -> Any:
-            return desk.price(await body_of(request))
-
-        return await answer(request, work)
+        return await answer(request, desk.price, body=True)
 
     @app.post("/api/v1/orders")
     async def place_order(request: Request) -> Response:
-        async def work() -> Any:
-            body = await body_of(request)
-            return desk.place_order(body, config.order_outcome, config.delivery_seconds, now())
-
-        return await answer(request, work, 201)
+        return await answer(
+            request,
+            lambda sent: desk.place_order(
+                sent, config.order_outcome, config.delivery_seconds, now()
+            ),
+            201,
+            body=True,
+        )
 
     @app.get("/api/v1/orders/{order_id}")
     async def order_status(order_id: str, request: Request) -> Response:
-        async def work() -> Any:
-            return desk.order(order_id, now())
-
-        return await answer(request, work)
+        return await answer(request, lambda: desk.order(order_id, now()))
 
     @app.post("/api/v1/feasibility")
     async def feasibility(request: Request) -> Response:
-        async def work() -> Any:
-            return desk.feasibility(await body_of(request), now())
-
-        return await answer(request, work)
+        return await answer(request, lambda sent: desk.feasibility(sent, now()), body=True)
 
     @app.post("/api/v1/taskings")
     async def place_tasking(request: Request) -> Response:
-        async def work() -> Any:
-            body = await body_of(request)
-            return desk.place_tasking(body, config.order_outcome, config.delivery_seconds, now())
-
-        return await answer(request, work, 201)
+        return await answer(
+            request,
+            lambda sent: desk.place_tasking(
+                sent, config.order_outcome, config.delivery_seconds, now()
+            ),
+            201,
+            body=True,
+        )
 
     @app.get("/api/v1/taskings/{tasking_id}")
     async def tasking_status(tasking_id: str, request: Request) -> Response:
-        async def work() -> Any:
-            return desk.tasking(tasking_id, now())
-
-        return await answer(request, work)
+        return await answer(request, lambda: desk.tasking(tasking_id, now()))
 
     @app.get("/api/v1/deliveries/{delivery_id}/download")
     async def download(delivery_id: str, request: Request) -> Response:
-        if failure := await behave():
-            return failure
-        if not authorised(request):
-            return JSONResponse(unauthenticated, status_code=401)
+        if denied := await refused(request):
+            return denied
         try:
             spec = desk.deliverable(delivery_id, now())
         except Refusal as refusal:

@@ -54,11 +54,12 @@ from shapely.geometry.base import BaseGeometry
 from extensions.federation.delivery import (
     Options,
     ProductSpec,
-    geodesic_km2,
     isoformat,
     parse_iso,
     scene_spec,
 )
+from extensions.federation.stac import CONSTELLATION_PLATFORMS
+from extensions.geodesy import area_km2
 from ingest.demo.archive import sun_position
 
 Outcome = Literal["delivered", "rejected", "failed", "expired"]
@@ -75,7 +76,7 @@ CHOICES = {
 CRS_CODE = re.compile(r"^urn:ogc:def:crs:EPSG::(\d{4,5})$")
 RATES = {"SPOT": 3.5, "PHR": 12.5, "PNEO": 22.0}  # EUR per km²
 MAX_PRODUCTS = 20
-MISSIONS = {"SPOT": ("SPOT6", "SPOT7"), "PHR": ("PHR1A", "PHR1B"), "PNEO": ("PNEO3", "PNEO4")}
+MISSIONS = CONSTELLATION_PLATFORMS
 MAX_TASKING_KM2 = {"SPOT": 20_000.0, "PHR": 2_000.0, "PNEO": 1_000.0}
 VIEWS = {"MONO": 1, "STEREO": 2, "TRISTEREO": 3}
 MAX_OPPORTUNITIES = 40
@@ -345,12 +346,15 @@ class OrderDesk:
     # -- tasking -------------------------------------------------------------------------
 
     def feasibility(self, body: Any, now: datetime) -> dict[str, Any]:
-        request = checked_tasking(body)
+        return self.study(checked_tasking(body), now)
+
+    def study(self, request: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The feasibility of a checked tasking request."""
         mission, aoi = request["mission"], request["aoi"]
         start, end = request["start"], request["end"]
         optical = request["optical"]
         mode, views = optical["acquisitionMode"], VIEWS[optical["acquisitionMode"]]
-        area = geodesic_km2(aoi)
+        area = area_km2(aoi)
         reason = None
         if end <= now:
             reason = "The acquisition window ends in the past."
@@ -382,13 +386,13 @@ class OrderDesk:
     def place_tasking(
         self, body: Any, outcome: Outcome, seconds: float, now: datetime
     ) -> dict[str, Any]:
-        study = self.feasibility(body, now)
+        request = checked_tasking(body)
+        study = self.study(request, now)
         contract = check_contract(body, required=True)
         if not study["feasible"]:
             raise Refusal("NOT_FEASIBLE", study["reason"])
         chosen = body.get("opportunityId")
         passes = {o["id"]: o for o in study["opportunities"]}
-        request = checked_tasking(body)
         if chosen is not None and chosen not in passes:
             if any(o["id"] == chosen for o in opportunities(request, None)):
                 raise Refusal("OPPORTUNITY_PASSED", f"opportunityId {chosen!r}: that pass is over.")
@@ -439,7 +443,7 @@ def priced(products: list[Checked]) -> dict[str, Any]:
     """The price of checked products: their area within the scene times the rate."""
     lines = []
     for product, feature, extent in products:
-        area = geodesic_km2(extent)
+        area = area_km2(extent)
         rate = RATES[feature["properties"]["constellation"]]
         lines.append(
             {"id": product["id"], "areaKm2": round(area, 3), "amount": round(area * rate, 2)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stac_api.errors import InvalidSearch
+from extensions.errors import InvalidSearch
 
 COLLECTION = "airbus-archive"
 MAX_RESULTS = 10_000  # OneAtlas reports and reaches at most this many results
@@ -25,6 +25,10 @@ PLATFORMS = {
     "PNEO4": "pleiades-neo-4",
 }
 UPSTREAM_PLATFORMS = {v: k for k, v in PLATFORMS.items()}
+# OneAtlas' platforms of each constellation (SPOT6, SPOT7 are SPOT…)
+CONSTELLATION_PLATFORMS = {
+    c: tuple(p for p in PLATFORMS if p.startswith(c)) for c in CONSTELLATIONS
+}
 UPSTREAM_CONSTELLATIONS = {v: k for k, v in CONSTELLATIONS.items()}
 INSTRUMENTS = {"SPOT": ["naomi"], "PHR": ["hiri"], "PNEO": ["pneo"]}
 # STAC property → OneAtlas range parameter
@@ -194,20 +198,8 @@ class Bounds:
             raise InvalidSearch(f"The Airbus archive cannot filter with `{op}`.")
 
     def text(self) -> str:
-        low = (
-            f"[{self.low[0]:g}"
-            if self.low and self.low[1]
-            else f"]{self.low[0]:g}"
-            if self.low
-            else "["
-        )
-        high = (
-            f"{self.high[0]:g}]"
-            if self.high and self.high[1]
-            else f"{self.high[0]:g}["
-            if self.high
-            else "]"
-        )
+        low = f"{'[' if self.low[1] else ']'}{self.low[0]:g}" if self.low else "["
+        high = f"{self.high[0]:g}{']' if self.high[1] else '['}" if self.high else "]"
         return f"{low},{high}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -95,6 +96,39 @@ async def queue_mail(
     session.add(message)
     await session.flush()
     return message
+
+
+@dataclass(kw_only=True)
+class Mailing:
+    """A unit of work whose mails are written to the outbox in its transaction and handed to
+    the delivery job once it is committed (never before: a rollback sends nothing)."""
+
+    session: AsyncSession
+    mails: Environment | None = None
+    queue: Any = None  # the job queue; without one, the outbox sweep delivers
+    _queued: list[int] = field(default_factory=list, repr=False)
+
+    async def mail(
+        self,
+        recipients: list[str],
+        template: str,
+        context: dict[str, Any],
+        attachments: list[Path] | None = None,
+        reference: str | None = None,
+    ) -> None:
+        if self.mails is None:
+            return
+        message = await queue_mail(
+            self.session, self.mails, recipients, template, context, attachments, reference
+        )
+        self._queued.append(message.id)
+
+    async def commit(self) -> None:
+        """Commit, then have the mails of this unit of work delivered."""
+        await self.session.commit()
+        if self._queued and self.queue is not None:
+            await defer_delivery(self.queue, self._queued)
+        self._queued.clear()
 
 
 async def defer_delivery(queue: Any, message_ids: list[int]) -> None:

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.datastructures import FormData, UploadFile
 
 from extensions.errors import PermissionDenied
 from extensions.identity import get_identity
@@ -105,6 +106,28 @@ def check_csrf(request: Request, form: Any) -> None:
         raise PermissionDenied(
             "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez."
         )
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token is checked."""
+    form = await request.form()
+    check_csrf(request, form)
+    return form
+
+
+def values_of(form: FormData) -> dict[str, Any]:
+    """The form's text fields; a repeated field (checkboxes) becomes a list."""
+    values: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key == CSRF_FIELD or isinstance(value, UploadFile):
+            continue
+        if key in values:
+            values[key] = (
+                [*values[key], value] if isinstance(values[key], list) else [values[key], value]
+            )
+        else:
+            values[key] = value
+    return values
 
 
 def flash(response: Response, request: Request, message: str, kind: str = "success") -> None:

@@ -31,17 +31,12 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box
 
 from ingest.demo.rasters import VARIANTS, demo_hrefs
+from ingest.dimap.scene import EXTENSIONS
 from pgstac.collections import read_collections
 
 ARCHIVE_END = date(2026, 6, 30)  # fixed, so the same seed gives the same archive on any day
 EARTH_RADIUS_KM = 6371.0
-STAC_EXTENSIONS = [
-    "https://stac-extensions.github.io/eo/v2.0.0/schema.json",
-    "https://stac-extensions.github.io/view/v1.0.0/schema.json",
-    "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
-    "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
-    "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
-]
+STAC_EXTENSIONS = list(EXTENSIONS.values())
 
 
 @dataclass(frozen=True)

@@ -27,35 +27,31 @@ def common_name(band_id: str) -> str | None:
     return V2_COMMON_NAMES.get(band_id.strip().upper())
 
 
-def _band(name: str, common: str | None, low: float, high: float) -> Band:
-    return Band(name, common, low, high)
-
-
 # Nominal ranges of the DIMAP V2 missions, for files that omit Band_Spectral_Range (keyed by
 # the SPOT/Pléiades ids; Pléiades Neo bands carry their own ids).
 V2_NOMINAL: dict[str, dict[str, Band]] = {
     "spot": {
-        "P": _band("P", "pan", 0.45, 0.745),
-        "B0": _band("B0", "blue", 0.45, 0.52),
-        "B1": _band("B1", "green", 0.53, 0.59),
-        "B2": _band("B2", "red", 0.625, 0.695),
-        "B3": _band("B3", "nir", 0.76, 0.89),
+        "P": Band("P", "pan", 0.45, 0.745),
+        "B0": Band("B0", "blue", 0.45, 0.52),
+        "B1": Band("B1", "green", 0.53, 0.59),
+        "B2": Band("B2", "red", 0.625, 0.695),
+        "B3": Band("B3", "nir", 0.76, 0.89),
     },
     "pleiades": {
-        "P": _band("P", "pan", 0.47, 0.83),
-        "B0": _band("B0", "blue", 0.43, 0.55),
-        "B1": _band("B1", "green", 0.50, 0.62),
-        "B2": _band("B2", "red", 0.59, 0.71),
-        "B3": _band("B3", "nir", 0.74, 0.94),
+        "P": Band("P", "pan", 0.47, 0.83),
+        "B0": Band("B0", "blue", 0.43, 0.55),
+        "B1": Band("B1", "green", 0.50, 0.62),
+        "B2": Band("B2", "red", 0.59, 0.71),
+        "B3": Band("B3", "nir", 0.74, 0.94),
     },
     "pleiades-neo": {
-        "P": _band("PAN", "pan", 0.45, 0.80),
-        "B0": _band("B", "blue", 0.45, 0.52),
-        "B1": _band("G", "green", 0.53, 0.59),
-        "B2": _band("R", "red", 0.62, 0.69),
-        "B3": _band("NIR", "nir", 0.77, 0.88),
-        "B4": _band("RE", "rededge", 0.70, 0.75),
-        "B5": _band("DB", "coastal", 0.40, 0.45),
+        "P": Band("PAN", "pan", 0.45, 0.80),
+        "B0": Band("B", "blue", 0.45, 0.52),
+        "B1": Band("G", "green", 0.53, 0.59),
+        "B2": Band("R", "red", 0.62, 0.69),
+        "B3": Band("NIR", "nir", 0.77, 0.88),
+        "B4": Band("RE", "rededge", 0.70, 0.75),
+        "B5": Band("DB", "coastal", 0.40, 0.45),
     },
 }
 
@@ -78,23 +74,23 @@ def nominal_bands(constellation: str, spectral_mode: str | None, count: int | No
 # SPOT 1-5 instruments (HRV, HRVIR, HRG): nominal ranges from the SPOT user handbooks.
 V1_BANDS: dict[str, dict[str, Band]] = {
     "hrv": {
-        "XS1": _band("XS1", "green", 0.50, 0.59),
-        "XS2": _band("XS2", "red", 0.61, 0.68),
-        "XS3": _band("XS3", "nir", 0.79, 0.89),
-        "PAN": _band("PAN", "pan", 0.51, 0.73),
+        "XS1": Band("XS1", "green", 0.50, 0.59),
+        "XS2": Band("XS2", "red", 0.61, 0.68),
+        "XS3": Band("XS3", "nir", 0.79, 0.89),
+        "PAN": Band("PAN", "pan", 0.51, 0.73),
     },
     "hrvir": {
-        "XS1": _band("XS1", "green", 0.50, 0.59),
-        "XS2": _band("XS2", "red", 0.61, 0.68),
-        "XS3": _band("XS3", "nir", 0.78, 0.89),
-        "SWIR": _band("SWIR", "swir16", 1.58, 1.75),
-        "M": _band("M", "red", 0.61, 0.68),
+        "XS1": Band("XS1", "green", 0.50, 0.59),
+        "XS2": Band("XS2", "red", 0.61, 0.68),
+        "XS3": Band("XS3", "nir", 0.78, 0.89),
+        "SWIR": Band("SWIR", "swir16", 1.58, 1.75),
+        "M": Band("M", "red", 0.61, 0.68),
     },
     "hrg": {
-        "XS1": _band("XS1", "green", 0.50, 0.59),
-        "XS2": _band("XS2", "red", 0.61, 0.68),
-        "XS3": _band("XS3", "nir", 0.78, 0.89),
-        "SWIR": _band("SWIR", "swir16", 1.58, 1.75),
-        "PAN": _band("PAN", "pan", 0.48, 0.71),
+        "XS1": Band("XS1", "green", 0.50, 0.59),
+        "XS2": Band("XS2", "red", 0.61, 0.68),
+        "XS3": Band("XS3", "nir", 0.78, 0.89),
+        "SWIR": Band("SWIR", "swir16", 1.58, 1.75),
+        "PAN": Band("PAN", "pan", 0.48, 0.71),
     },
 }

@@ -53,14 +53,7 @@ BAND_ALIASES = {"XS4": "SWIR", "P": "PAN", "PAN": "PAN", "MIR": "SWIR"}
 
 
 def read_v1(root: Element, file_name: str) -> Scene:
-    information = next(
-        (
-            s
-            for s in root.iterfind("Dataset_Sources/Source_Information")
-            if s.find("Scene_Source") is not None
-        ),
-        None,
-    )
+    information = root.find("Dataset_Sources/Source_Information[Scene_Source]")
     if information is None:
         raise MissingField("no Dataset_Sources/Source_Information/Scene_Source")
     source = information.find("Scene_Source")
@@ -76,7 +69,7 @@ def read_v1(root: Element, file_name: str) -> Scene:
     assert when is not None
     level = text(root, "Data_Processing/PROCESSING_LEVEL") or text(source, "SCENE_PROCESSING_LEVEL")
     mode = text(root, "Data_Processing/SPECTRAL_PROCESSING") or text(source, "SENSOR_CODE")
-    instrument = (text(source, "INSTRUMENT") or "") + (text(source, "INSTRUMENT_INDEX") or "")
+    instrument = (named or "") + (text(source, "INSTRUMENT_INDEX") or "")
     grid = GRID.match(text(source, "GRID_REFERENCE") or "")
     incidence = number(source, "INCIDENCE_ANGLE")
     viewing = number(source, "VIEWING_ANGLE")

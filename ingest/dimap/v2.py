@@ -83,14 +83,7 @@ def item_id(file_name: str) -> str:
 
 
 def read_v2(root: Element, file_name: str) -> Scene:
-    strip = next(
-        (
-            s
-            for s in root.iterfind("Dataset_Sources/Source_Identification")
-            if s.find("Strip_Source") is not None
-        ),
-        None,
-    )
+    strip = root.find("Dataset_Sources/Source_Identification[Strip_Source]")
     if strip is None:
         raise MissingField("no Dataset_Sources/Source_Identification/Strip_Source")
     source = fields(strip.find("Strip_Source"))

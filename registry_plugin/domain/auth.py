@@ -239,7 +239,7 @@ async def reset_password(ctx: Context, token: str, new: NewPassword) -> Account:
     if account is None or account.email != link.email:
         raise InvalidRequest("Ce lien ne correspond plus à un compte.")
     set_password(account, new)
-    await links.find(ctx, token, "password_reset", consume=True)
+    links.use(link)
     await end_sessions(ctx, account.id)
     ctx.audit("account.password_reset", "account", account.id, actor=account.email)
     return account

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
-from jinja2 import Environment
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.identity import Identity
-from extensions.mail import queue_mail
-from extensions.mail.outbox import defer_delivery
+from extensions.mail import Mailing
 from registry_plugin.models import AuditEvent
 from registry_plugin.settings import RegistrySettings
 
 
 @dataclass
-class Context:
-    session: AsyncSession
+class Context(Mailing):
+    """The session, the caller and the mails of one registry operation."""
+
     settings: RegistrySettings
-    mails: Environment
     public_url: str
     secret: str
     identity: Identity | None = None
     address: str | None = None
-    queue: Any = None  # the job queue, to deliver mails after the commit
-    _queued: list[int] = field(default_factory=list)
 
     @property
     def actor(self) -> str:
@@ -52,32 +46,6 @@ class Context:
                 address=self.address,
             )
         )
-
-    async def mail(
-        self,
-        recipients: list[str],
-        template: str,
-        context: dict[str, Any],
-        attachments: list[Path] | None = None,
-        reference: str | None = None,
-    ) -> None:
-        message = await queue_mail(
-            self.session,
-            self.mails,
-            recipients,
-            template,
-            {"public_url": self.public_url, **context},
-            attachments=attachments,
-            reference=reference,
-        )
-        self._queued.append(message.id)
-
-    async def commit(self) -> None:
-        """Commit, then have the queued mails delivered."""
-        await self.session.commit()
-        if self._queued and self.queue is not None:
-            await defer_delivery(self.queue, self._queued)
-        self._queued.clear()
 
     def link(self, path: str) -> str:
         return self.public_url.rstrip("/") + path

@@ -57,8 +57,13 @@ async def find(ctx: Context, token: str, purpose: str, consume: bool) -> LinkTok
     if link.expires_at < datetime.now(UTC):
         raise InvalidRequest("Ce lien a expiré : demandez-en un nouveau.")
     if consume:
-        link.used_at = datetime.now(UTC)
+        use(link)
     return link
+
+
+def use(link: LinkToken) -> None:
+    """A link works once."""
+    link.used_at = datetime.now(UTC)
 
 
 def ticket(ctx: Context, email: str, purpose: str, **data: Any) -> str:

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from extensions.mail import OutboxMessage
-from extensions.web import page_router, redirect, render
+from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, entities
 from registry_plugin.domain.licences import accepted
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Partnership
-from registry_plugin.pages.common import identity_of, read_form, validate, values_of
+from registry_plugin.pages.common import identity_of, validate
 from registry_plugin.schemas import LegalRepresentative
 from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
 from registry_plugin.web import RegistryContext
@@ -329,7 +329,11 @@ async def entity_list(
     if q.strip():
         query = query.where(entities.matches(q))
     rows = list(await ctx.session.scalars(query.limit(500)))
-    everyone = list(await ctx.session.scalars(select(Entity).order_by(func.lower(Entity.name))))
+    everyone = (
+        await ctx.session.execute(
+            select(Entity.id, Entity.name, Entity.status).order_by(func.lower(Entity.name))
+        )
+    ).all()  # for the lists of the merge and group forms: names only
     names = {e.id: e.name for e in everyone}
     context = {"rows": rows, "everyone": everyone, "names": names, "q": q, **LABELS}
     return render(request, "registry/entites.html", context)

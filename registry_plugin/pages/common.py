@@ -1,4 +1,4 @@
-"""What the registry's pages share: reading a form, showing its errors, the draft cookie."""
+"""What the registry's pages share: showing a form's errors, the identity, the draft cookie."""
 
 from __future__ import annotations
 
@@ -8,37 +8,14 @@ from fastapi import Request
 from fastapi.responses import Response
 from itsdangerous import BadSignature
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData, UploadFile
 
 from extensions.errors import AuthenticationRequired
 from extensions.identity import Identity
-from extensions.web import CSRF_FIELD, WebSettings, check_csrf, signer
+from extensions.web import WebSettings, signer
 from registry_plugin.schemas import field_errors
 
 DRAFT_COOKIE = "dinamis_draft"
 M = TypeVar("M", bound=BaseModel)
-
-
-async def read_form(request: Request) -> FormData:
-    """The posted form, once its CSRF token is checked."""
-    form = await request.form()
-    check_csrf(request, form)
-    return form
-
-
-def values_of(form: FormData) -> dict[str, Any]:
-    """The form's text fields; a repeated field (checkboxes) becomes a list."""
-    values: dict[str, Any] = {}
-    for key, value in form.multi_items():
-        if key == CSRF_FIELD or isinstance(value, UploadFile):
-            continue
-        if key in values:
-            values[key] = (
-                [*values[key], value] if isinstance(values[key], list) else [values[key], value]
-            )
-        else:
-            values[key] = value
-    return values
 
 
 def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:

@@ -14,19 +14,12 @@ from starlette.datastructures import UploadFile
 
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
 from extensions.mail import OutboxMessage
-from extensions.web import page_router, redirect, render
+from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import acts, adhesions, drafts, entities, links
 from registry_plugin.domain.accounts import create as create_account
 from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.models import Draft, Entity
-from registry_plugin.pages.common import (
-    DRAFT_COOKIE,
-    draft_id,
-    read_form,
-    set_draft_cookie,
-    validate,
-    values_of,
-)
+from registry_plugin.pages.common import DRAFT_COOKIE, draft_id, set_draft_cookie, validate
 from registry_plugin.schemas import (
     AccountRequest,
     AdhesionForm,

@@ -11,12 +11,20 @@ from pydantic import BaseModel, EmailStr
 from sqlalchemy import select
 
 from extensions.errors import AuthenticationRequired, InvalidFields
-from extensions.web import WebSettings, local_path, page_router, redirect, render
+from extensions.web import (
+    WebSettings,
+    local_path,
+    page_router,
+    read_form,
+    redirect,
+    render,
+    values_of,
+)
 from registry_plugin.domain import accounts, auth, links
 from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.identity import SESSION_COOKIE
 from registry_plugin.models import Account, Adhesion, AuthToken
-from registry_plugin.pages.common import identity_of, read_form, validate, values_of
+from registry_plugin.pages.common import identity_of, validate
 from registry_plugin.schemas import NewPassword
 from registry_plugin.vocabulary import CATEGORIES
 from registry_plugin.web import RegistryContext, limit_mail, limit_sign_in
@@ -146,12 +154,13 @@ async def account_page(
             Adhesion.entity_id == account.entity_id, Adhesion.act_path.is_not(None)
         )
     )
+    acceptances = await accepted(ctx.session, account.entity_id)
     context: dict[str, Any] = {
         "account": account,
         "entity": account.entity,
         "categories": CATEGORIES,
-        "acceptances": await accepted(ctx.session, account.entity_id),
-        "certifiable": product_licences(await accepted(ctx.session, account.entity_id)),
+        "acceptances": acceptances,
+        "certifiable": product_licences(acceptances),
         "certified": {c.licence.code: c for c in await accounts.certifications(ctx, account.id)},
         "keys": list(keys),
         "new_key": new_key,
