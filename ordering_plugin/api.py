@@ -23,6 +23,7 @@ from stapi_pydantic import (
 from stapi_pydantic import Product as StapiProduct
 
 from extensions.access import get_rights
+from extensions.areas import from_bbox
 from extensions.database import DbSession
 from extensions.errors import InvalidRequest, NotFound, PermissionDenied
 from extensions.federation.search import held_datastrips
@@ -30,7 +31,7 @@ from extensions.federation.stac import datastrip_ids
 from extensions.geodesy import area_km2
 from extensions.identity import SignedIn
 from ordering_plugin import workflow
-from ordering_plugin.aoi import from_bbox, from_file, from_geojson
+from ordering_plugin.aoi import from_file, from_geojson
 from ordering_plugin.connector import defer_submit, iso, tasking_request
 from ordering_plugin.desk import Desk, ProjectForm
 from ordering_plugin.models import Message, Project, Quota, StatusEvent

@@ -16,12 +16,12 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from stapi_pydantic import OrderStatusCode as Status
 
+from extensions.areas import as_geojson
 from extensions.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from extensions.geodesy import area_km2
 from extensions.identity import Identity
 from extensions.mail import Mailing
 from ordering_plugin import workflow
-from ordering_plugin.aoi import as_geojson
 from ordering_plugin.models import Message, Project, Quota, Request, StatusEvent
 from ordering_plugin.products import Product
 from ordering_plugin.settings import OrderingSettings

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the OS packages the product needs when they are missing: PostgreSQL with PostGIS,
-# and Debian's chromium for the browser tests (driven by Python Playwright, no download).
+# npm (which fetches the gazetteer's data, package-lock.json), and Debian's chromium for the
+# browser tests (driven by Python Playwright, no download).
 # Idempotent: does nothing when everything is present. Debian/Ubuntu (apt) only; elsewhere it
 # says exactly what to install.
 set -euo pipefail
@@ -38,15 +39,16 @@ if bindir=$(pg_bindir); then
 else
     packages+=(postgresql postgresql-contrib)
 fi
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 
 if [ ${#packages[@]} -eq 0 ]; then
-    say "Python $("$PYTHON" -c 'import platform; print(platform.python_version())'), PostgreSQL $(pg_major "$bindir") with PostGIS, chromium: present"
+    say "Python $("$PYTHON" -c 'import platform; print(platform.python_version())'), PostgreSQL $(pg_major "$bindir") with PostGIS, npm, chromium: present"
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    say "missing: ${packages[*]} (PostgreSQL >= 15 with PostGIS 3, chromium). Install them with your package manager, then re-run." >&2
+    say "missing: ${packages[*]} (PostgreSQL >= 15 with PostGIS 3, npm, chromium). Install them with your package manager, then re-run." >&2
     exit 1
 fi
 

@@ -37,12 +37,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
+from extensions.areas import add_geometries
 from extensions.assets import AssetHrefs, AssetsExtension, make_storage
 from extensions.database import make_engine, sessionmaker
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.search import Federation, add_federation
 from extensions.federation.simulator import SIMULATOR_PATH, create_simulator
 from extensions.jobs import JobEnvironment, make_jobs, use_environment
+from extensions.places import add_places
 from extensions.ratelimit import RateLimiter
 from extensions.signing import Signer
 from extensions.tiles import add_tiles
@@ -50,6 +52,7 @@ from extensions.web import HERE as WEB_HERE
 from extensions.web import make_templates
 from pgstac.db import SEARCH_PATH
 from pgstac.settings import DatabaseSettings
+from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
 from stac_api.client import SIMULATED, DinamisClient
 from stac_api.errors import (
@@ -156,7 +159,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         collection_search.GET if collection_search else EmptyRequest
     )
 
+    client = DinamisClient(
+        pgstac_search_model=post_request_model,
+        landing_page_id=api_settings.stac_fastapi_landing_id,
+    )
     application_extensions: list[Any] = [
+        aggregation_extension(client, get_request_model, post_request_model),
         *extensions.search,
         *extensions.item_collection,
         *extensions.transaction,
@@ -236,10 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         router=APIRouter(prefix=api_settings.prefix_path),
         settings=api_settings,
         extensions=application_extensions,
-        client=DinamisClient(
-            pgstac_search_model=post_request_model,
-            landing_page_id=api_settings.stac_fastapi_landing_id,
-        ),
+        client=client,
         response_class=JSONResponse,
         items_get_request_model=items_get_request_model,
         search_get_request_model=get_request_model,
@@ -274,6 +279,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_check=health_check,
     )
     add_tiles(api.app)
+    add_places(api.app)
+    add_geometries(api.app, settings.geometries)
     add_federation(api.app, Federation(OneAtlasClient(settings.oneatlas), signer))
     if settings.oneatlas.simulated:
         api.app.mount(SIMULATOR_PATH, create_simulator(base_url=settings.oneatlas.access_url))

@@ -8,28 +8,35 @@
 - responses of item searches are `application/geo+json` also when `fields` is used;
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
 - GET filters are validated like POST ones (stac_api.search), once per distinct filter;
-- collection links carry titles, as STAC best practices ask.
+- collection links carry titles, as STAC best practices ask;
+- `numberMatched` is exact on every page, counted by extensions.facets alongside the search
+  (pgstac's own count is turned off: it estimates large results);
+- `place` (a commune, department, region, territory or country) becomes the search's area.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
-from asyncpg.exceptions import InvalidDatetimeFormatError
+from asyncpg.exceptions import DataError, InvalidDatetimeFormatError, RaiseError
 from fastapi import Request
+from pydantic import ValidationError
 from stac_fastapi.api.models import GeoJSONResponse, JSONResponse
 from stac_fastapi.pgstac.core import CoreCrudClient, clean_search_args
 from stac_fastapi.types.errors import InvalidQueryParameter
 from stac_fastapi.types.requests import get_base_url
 from stac_fastapi.types.stac import ItemCollection
 
+from extensions import facets
 from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
 from extensions.assets import AssetHrefs, record_signatures
 from extensions.errors import InvalidSearch
 from extensions.federation.search import PWH, TOKEN, Federation, page_links, product_type
 from extensions.federation.stac import COLLECTION
+from extensions.places import resolve_place
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 
@@ -146,10 +153,52 @@ async def present(
     await record_signatures(request, grants, "item")
 
 
+# What pgstac's search takes that does not change which items match.
+NOT_MATCHING = {"limit", "token", "sortby", "fields", "conf", "aggregations"}
+
+
+def matching_terms(search_request: Any) -> dict[str, Any]:
+    """The search as pgstac reads it, without what only shapes the page."""
+    body = search_request.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return {k: v for k, v in body.items() if k not in NOT_MATCHING}
+
+
+async def count_matches(search_request: Any, request: Request, grouped: bool) -> facets.Counts:
+    """Exact counts of the items held here that the search matches."""
+    try:
+        async with request.app.state.get_connection(request, "r") as conn:
+            return await facets.count(
+                conn,
+                matching_terms(search_request),
+                search_request.start_date,
+                search_request.end_date,
+                grouped=grouped,
+            )
+    except InvalidDatetimeFormatError as exc:
+        raise InvalidSearch(f"Invalid date or time: {exc}") from exc
+    except (DataError, RaiseError) as exc:  # what pgstac's SQL refuses in a search
+        raise InvalidSearch(f"Invalid search: {exc}") from exc
+
+
+async def apply_place(search_request: Any, request: Request) -> None:
+    """`place` (POST body or GET query) becomes the search's `intersects`."""
+    place = getattr(search_request, "place", None) or request.query_params.get("place")
+    if hasattr(search_request, "place"):
+        search_request.place = None  # ours, not pgstac's
+    if not place:
+        return
+    if search_request.bbox is not None or search_request.intersects is not None:
+        raise InvalidSearch("Give one area: `place`, `bbox` or `intersects`, not several.")
+    async with request.app.state.get_connection(request, "r") as conn:
+        geometry = await resolve_place(conn, place)
+    search_request.intersects = geometry
+
+
 class DinamisClient(CoreCrudClient):
     """Core endpoints over pgstac, and the federated Airbus archive (extensions.federation)."""
 
     async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
+        await apply_place(search_request, request)
         kind = product_type(search_request, request)
         if hasattr(search_request, "product_type"):
             search_request.product_type = None  # ours, not pgstac's
@@ -184,13 +233,25 @@ class DinamisClient(CoreCrudClient):
             restrict(search_request, rights)
         if hasattr(search_request, "downloadable"):
             search_request.downloadable = None  # ours, not pgstac's
-        try:
-            item_collection = await super()._search_base(search_request, request)
-        except InvalidQueryParameter as exc:
+        # The page and its exact count, side by side.
+        page: Any
+        counts: facets.Counts | BaseException
+        page, counts = await asyncio.gather(
+            super()._search_base(search_request, request),
+            count_matches(search_request, request, grouped=False),
+            return_exceptions=True,
+        )
+        if isinstance(page, InvalidQueryParameter):
             # pgstac reports any bad timestamp as a bad `datetime`, also one inside a filter.
-            if isinstance(exc.__cause__, InvalidDatetimeFormatError):
-                raise InvalidQueryParameter(f"Invalid date or time: {exc.__cause__}") from exc
-            raise
+            if isinstance(page.__cause__, InvalidDatetimeFormatError):
+                raise InvalidQueryParameter(f"Invalid date or time: {page.__cause__}") from page
+            raise page
+        if isinstance(page, BaseException):
+            raise page
+        if isinstance(counts, BaseException):
+            raise counts
+        item_collection = page
+        item_collection["numberMatched"] = counts.total
         features = list(item_collection.get("features", []))
         await present(features, request, rights, wants_access(search_request))
         return item_collection
@@ -241,6 +302,35 @@ class DinamisClient(CoreCrudClient):
     async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:
         await self._check_collections(request, search_request.collections)
         return as_geojson(await super().post_search(search_request, request, **kwargs))
+
+    def search_from_query(
+        self,
+        request: Request,
+        collections: list[str] | None = None,
+        ids: list[str] | None = None,
+        bbox: list[float] | None = None,
+        limit: int | None = None,
+        token: str | None = None,
+        query: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A GET search's parameters as the search model, as stac-fastapi-pgstac reads them."""
+        check_json_parameters(intersects=kwargs.get("intersects"), query=query)
+        kwargs["fields"] = query_fields(request, kwargs.get("fields"))
+        base_args = {
+            "collections": collections,
+            "ids": ids,
+            "bbox": bbox,
+            "limit": limit,
+            "token": token,
+            "query": orjson.loads(unquote_plus(query)) if query else None,
+        }
+        filter_query = kwargs.pop("filter_expr", None)
+        clean = self._clean_search_args(base_args, filter_query=filter_query, **kwargs)
+        try:
+            return self.pgstac_search_model(**clean)
+        except ValidationError as exc:
+            raise InvalidSearch(f"Invalid parameters: {exc}") from exc
 
     async def get_search(
         self, request: Request, collections: list[str] | None = None, **kwargs: Any

@@ -70,6 +70,12 @@ class DinamisSearch(PgstacSearch):
         default=None,
         description="Only the items the caller may download (their rights as a filter)",
     )
+    place: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A place name or id from /places (commune, department, region, territory, "
+        "country): its geometry becomes the search's area",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from stac_fastapi.pgstac.config import Settings as PgstacApiSettings
 from stac_fastapi.pgstac.config import str_to_list
 
+from extensions.areas import GeometrySettings
 from extensions.assets import StorageSettings
 from extensions.federation.settings import OneAtlasSettings
 from extensions.jobs import JobSettings
@@ -80,4 +81,5 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    geometries: GeometrySettings = field(default_factory=GeometrySettings)
     plugins: list[Plugin] = field(default_factory=load_plugins)

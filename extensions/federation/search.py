@@ -57,6 +57,12 @@ class Federation:
         query = urlencode({"href": href, "sig": self.signer.stamp("oneatlas", href)})
         return f"{base_url}{IMAGE_PATH.lstrip('/')}?{query}"
 
+    async def total(self, search_request: Any) -> int:
+        """How many scenes of the archive match: the upstream's count, an upper bound of the
+        commandable ones (the scenes held here are only removed page by page)."""
+        result = await self.client.search(to_query(search_request, 1, 1))
+        return min(int(result["totalResults"]), MAX_RESULTS)
+
     async def page(self, request: Request, search_request: Any, page: int) -> dict[str, Any]:
         """One page of the commandable archive, without the scenes held here."""
         limit = min(search_request.limit or 10, self.client.settings.page_size_max)

@@ -1,0 +1,468 @@
+"""Geometries users bring: GeoJSON, a bbox, or a file (GeoJSON, KML, zipped shapefile) read
+with GDAL (pyogrio) and reprojected to EPSG:4326.
+
+The readers are shared: the catalogue's `POST /geometries` turns a file into an `intersects`
+filter for /search and /aggregate (points, lines and polygons alike, as STAC allows), and the
+ordering desk adds its own rules for areas of interest (polygons only) on top.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
+from shapely.geometry import box, mapping, shape
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.types import Message
+
+from extensions.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from extensions.geodesy import area_km2
+
+SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".zip": "zipped shapefile"}
+GEOJSON_TYPES = {
+    "FeatureCollection",
+    "Feature",
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+}
+LONLAT = ("EPSG:4326", "OGC:CRS84")
+# A shapefile is its .shp with these siblings; the .prj is required: without it, the
+# coordinates could be in any system and would be silently misplaced.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+SHAPEFILE_REQUIRED = (".shp", ".shx", ".prj")
+UNZIPPED_MAX_BYTES = 200 * 2**20
+"""A zipped shapefile's parts once unzipped: more is a zip bomb, not an area."""
+# Simplification steps, in metres on the ground (a degree of latitude is 111.32 km; a degree
+# of longitude is shorter, so the displacement is never more than stated).
+TOLERANCES_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+METRES_PER_DEGREE = 111_320
+# Multipart framing (boundaries, part headers) around the file, on top of its size limit.
+FORM_OVERHEAD = 64 * 2**10
+GEOMETRIES_PATH = "/geometries"
+
+
+class GeometrySettings(BaseSettings):
+    """Imported geometry files (`POST /geometries`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DINAMIS_GEOMETRIES_", extra="ignore")
+
+    max_mb: float = Field(default=10.0, gt=0)
+    """Largest file accepted; larger ones get a 413."""
+    max_vertices: int = Field(default=10_000, ge=100)
+    """Above this many vertices (after merging the features) the geometry is simplified, so
+    that the `intersects` filter stays a reasonable request for the API and the database."""
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 2**20)
+
+
+# -- GeoJSON and bbox --------------------------------------------------------------------------
+
+
+def geojson_geometries(value: Any) -> list[shapely.Geometry]:
+    """The geometries of a GeoJSON geometry, Feature or FeatureCollection (in EPSG:4326, as
+    RFC 7946 says), one per feature that has one."""
+    if not isinstance(value, dict):
+        raise InvalidRequest("Not a GeoJSON object.")
+    kind = value.get("type")
+    if kind == "FeatureCollection":
+        features = value.get("features")
+        if not isinstance(features, list):
+            raise InvalidRequest("A GeoJSON FeatureCollection has a list of `features`.")
+        return [g for f in features for g in geojson_geometries(f)]
+    if kind == "Feature":
+        geometry = value.get("geometry")
+        return [] if geometry is None else geojson_geometries(geometry)
+    try:
+        geometry = shape(value)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise InvalidRequest(f"Not a GeoJSON geometry: {exc or type(exc).__name__}.") from exc
+    return [] if geometry.is_empty else [geometry]
+
+
+def from_bbox(values: list[float]) -> shapely.Geometry:
+    if len(values) != 4:
+        raise InvalidRequest("A bbox is four numbers: west, south, east, north.")
+    west, south, east, north = values
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidRequest("The bbox must be west < east and south < north, in degrees.")
+    return box(west, south, east, north)
+
+
+def as_geojson(geometry: shapely.Geometry) -> dict[str, Any]:
+    """GeoJSON rounded to 1e-7° (about 1 cm): what GDAL and reprojection add beyond is noise."""
+    return dict(mapping(shapely.set_precision(geometry, 1e-7)))
+
+
+def in_degrees(geometry: shapely.Geometry, what: str = "The geometry") -> shapely.Geometry:
+    """The geometry if its coordinates are longitudes and latitudes, or a clear error."""
+    west, south, east, north = geometry.bounds
+    if not (west >= -180 and east <= 180 and south >= -90 and north <= 90):
+        raise InvalidRequest(f"{what} must be in longitude/latitude degrees (EPSG:4326).")
+    return geometry
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def file_kind(name: str) -> str:
+    """What a file name says it is (GeoJSON, KML, zipped shapefile), or 415."""
+    suffix = Path(name).suffix.lower()
+    if suffix in SHAPEFILE_PARTS:
+        raise UnsupportedMediaType(
+            f"{name}: a shapefile is sent as one .zip holding its .shp, .shx, .dbf and .prj."
+        )
+    if suffix not in SUFFIXES:
+        raise UnsupportedMediaType(
+            f"{name}: a geometry file is GeoJSON (.geojson, .json), KML (.kml) "
+            "or a zipped shapefile (.zip)."
+        )
+    return SUFFIXES[suffix]
+
+
+def read_file(name: str, content: bytes) -> list[shapely.Geometry]:
+    """The geometries of an uploaded file, one per feature, 2D, in EPSG:4326.
+
+    The name's suffix says what the file should be and its content must agree (415 for a
+    suffix that is not accepted, 400 for content that is not what the suffix says); every
+    layer is read (a KML's folders are layers), and the file's coordinate system is
+    reprojected to EPSG:4326.
+    """
+    kind = file_kind(name)
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        if kind == "GeoJSON":
+            _check_geojson(name, content)
+        elif kind == "KML":
+            _check_kml(name, content)
+        path.write_bytes(content)
+        if kind == "zipped shapefile":
+            path = _unzip_shapefile(name, path)
+        try:
+            geometries = _read_layers(path)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            message = str(exc).replace(str(path), name).replace(folder, "")
+            raise InvalidRequest(f"{name} cannot be read as {kind}: {message}") from exc
+        except (CRSError, ProjError) as exc:
+            raise InvalidRequest(f"{name}: its coordinate system is not understood.") from exc
+    if not geometries:
+        raise InvalidRequest(f"{name} holds no geometry.")
+    west, south, east, north = shapely.GeometryCollection(geometries).bounds
+    if not np.isfinite([west, south, east, north]).all():
+        raise InvalidRequest(
+            f"{name}: coordinates outside the area where its coordinate system is defined."
+        )
+    if not (west >= -180 and east <= 180 and south >= -90 and north <= 90):
+        raise InvalidRequest(
+            f"{name}: the coordinates are not longitudes and latitudes; a file in another "
+            "coordinate system must name it (a shapefile's .prj, a GeoJSON `crs` member)."
+        )
+    return geometries
+
+
+def _check_geojson(name: str, content: bytes) -> None:
+    try:
+        value = json.loads(content.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{name} is not GeoJSON: not UTF-8 text.") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"{name} is not GeoJSON: not JSON ({exc}).") from exc
+    if not isinstance(value, dict) or value.get("type") not in GEOJSON_TYPES:
+        raise InvalidRequest(
+            f"{name} is JSON but not GeoJSON: its `type` must be FeatureCollection, Feature "
+            "or a geometry type."
+        )
+
+
+def _check_kml(name: str, content: bytes) -> None:
+    head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"<") or not re.search(rb"<([\w.-]+:)?kml[\s>/]", head):
+        raise InvalidRequest(f"{name} is not KML: no <kml> element at its start.")
+
+
+def _unzip_shapefile(name: str, archive: Path) -> Path:
+    """The archive's one shapefile, extracted under fixed names (no path from the archive is
+    ever used on disk), or a clear error."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = [
+                m
+                for m in zipped.infolist()
+                if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+            ]
+            shps = [m for m in members if m.filename.lower().endswith(".shp")]
+            if not shps:
+                found = ", ".join(m.filename for m in members[:10]) or "nothing"
+                raise InvalidRequest(
+                    f"{name} holds no shapefile (.shp) but {found}: a zipped shapefile holds "
+                    "its .shp, .shx, .dbf and .prj."
+                )
+            if len(shps) > 1:
+                raise InvalidRequest(
+                    f"{name} holds {len(shps)} shapefiles "
+                    f"({', '.join(m.filename for m in shps[:5])}): send one per file."
+                )
+            stem = shps[0].filename[:-4].lower()
+            parts = {
+                PurePosixPath(m.filename).suffix.lower(): m
+                for m in members
+                if m.filename[:-4].lower() == stem
+                and PurePosixPath(m.filename).suffix.lower() in SHAPEFILE_PARTS
+            }
+            missing = [s for s in SHAPEFILE_REQUIRED if s not in parts]
+            if missing:
+                shp = PurePosixPath(shps[0].filename).name
+                why = " (its coordinate system)" if ".prj" in missing else ""
+                raise InvalidRequest(
+                    f"{name}: the shapefile {shp} comes without its "
+                    f"{', '.join(missing)}{why}; zip it with all its files."
+                )
+            if sum(m.file_size for m in parts.values()) > UNZIPPED_MAX_BYTES:
+                raise InvalidRequest(
+                    f"{name} unzips to more than {UNZIPPED_MAX_BYTES // 2**20} MB."
+                )
+            folder = archive.parent / "shapefile"
+            folder.mkdir()
+            for suffix, member in parts.items():
+                (folder / f"layer{suffix}").write_bytes(zipped.read(member))
+    # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        zlib.error,
+    ) as exc:
+        raise InvalidRequest(f"{name} is not a readable zip archive: {exc}") from exc
+    return folder / "layer.shp"
+
+
+def _read_layers(path: Path) -> list[shapely.Geometry]:
+    geometries: list[shapely.Geometry] = []
+    for layer in pyogrio.list_layers(path)[:, 0]:
+        meta, _index, wkb, _fields = pyogrio.raw.read(path, layer=layer, columns=[])
+        found = [
+            g
+            for g in shapely.from_wkb([w for w in wkb if w is not None], on_invalid="ignore")
+            if g is not None and not g.is_empty
+        ]
+        if not found:
+            continue
+        found = list(shapely.force_2d(found))
+        crs = meta.get("crs")
+        if crs and crs.upper() not in LONLAT:
+            found = _to_lonlat(found, crs)
+        geometries.extend(found)
+    return geometries
+
+
+def _to_lonlat(geometries: list[shapely.Geometry], crs: str) -> list[shapely.Geometry]:
+    transformer = Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True)
+    return list(
+        shapely.transform(geometries, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+    )
+
+
+# -- one geometry for an `intersects` filter ---------------------------------------------------
+
+
+class ImportedGeometry(BaseModel):
+    """A file turned into one geometry, to post as `intersects` to /search or /aggregate."""
+
+    intersects: dict[str, Any]
+    """The union of the file's features, a GeoJSON geometry in EPSG:4326."""
+    bbox: list[float]
+    area_km2: float
+    """Geodesic area of its polygons (points and lines count for nothing)."""
+    features: int
+    """Features with a geometry read from the file."""
+    name: str
+    vertices: int
+    simplified: bool = False
+    tolerance_m: int | None = None
+    """When simplified: the largest displacement allowed, in metres."""
+    repaired: bool = False
+    """Invalid polygons (e.g. self-intersecting) were made valid."""
+    notes: list[str] = Field(default_factory=list)
+    """What was done to the geometry, in words for the viewer to show."""
+
+
+def merged(geometries: list[shapely.Geometry]) -> tuple[shapely.Geometry, bool]:
+    """The union of the geometries, invalid polygons made valid first (since a union of invalid
+    polygons fails or is wrong); and whether any needed it."""
+    repaired = False
+    valid = []
+    for geometry in geometries:
+        if not geometry.is_valid:
+            geometry = shapely.make_valid(geometry, method="structure", keep_collapsed=False)
+            repaired = True
+        if not geometry.is_empty:
+            valid.append(geometry)
+    try:
+        union = shapely.union_all(valid)
+    except shapely.errors.GEOSException as exc:
+        raise InvalidRequest(f"The geometries cannot be merged: {exc}.") from exc
+    if union.is_empty:
+        raise InvalidRequest("The geometries are empty once made valid.")
+    return union, repaired
+
+
+def simplified(geometry: shapely.Geometry, max_vertices: int) -> tuple[shapely.Geometry, int]:
+    """The geometry with at most `max_vertices`, simplified at the smallest tolerance of
+    TOLERANCES_M that keeps its topology (no ring crossing itself or another) and gets there;
+    the tolerance in metres, or 0 when nothing was simplified."""
+    count = shapely.get_num_coordinates(geometry)
+    if count <= max_vertices:
+        return geometry, 0
+    for metres in TOLERANCES_M:
+        simple = shapely.simplify(geometry, metres / METRES_PER_DEGREE, preserve_topology=True)
+        if shapely.get_num_coordinates(simple) <= max_vertices:
+            if not simple.is_valid:
+                simple = shapely.make_valid(simple)
+            return simple, metres
+    raise InvalidRequest(
+        f"The geometry has {count} vertices, still more than {max_vertices} once simplified at "
+        f"{TOLERANCES_M[-1]} m (many separate parts or points): merge or simplify it first."
+    )
+
+
+def imported_geometry(name: str, content: bytes, max_vertices: int) -> ImportedGeometry:
+    """A geometry file as one `intersects` geometry: all its features merged, invalid polygons
+    repaired, simplified when too detailed, and what was done said."""
+    geometries = read_file(name, content)
+    geometry, repaired = merged(geometries)
+    geometry, tolerance = simplified(geometry, max_vertices)
+    notes = []
+    if repaired:
+        notes.append("Invalid polygons were made valid (make_valid).")
+    if tolerance:
+        notes.append(
+            f"Simplified to at most {max_vertices} vertices with a tolerance of "
+            f"{tolerance} m ({tolerance / METRES_PER_DEGREE:.6f}°), keeping the topology."
+        )
+    # Rounded to 1e-7° (about 1 cm) unless that empties it; rings counter-clockwise (RFC 7946).
+    rounded = shapely.set_precision(geometry, 1e-7)
+    rounded = shapely.orient_polygons(geometry if rounded.is_empty else rounded)
+    intersects = json.loads(shapely.to_geojson(rounded))
+    return ImportedGeometry(
+        intersects=intersects,
+        bbox=[round(v, 7) for v in rounded.bounds],
+        area_km2=round(area_km2(rounded), 3),
+        features=len(geometries),
+        name=name,
+        vertices=shapely.get_num_coordinates(rounded),
+        simplified=bool(tolerance),
+        tolerance_m=tolerance or None,
+        repaired=repaired,
+        notes=notes,
+    )
+
+
+def _limited(request: Request, max_bytes: int) -> Request:
+    """The request, whose body is refused (413) as soon as it goes over `max_bytes`, so that
+    an oversized upload is never spooled whole to disk."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise PayloadTooLarge(_too_large(max_bytes - FORM_OVERHEAD))
+        return message
+
+    return Request(request.scope, receive)
+
+
+def _too_large(max_bytes: int) -> str:
+    size = f"{max_bytes / 2**20:g} MB" if max_bytes >= 2**20 else f"{max_bytes / 2**10:g} KB"
+    return f"The file is over the {size} accepted for geometry files."
+
+
+async def import_geometry(request: Request) -> ImportedGeometry:
+    """Read a GeoJSON, KML or zipped shapefile file (multipart field `file`) into one geometry
+    in EPSG:4326, to post as `intersects` to /search or /aggregate."""
+    settings: GeometrySettings = request.app.state.geometry_settings
+    limit = settings.max_bytes + FORM_OVERHEAD
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(_too_large(settings.max_bytes))
+    async with _limited(request, limit).form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest(
+                "Send the file as the multipart/form-data field `file` "
+                "(GeoJSON, KML or zipped shapefile)."
+            )
+        name = PurePosixPath((upload.filename or "upload").replace("\\", "/")).name
+        if upload.size is not None and upload.size > settings.max_bytes:
+            raise PayloadTooLarge(f"{name}: {_too_large(settings.max_bytes)}")
+        content = await upload.read()
+    if not content:
+        raise InvalidRequest(f"{name} is empty.")
+    return await run_in_threadpool(imported_geometry, name, content, settings.max_vertices)
+
+
+FILE_FORM: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "GeoJSON (.geojson, .json), KML (.kml) or zipped "
+                        "shapefile (.zip with .shp, .shx, .dbf, .prj).",
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+def add_geometries(app: FastAPI, settings: GeometrySettings) -> None:
+    """Mount `POST /geometries` (public: it reads the caller's file, no catalogue data)."""
+    app.state.geometry_settings = settings
+    router = APIRouter(prefix=getattr(app.state, "router_prefix", ""), tags=["Geometries"])
+    router.add_api_route(
+        GEOMETRIES_PATH,
+        import_geometry,
+        methods=["POST"],
+        name="Import a geometry file",
+        summary="Read a geometry file (GeoJSON, KML, zipped shapefile) for `intersects`",
+        response_model=ImportedGeometry,
+        openapi_extra={"requestBody": FILE_FORM},
+        responses={
+            400: {"description": "The file cannot be read, or holds no geometry."},
+            413: {"description": "The file is over the size limit."},
+            415: {"description": "Not a .geojson, .json, .kml or .zip file."},
+        },
+    )
+    app.include_router(router)

@@ -1,0 +1,408 @@
+"""Exact counts of any item search, fast: `numberMatched`, and the facets of /aggregate.
+
+The database keeps a compact mirror of the items and a rollup of them per 1° cell ×
+collection × platform × month × cloud-cover class (migration 0005, kept current by triggers).
+A search whose terms the rollup understands (an area, collections, platforms, a period, a
+cloud-cover range) is counted in three exact parts:
+
+1. the rollup, for the cells the area covers, the months the period covers and the
+   cloud-cover classes the range covers: an item is counted by the cell of one of its
+   footprint's vertices, so an item of a covered cell does intersect the area;
+2. the mirror's items of those cells that fall in a month or class only partly covered,
+   tested one by one;
+3. the mirror's items anchored elsewhere that intersect the area: they lie across its edge,
+   so they are looked up by the index on the edge cells' part of the area only.
+
+Any other search (ids, free text, other properties, other operators) is counted by pgstac's
+own SQL for the search: slower, just as exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import numpy as np
+import orjson
+import shapely
+from shapely.geometry import shape
+
+CELL_DEGREES = 1
+# Cloud-cover classes of the rollup (migration 0005): class k holds (EDGES[k-1], EDGES[k]],
+# class 0 holds 0 and below, class 6 everything above 50; -1 is "unknown".
+EDGES = (0.0, 5.0, 10.0, 20.0, 30.0, 50.0)
+CLASSES: dict[int, tuple[float, float]] = {
+    0: (-math.inf, 0.0),
+    **{k: (EDGES[k - 1], EDGES[k]) for k in range(1, len(EDGES))},
+    len(EDGES): (EDGES[-1], math.inf),
+}
+UNKNOWN_CLASS = -1
+CLASS_LABELS = {0: "0", **{k: f"{lo:g}-{hi:g}" for k, (lo, hi) in CLASSES.items() if k}}
+CLASS_LABELS[len(EDGES)] = f"{EDGES[-1]:g}-100"
+
+CLOUD = "eo:cloud_cover"
+COMPARISONS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "="}
+FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
+MAX_EDGE_PIECES = 400
+
+
+@dataclass(frozen=True)
+class Bound:
+    value: float
+    inclusive: bool
+
+
+@dataclass
+class Terms:
+    """A search as the rollup can count it; None fields do not restrict."""
+
+    area: dict[str, Any] | None = None
+    collections: frozenset[str] | None = None
+    platforms: frozenset[str] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    low: Bound | None = None
+    high: Bound | None = None
+
+    def restrict(self, name: str, values: set[str]) -> None:
+        current = getattr(self, name)
+        setattr(self, name, frozenset(values if current is None else current & values))
+
+    def bound(self, op: str, value: float) -> None:
+        if op in (">", ">=", "="):
+            new = Bound(value, op != ">")
+            if self.low is None or (new.value, not new.inclusive) > (
+                self.low.value,
+                not self.low.inclusive,
+            ):
+                self.low = new
+        if op in ("<", "<=", "="):
+            new = Bound(value, op != "<")
+            if self.high is None or (new.value, new.inclusive) < (
+                self.high.value,
+                self.high.inclusive,
+            ):
+                self.high = new
+
+
+def property_name(arg: Any) -> str | None:
+    return arg.get("property") if isinstance(arg, dict) and len(arg) == 1 else None
+
+
+def read_clause(clause: Any, terms: Terms) -> bool:
+    """Add one CQL2-JSON clause to the terms; False when the rollup cannot count it."""
+    if not isinstance(clause, dict):
+        return False
+    op, args = clause.get("op"), clause.get("args")
+    if op == "and" and isinstance(args, list):
+        return all(read_clause(arg, terms) for arg in args)
+    if not isinstance(args, list) or len(args) != 2:
+        return False
+    left, right = args
+    if property_name(left) is None and property_name(right) is not None and op in FLIPPED:
+        left, right, op = right, left, FLIPPED[op]
+    name = property_name(left)
+    if name == CLOUD and op in COMPARISONS:
+        if isinstance(right, bool) or not isinstance(right, int | float):
+            return False
+        terms.bound(op, float(right))
+        return True
+    if name in ("collection", "platform") and op in ("=", "in"):
+        values = right if op == "in" else [right]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return False
+        terms.restrict("collections" if name == "collection" else "platforms", set(values))
+        return True
+    return False
+
+
+# What a search may carry and still be counted by the rollup (all else: pgstac's SQL).
+UNDERSTOOD = {"collections", "bbox", "intersects", "datetime", "filter", "filter-lang"}
+IGNORED = {"limit", "token", "sortby", "fields", "conf"}
+
+
+def read_terms(
+    search: dict[str, Any], start: datetime | None, end: datetime | None
+) -> Terms | None:
+    """The search as rollup terms, or None when it needs pgstac's SQL."""
+    keys = {k for k, v in search.items() if v is not None} - IGNORED
+    if keys - UNDERSTOOD:
+        return None
+    terms = Terms(start=start, end=end)
+    if collections := search.get("collections"):
+        terms.restrict("collections", set(collections))
+    bbox = search.get("bbox")
+    if bbox is not None:
+        if len(bbox) not in (4, 6):
+            return None
+        west, south, east, north = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
+        if west > east or south > north:
+            return None  # across the antimeridian: pgstac's SQL knows how it treats it
+        terms.area = {
+            "type": "Polygon",
+            "coordinates": [
+                [[west, south], [east, south], [east, north], [west, north], [west, south]]
+            ],
+        }
+    if (intersects := search.get("intersects")) is not None:
+        if terms.area is not None:
+            return None
+        terms.area = intersects
+    cql2 = search.get("filter")
+    if cql2 is not None and (
+        search.get("filter-lang", "cql2-json") != "cql2-json" or not read_clause(cql2, terms)
+    ):
+        return None
+    return terms
+
+
+def month_index(when: datetime) -> int:
+    return when.year * 12 + when.month - 1
+
+
+def month_start(index: int) -> datetime:
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def whole_months(start: datetime | None, end: datetime | None) -> tuple[int, int]:
+    """The first and last months that lie entirely inside [start, end] (timestamps are µs)."""
+    first = month_index(datetime.min)
+    if start is not None:
+        first = month_index(start) + (start != month_start(month_index(start)))
+    last = month_index(datetime.max) - 1
+    if end is not None:
+        last = month_index(end)
+        if month_start(last + 1) - timedelta(microseconds=1) > end:
+            last -= 1
+    return first, last
+
+
+def classes_within(low: Bound | None, high: Bound | None) -> tuple[list[int], list[int]]:
+    """Cloud-cover classes entirely inside the range, and those only partly inside."""
+    if low is None and high is None:
+        return [UNKNOWN_CLASS, *CLASSES], []
+    whole, partial = [], []
+    for k, (lo, hi) in CLASSES.items():  # the class is (lo, hi], or (-inf, 0] for class 0
+        above = low is None or lo > low.value or (lo == low.value and low.inclusive)
+        below = high is None or hi < high.value or (hi == high.value and high.inclusive)
+        if above and below:
+            whole.append(k)
+            continue
+        misses_low = low is not None and (hi < low.value or (hi == low.value and not low.inclusive))
+        misses_high = high is not None and lo >= high.value
+        if not (misses_low or misses_high):
+            partial.append(k)
+    return whole, partial
+
+
+def cell_id(x: int, y: int) -> int:
+    return (y + 90) * 360 + (x + 180)
+
+
+@dataclass
+class Cells:
+    """The cells an area covers, and the boxes of its parts in the cells it only touches."""
+
+    covered: list[int]
+    edge_boxes: list[tuple[float, float, float, float]]
+
+
+def cells_of(area: shapely.Geometry) -> Cells:
+    west, south, east, north = area.bounds
+    xs = np.arange(max(math.floor(west) - 1, -180), min(math.floor(east), 179) + 1)
+    ys = np.arange(max(math.floor(south) - 1, -90), min(math.floor(north), 89) + 1)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    boxes = shapely.box(gx, gy, gx + CELL_DEGREES, gy + CELL_DEGREES)
+    shapely.prepare(area)
+    covered = shapely.covers(area, boxes)
+    touched = shapely.intersects(area, boxes) & ~covered
+    parts = shapely.intersection(area, boxes[touched])
+    edge_boxes = [tuple(b) for b in shapely.bounds(parts[~shapely.is_empty(parts)]).tolist()]
+    if len(edge_boxes) > MAX_EDGE_PIECES:  # a very intricate area: one box, more rows tested
+        edge_boxes = [area.bounds]
+    ids = [cell_id(int(x), int(y)) for x, y in zip(gx[covered], gy[covered], strict=True)]
+    return Cells(ids, edge_boxes)
+
+
+class Query:
+    """SQL parameters, numbered as they are added."""
+
+    def __init__(self) -> None:
+        self.args: list[Any] = []
+
+    def arg(self, value: Any, cast: str) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}::{cast}"
+
+
+def listed(values: list[int]) -> str:
+    return f"'{{{','.join(map(str, values))}}}'"
+
+
+def rollup_sql(
+    terms: Terms, longest: timedelta, cells: Cells | None
+) -> tuple[str, list[Any]] | None:
+    """The union of the three parts, as rows (collection, platform, month, class, n), and its
+    parameters; None when no item can match."""
+    query = Query()
+
+    def kinds() -> list[str]:
+        """Terms on the rollup's own columns."""
+        clauses = []
+        if terms.collections is not None:
+            clauses.append(f"collection = ANY({query.arg(sorted(terms.collections), 'text[]')})")
+        if terms.platforms is not None:
+            clauses.append(f"platform = ANY({query.arg(sorted(terms.platforms), 'text[]')})")
+        return clauses
+
+    def exact() -> list[str]:
+        """The search's terms on a mirrored item, as pgstac applies them."""
+        clauses = kinds()
+        if terms.end is not None:
+            clauses.append(f"datetime <= {query.arg(terms.end, 'timestamptz')}")
+        if terms.start is not None:
+            start = query.arg(terms.start, "timestamptz")
+            # The index on datetime finds them: an item overlapping the period starts at
+            # most `longest` before it.
+            clauses.append(f"end_datetime >= {start}")
+            clauses.append(f"datetime >= {start} - {query.arg(longest, 'interval')}")
+        for bound, op in ((terms.low, ">"), (terms.high, "<")):
+            if bound is not None:
+                comparison = op + ("=" if bound.inclusive else "")
+                clauses.append(f"cloud {comparison} {query.arg(bound.value, 'float8')}")
+        return clauses
+
+    first, last = whole_months(terms.start, terms.end)
+    whole, partial = classes_within(terms.low, terms.high)
+    if not whole and not partial:
+        return None
+    # A constant list, which PostgreSQL looks up by hashing (a parameter it would scan).
+    in_cells = "true" if cells is None else f"cell = ANY({listed(cells.covered)}::int[])"
+    mirrored = "SELECT collection, platform, month, class, 1 AS n FROM facets.items WHERE "
+    parts = []
+    if first <= last:
+        if whole:
+            rollup = [
+                in_cells,
+                f"month BETWEEN {first} AND {last}",
+                f"class = ANY({listed(whole)})",
+            ]
+            parts.append(
+                "SELECT collection, platform, month, class, n FROM facets.cells WHERE "  # noqa: S608 - values are parameters
+                + " AND ".join(rollup + kinds())
+            )
+        span = (month_start(first), month_start(last + 1))
+        if terms.start is not None or terms.end is not None:
+            outside = (
+                f"(datetime < {query.arg(span[0], 'timestamptz')}"
+                f" OR datetime >= {query.arg(span[1], 'timestamptz')})"
+            )
+            parts.append(mirrored + " AND ".join([in_cells, outside, *exact()]))
+        if partial:
+            inside = (
+                f"datetime >= {query.arg(span[0], 'timestamptz')}"
+                f" AND datetime < {query.arg(span[1], 'timestamptz')}"
+            )
+            classes = f"class = ANY({listed(partial)})"
+            parts.append(mirrored + " AND ".join([in_cells, inside, classes, *exact()]))
+    else:  # the period lies within a month or two: its items one by one
+        parts.append(mirrored + " AND ".join([in_cells, *exact()]))
+    if cells is not None and cells.edge_boxes:
+        area = query.arg(orjson.dumps(terms.area).decode(), "text")
+        boxes = " OR ".join(
+            f"geometry && ST_MakeEnvelope({', '.join(query.arg(v, 'float8') for v in b)}, 4326)"
+            for b in cells.edge_boxes
+        )
+        # OFFSET 0 keeps the other terms outside: the rows are found by their place only (an
+        # index on the period would bring every item of the period, anywhere).
+        nearby = f"(SELECT * FROM facets.items WHERE ({boxes}) AND NOT ({in_cells}) OFFSET 0) i"  # noqa: S608
+        across = f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))"
+        parts.append(
+            f"SELECT collection, platform, month, class, 1 AS n FROM {nearby} WHERE "  # noqa: S608
+            + " AND ".join([across, *exact()])
+        )
+    return "\nUNION ALL\n".join(parts), query.args
+
+
+@dataclass
+class Counts:
+    """Item counts by collection × platform × month × cloud-cover class."""
+
+    rows: list[tuple[str, str, int, int, int]]
+    via: str  # "rollup" or "pgstac"
+
+    @property
+    def total(self) -> int:
+        return sum(row[4] for row in self.rows)
+
+    def by(self, index: int) -> Counter[Any]:
+        counts: Counter[Any] = Counter()
+        for row in self.rows:
+            counts[row[index]] += row[4]
+        return counts
+
+
+GROUPED = (
+    "SELECT collection, platform, month, class, sum(n)::bigint AS n FROM ({}) u GROUP BY 1, 2, 3, 4"
+)
+TOTAL = "SELECT coalesce(sum(n), 0)::bigint FROM ({}) u"
+
+PGSTAC_GROUPED = """
+SELECT collection, coalesce(content->'properties'->>'platform', '') AS platform,
+       (extract(year FROM datetime AT TIME ZONE 'UTC')::int * 12
+        + extract(month FROM datetime AT TIME ZONE 'UTC')::int - 1) AS month,
+       facets.cloud_class(facets.cloud_cover(content)) AS class, count(*) AS n
+FROM pgstac.items WHERE {} GROUP BY 1, 2, 3, 4
+"""
+PGSTAC_TOTAL = "SELECT count(*) FROM pgstac.items WHERE {}"
+
+
+async def pgstac_counts(conn: asyncpg.Connection, search: dict[str, Any], grouped: bool) -> Counts:
+    where = await conn.fetchval(
+        "SELECT pgstac.stac_search_to_where($1::text::jsonb)", orjson.dumps(search).decode()
+    )
+    if grouped:
+        rows = await conn.fetch(PGSTAC_GROUPED.format(where))
+        return Counts([tuple(r) for r in rows], "pgstac")
+    return Counts([("", "", 0, 0, int(await conn.fetchval(PGSTAC_TOTAL.format(where))))], "pgstac")
+
+
+def area_shape(area: dict[str, Any]) -> shapely.Geometry | None:
+    """The area as shapely reads it, or None when pgstac's SQL should judge it."""
+    try:
+        geometry = shape(area)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+    return geometry if geometry.is_valid and not geometry.is_empty else None
+
+
+async def count(
+    conn: asyncpg.Connection,
+    search: dict[str, Any],
+    start: datetime | None,
+    end: datetime | None,
+    grouped: bool = True,
+) -> Counts:
+    """Exact counts of the items a pgstac search body matches (`start`/`end`: its period)."""
+    terms = read_terms(search, start, end)
+    cells = None
+    if terms is not None and terms.area is not None:
+        area = area_shape(terms.area)
+        cells = None if area is None else cells_of(area)
+        if cells is None:
+            terms = None
+    if terms is None:
+        return await pgstac_counts(conn, search, grouped)
+    longest = await conn.fetchval("SELECT longest FROM facets.spans")
+    built = rollup_sql(terms, longest, cells)
+    if built is None:
+        return Counts([], "rollup")
+    text, args = built
+    if grouped:
+        rows = await conn.fetch(GROUPED.format(text), *args)
+        return Counts([tuple(r) for r in rows if r["n"]], "rollup")
+    return Counts([("", "", 0, 0, int(await conn.fetchval(TOTAL.format(text), *args)))], "rollup")

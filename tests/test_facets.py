@@ -1,0 +1,194 @@
+"""Facets and counts are exact: /aggregate and numberMatched against plain pgstac's GROUP BY on
+the same database, for varied searches, also after items are loaded and deleted."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from pypgstac.load import Methods
+
+from extensions.facets import read_terms
+from ingest.demo import generate_items
+from ingest.loader import load_items
+from tests.test_search import FRANCE, ILE_DE_FRANCE, MONTPELLIER, TRIANGLE
+
+Items = list[dict[str, Any]]
+
+
+def cloud(op: str, value: float) -> dict[str, Any]:
+    return {"op": op, "args": [{"property": "eo:cloud_cover"}, value]}
+
+
+SEARCHES: list[dict[str, Any]] = [
+    {},
+    {"bbox": MONTPELLIER},
+    {"bbox": FRANCE},
+    {"bbox": [2.0, 44.0, 4.0, 46.0]},  # on the cells' grid
+    {"bbox": ILE_DE_FRANCE, "datetime": "2015-03-10T10:00:00Z/2019-07-20T12:00:00Z"},
+    {"intersects": TRIANGLE, "filter": cloud("<=", 15)},  # a class boundary is not at 15
+    {"bbox": FRANCE, "filter": cloud("<", 20), "collections": ["spot-swh", "spot67"]},
+    {"bbox": FRANCE, "filter": {"op": "and", "args": [cloud(">", 5), cloud("<=", 30)]}},
+    {"datetime": "2016-05-03T00:00:00Z/2016-05-20T00:00:00Z"},  # within one month
+    {"datetime": "../2000-01-01T00:00:00Z"},
+    {"datetime": "2020-01-01T00:00:00Z/.."},
+    {"filter": {"op": "=", "args": [{"property": "platform"}, "spot-6"]}, "bbox": FRANCE},
+    {"filter": {"op": "in", "args": [{"property": "collection"}, ["pleiades", "pleiades-neo"]]}},
+    {"filter": {"op": ">=", "args": [10, {"property": "eo:cloud_cover"}]}},  # operands swapped
+    # Not the rollup's terms: counted by pgstac's SQL.
+    {"filter": {"op": "<=", "args": [{"property": "gsd"}, 2]}, "bbox": FRANCE},
+    {"filter": {"op": "or", "args": [cloud("<=", 1), cloud(">=", 99)]}},
+    {"bbox": [170.0, -50.0, -170.0, 50.0]},  # across the antimeridian
+]
+
+
+def plain_counts(database: str, search: dict[str, Any]) -> tuple[Counter[str], Counter[str]]:
+    """Items per collection and per month, by plain pgstac SQL: the oracle."""
+    with psycopg.connect(database) as conn:
+        conn.execute("SET search_path = pgstac, public")
+        where = conn.execute(
+            "SELECT stac_search_to_where(%s::jsonb)", [json.dumps(search)]
+        ).fetchone()[0]  # type: ignore[index]
+        rows = conn.execute(
+            "SELECT collection, to_char(datetime AT TIME ZONE 'UTC', 'YYYY-MM'), count(*) "  # noqa: S608
+            f"FROM items WHERE {where} GROUP BY 1, 2"
+        ).fetchall()
+    by_collection: Counter[str] = Counter()
+    by_month: Counter[str] = Counter()
+    for collection, month, n in rows:
+        by_collection[collection] += n
+        by_month[month] += n
+    return by_collection, by_month
+
+
+def buckets(aggregation: dict[str, Any]) -> Counter[str]:
+    return Counter({b["key"]: b["frequency"] for b in aggregation["buckets"]})
+
+
+async def aggregate(client: httpx.AsyncClient, search: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/aggregate", json=search)
+    assert response.status_code == 200, response.text
+    return {a["name"]: a for a in response.json()["aggregations"]}
+
+
+async def check_exact(client: httpx.AsyncClient, database: str, search: dict[str, Any]) -> None:
+    by_collection, by_month = plain_counts(database, search)
+    facets = await aggregate(client, search)
+    assert facets["total_count"]["value"] == sum(by_collection.values()), search
+    assert buckets(facets["collection_frequency"]) == by_collection, search
+    months = Counter({k[:7]: v for k, v in buckets(facets["datetime_frequency"]).items()})
+    assert months == by_month, search
+    page = await client.post("/search", json={**search, "limit": 1})
+    assert page.status_code == 200, page.text
+    assert page.json()["numberMatched"] == facets["total_count"]["value"], search
+
+
+@pytest.mark.parametrize("search", SEARCHES, ids=[json.dumps(s)[:60] for s in SEARCHES])
+async def test_facets_equal_plain_counts(
+    client: httpx.AsyncClient, database: str, demo_items: Items, search: dict[str, Any]
+) -> None:
+    await check_exact(client, database, search)
+
+
+def test_the_rollup_reads_the_viewers_terms() -> None:
+    for search in SEARCHES[:14]:
+        assert read_terms(search, None, None) is not None, search
+    for search in SEARCHES[14:]:
+        assert read_terms(search, None, None) is None, search
+
+
+async def test_counts_follow_loads_and_deletions(
+    client: httpx.AsyncClient, database: str, demo_items: Items
+) -> None:
+    """Items written by pypgstac (straight into pgstac's partitions) and deleted by SQL are
+    counted at once; a rebuild finds the same."""
+    extra = list(generate_items(120, 991))
+    ids = [item["id"] for item in extra]
+    searches = [{}, {"bbox": FRANCE, "filter": cloud("<=", 20)}, {"bbox": ILE_DE_FRANCE}]
+    try:
+        load_items(database, extra, mode=Methods.upsert)
+        for search in searches:
+            await check_exact(client, database, search)
+        load_items(database, extra[:10], mode=Methods.upsert)  # loaded again: no change
+        await check_exact(client, database, {})
+        with psycopg.connect(database) as conn:
+            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids[:60]])
+        for search in searches:
+            await check_exact(client, database, search)
+    finally:
+        with psycopg.connect(database) as conn:
+            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
+    with psycopg.connect(database) as conn:
+        mirrored, held = conn.execute(
+            "SELECT (SELECT count(*) FROM facets.items), (SELECT count(*) FROM pgstac.items)"
+        ).fetchone()  # type: ignore[misc]
+        assert mirrored == held
+        conn.execute("SELECT facets.rebuild()")
+    await check_exact(client, database, searches[1])
+
+
+async def test_get_aggregate_and_per_collection(
+    client: httpx.AsyncClient, demo_items: Items
+) -> None:
+    post = await aggregate(client, {"bbox": FRANCE, "collections": ["spot67"]})
+    response = await client.get(
+        "/collections/spot67/aggregate",
+        params={
+            "bbox": ",".join(map(str, FRANCE)),
+            "aggregations": "total_count,platform_frequency",
+        },
+    )
+    assert response.status_code == 200, response.text
+    got = {a["name"]: a for a in response.json()["aggregations"]}
+    assert set(got) == {"total_count", "platform_frequency"}
+    assert got["total_count"]["value"] == post["total_count"]["value"] > 0
+    assert set(buckets(got["platform_frequency"])) <= {"spot-6", "spot-7"}
+    yearly = await client.get(
+        "/aggregate",
+        params={"aggregations": "datetime_frequency", "datetime_frequency_interval": "year"},
+    )
+    keys = [b["key"] for b in yearly.json()["aggregations"][0]["buckets"]]
+    assert keys and all(k.endswith("-01-01T00:00:00Z") for k in keys)
+    classes = (await aggregate(client, {}))["cloud_cover_frequency"]["buckets"]
+    assert sum(b["frequency"] for b in classes) == len(demo_items)
+    assert [b["key"] for b in classes][:2] in (["0-5", "5-10"], ["0", "0-5"])
+
+
+async def test_aggregations_listed_and_bad_requests(client: httpx.AsyncClient) -> None:
+    listed = (await client.get("/aggregations")).json()
+    assert {a["name"] for a in listed["aggregations"]} >= {
+        "total_count",
+        "collection_frequency",
+        "platform_frequency",
+        "datetime_frequency",
+        "cloud_cover_frequency",
+    }
+    assert (await client.get("/collections/nowhere/aggregations")).status_code == 404
+    unknown = await client.post("/aggregate", json={"aggregations": ["bogus"]})
+    assert unknown.status_code == 400 and "bogus" in unknown.json()["description"]
+    both = await client.post("/aggregate", json={"place": "Montpellier", "bbox": MONTPELLIER})
+    assert both.status_code == 400
+    conformance = (await client.get("/conformance")).json()["conformsTo"]
+    assert any("aggregation" in c for c in conformance)
+
+
+async def test_place_montpellier(
+    client: httpx.AsyncClient, database: str, demo_items: Items
+) -> None:
+    """`place=Montpellier` finds the items over the commune, and counts them."""
+    response = await client.get("/search", params={"place": "Montpellier", "limit": 1000})
+    assert response.status_code == 200, response.text
+    payload = response.json()
+    found = {f["id"] for f in payload["features"]}
+    assert found and payload["numberMatched"] == len(found)
+    outline = (await client.get("/places/commune:34172")).json()["geometry"]
+    by_collection, _ = plain_counts(database, {"intersects": outline})
+    assert sum(by_collection.values()) == len(found)
+    facets = await aggregate(client, {"place": "montpellier"})
+    assert facets["total_count"]["value"] == len(found)
+    unknown = await client.get("/search", params={"place": "Xyzzyville"})
+    assert unknown.status_code == 400
