@@ -165,7 +165,12 @@ ON CONFLICT DO NOTHING
 def replicate(dsn: str, copies: int) -> int:
     """The original items `copies` times in all (copies shifted by a few km)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for k in range(1, copies):  # a copy already there is skipped row by row
+        sample = conn.execute("SELECT id FROM pgstac.items WHERE id NOT LIKE '%-copy%' LIMIT 1")
+        original = sample.fetchone()[0]  # type: ignore[index]
+        for k in range(1, copies):
+            made = conn.execute("SELECT 1 FROM pgstac.items WHERE id = %s", [f"{original}-copy{k}"])
+            if made.fetchone():
+                continue
             started = time.perf_counter()
             conn.execute(COPY.format(k=k, dx=0.03 * k, dy=-0.02 * k))  # type: ignore[arg-type]
             print(f"copy {k}: {time.perf_counter() - started:.0f} s", flush=True)

@@ -45,9 +45,9 @@ CLASS_LABELS = {0: "0", **{k: f"{lo:g}-{hi:g}" for k, (lo, hi) in CLASSES.items(
 CLASS_LABELS[len(EDGES)] = f"{EDGES[-1]:g}-100"
 
 CLOUD = "eo:cloud_cover"
-COMPARISONS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "="}
 FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
 MAX_EDGE_PIECES = 400
+LONGEST = "(SELECT longest FROM facets.spans)"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def read_clause(clause: Any, terms: Terms) -> bool:
     if property_name(left) is None and property_name(right) is not None and op in FLIPPED:
         left, right, op = right, left, FLIPPED[op]
     name = property_name(left)
-    if name == CLOUD and op in COMPARISONS:
+    if name == CLOUD and op in FLIPPED:
         if isinstance(right, bool) or not isinstance(right, int | float):
             return False
         terms.bound(op, float(right))
@@ -122,15 +122,13 @@ def read_clause(clause: Any, terms: Terms) -> bool:
 
 # What a search may carry and still be counted by the rollup (all else: pgstac's SQL).
 UNDERSTOOD = {"collections", "bbox", "intersects", "datetime", "filter", "filter-lang"}
-IGNORED = {"limit", "token", "sortby", "fields", "conf"}
 
 
 def read_terms(
     search: dict[str, Any], start: datetime | None, end: datetime | None
 ) -> Terms | None:
     """The search as rollup terms, or None when it needs pgstac's SQL."""
-    keys = {k for k, v in search.items() if v is not None} - IGNORED
-    if keys - UNDERSTOOD:
+    if {k for k, v in search.items() if v is not None} - UNDERSTOOD:
         return None
     terms = Terms(start=start, end=end)
     if collections := search.get("collections"):
@@ -243,9 +241,7 @@ def listed(values: list[int]) -> str:
     return f"'{{{','.join(map(str, values))}}}'"
 
 
-def rollup_sql(
-    terms: Terms, longest: timedelta, cells: Cells | None
-) -> tuple[str, list[Any]] | None:
+def rollup_sql(terms: Terms, cells: Cells | None) -> tuple[str, list[Any]] | None:
     """The union of the three parts, as rows (collection, platform, month, class, n), and its
     parameters; None when no item can match."""
     query = Query()
@@ -267,9 +263,9 @@ def rollup_sql(
         if terms.start is not None:
             start = query.arg(terms.start, "timestamptz")
             # The index on datetime finds them: an item overlapping the period starts at
-            # most `longest` before it.
+            # most the longest item's span before it.
             clauses.append(f"end_datetime >= {start}")
-            clauses.append(f"datetime >= {start} - {query.arg(longest, 'interval')}")
+            clauses.append(f"datetime >= {start} - {LONGEST}")
         for bound, op in ((terms.low, ">"), (terms.high, "<")):
             if bound is not None:
                 comparison = op + ("=" if bound.inclusive else "")
@@ -333,7 +329,11 @@ class Counts:
     """Item counts by collection × platform × month × cloud-cover class."""
 
     rows: list[tuple[str, str, int, int, int]]
-    via: str  # "rollup" or "pgstac"
+
+    @classmethod
+    def of_total(cls, total: int) -> Counts:
+        """Only the total is known (a count that was not grouped)."""
+        return cls([("", "", 0, 0, int(total))])
 
     @property
     def total(self) -> int:
@@ -367,8 +367,8 @@ async def pgstac_counts(conn: asyncpg.Connection, search: dict[str, Any], groupe
     )
     if grouped:
         rows = await conn.fetch(PGSTAC_GROUPED.format(where))
-        return Counts([tuple(r) for r in rows], "pgstac")
-    return Counts([("", "", 0, 0, int(await conn.fetchval(PGSTAC_TOTAL.format(where))))], "pgstac")
+        return Counts([tuple(r) for r in rows])
+    return Counts.of_total(await conn.fetchval(PGSTAC_TOTAL.format(where)))
 
 
 def area_shape(area: dict[str, Any]) -> shapely.Geometry | None:
@@ -387,7 +387,8 @@ async def count(
     end: datetime | None,
     grouped: bool = True,
 ) -> Counts:
-    """Exact counts of the items a pgstac search body matches (`start`/`end`: its period)."""
+    """Exact counts of the items a search matches: `search` holds its matching terms as pgstac
+    reads them (not its page: limit, token, sortby, fields), `start`/`end` its period."""
     terms = read_terms(search, start, end)
     cells = None
     if terms is not None and terms.area is not None:
@@ -397,12 +398,11 @@ async def count(
             terms = None
     if terms is None:
         return await pgstac_counts(conn, search, grouped)
-    longest = await conn.fetchval("SELECT longest FROM facets.spans")
-    built = rollup_sql(terms, longest, cells)
+    built = rollup_sql(terms, cells)
     if built is None:
-        return Counts([], "rollup")
+        return Counts([])
     text, args = built
     if grouped:
         rows = await conn.fetch(GROUPED.format(text), *args)
-        return Counts([tuple(r) for r in rows if r["n"]], "rollup")
-    return Counts([("", "", 0, 0, int(await conn.fetchval(TOTAL.format(text), *args)))], "rollup")
+        return Counts([tuple(r) for r in rows if r["n"]])
+    return Counts.of_total(await conn.fetchval(TOTAL.format(text), *args))

@@ -23,12 +23,19 @@ from stac_fastapi.extensions.aggregation.client import AsyncBaseAggregationClien
 from stac_fastapi.types.requests import get_base_url
 from stac_fastapi.types.search import APIRequest, str2list
 
-from extensions.access import get_rights
 from extensions.errors import InvalidSearch
 from extensions.facets import CLASS_LABELS, CLASSES, UNKNOWN_CLASS, Counts
-from extensions.federation.search import PWH, Federation, product_type
 from extensions.federation.stac import COLLECTION
-from stac_api.client import DinamisClient, apply_place, count_matches, downloadable_only, restrict
+from stac_api.client import (
+    DinamisClient,
+    airbus,
+    commandable_only,
+    count_matches,
+    hold,
+    only_downloadable,
+    scope,
+    with_commandable,
+)
 
 Interval = Literal["month", "year"]
 
@@ -172,23 +179,14 @@ class DinamisAggregationClient(AsyncBaseAggregationClient):
             await self.core.get_collection(collection_id, request)  # 404 when unknown
             search_request.collections = [collection_id]
         await self.core._check_collections(request, search_request.collections)
-        await apply_place(search_request, request)
-        kind = product_type(search_request, request)
-        collections = set(search_request.collections or [])
+        kind, collections = await scope(search_request, request)
         upstream = 0
-        if kind in ("commandable", "all") or COLLECTION in collections:
-            federation: Federation | None = getattr(request.app.state, "federation", None)
-            if federation is None:
-                raise InvalidSearch("The Airbus archive is not available on this server.")
-            upstream = await federation.total(search_request)
-        counts = Counts([], "none")
-        if kind != "commandable" and collections != {COLLECTION}:
-            if kind == "pwh":
-                search_request.collections = [PWH]
-            elif COLLECTION in collections:
-                search_request.collections = sorted(collections - {COLLECTION})
-            if downloadable_only(search_request, request):
-                restrict(search_request, await get_rights(request))
+        if commandable_only(kind, collections) or with_commandable(kind, collections):
+            upstream = await airbus(request).total(search_request)
+        counts = Counts([])
+        if not commandable_only(kind, collections):
+            hold(search_request, kind, collections)
+            await only_downloadable(search_request, request)
             counts = await count_matches(search_request, request, grouped=True)
         return {
             "type": "AggregationCollection",

@@ -34,7 +34,14 @@ from extensions import facets
 from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
 from extensions.assets import AssetHrefs, record_signatures
 from extensions.errors import InvalidSearch
-from extensions.federation.search import PWH, TOKEN, Federation, page_links, product_type
+from extensions.federation.search import (
+    PWH,
+    TOKEN,
+    Federation,
+    ProductType,
+    page_links,
+    product_type,
+)
 from extensions.federation.stac import COLLECTION
 from extensions.places import resolve_place
 from stac_api.fields import fields_from_query
@@ -153,14 +160,61 @@ async def present(
     await record_signatures(request, grants, "item")
 
 
-# What pgstac's search takes that does not change which items match.
-NOT_MATCHING = {"limit", "token", "sortby", "fields", "conf", "aggregations"}
+# What a search request carries that does not decide which items match: its page, its shape,
+# and our own terms, which are applied before pgstac reads the search.
+NOT_MATCHING = {
+    *("limit", "token", "sortby", "fields", "conf"),
+    *("product_type", "downloadable", "place", "aggregations", "datetime_frequency_interval"),
+}
 
 
 def matching_terms(search_request: Any) -> dict[str, Any]:
     """The search as pgstac reads it, without what only shapes the page."""
     body = search_request.model_dump(mode="json", exclude_none=True, by_alias=True)
     return {k: v for k, v in body.items() if k not in NOT_MATCHING}
+
+
+def commandable_only(kind: ProductType, collections: set[str]) -> bool:
+    return kind == "commandable" or collections == {COLLECTION}
+
+
+def with_commandable(kind: ProductType, collections: set[str]) -> bool:
+    return kind == "all" or COLLECTION in collections
+
+
+def hold(search_request: Any, kind: ProductType, collections: set[str]) -> None:
+    """Narrow the search's collections to those held here."""
+    if kind == "pwh":
+        search_request.collections = [PWH]
+    elif COLLECTION in collections:
+        search_request.collections = sorted(collections - {COLLECTION})
+
+
+def airbus(request: Request) -> Federation:
+    federation: Federation | None = getattr(request.app.state, "federation", None)
+    if federation is None:
+        raise InvalidSearch("The Airbus archive is not available on this server.")
+    return federation
+
+
+async def scope(search_request: Any, request: Request) -> tuple[ProductType, set[str]]:
+    """Our own terms: `place` becomes the area; the product type and collections say which
+    archives the search covers."""
+    await apply_place(search_request, request)
+    kind = product_type(search_request, request)
+    if hasattr(search_request, "product_type"):
+        search_request.product_type = None  # ours, not pgstac's
+    return kind, set(search_request.collections or [])
+
+
+async def only_downloadable(
+    search_request: Any, request: Request, rights: Rights | None = None
+) -> None:
+    """`downloadable=true`: the caller's rights are and-ed into the search's filter."""
+    if downloadable_only(search_request, request):
+        restrict(search_request, rights or await get_rights(request))
+    if hasattr(search_request, "downloadable"):
+        search_request.downloadable = None  # ours, not pgstac's
 
 
 async def count_matches(search_request: Any, request: Request, grouped: bool) -> facets.Counts:
@@ -198,29 +252,20 @@ class DinamisClient(CoreCrudClient):
     """Core endpoints over pgstac, and the federated Airbus archive (extensions.federation)."""
 
     async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
-        await apply_place(search_request, request)
-        kind = product_type(search_request, request)
-        if hasattr(search_request, "product_type"):
-            search_request.product_type = None  # ours, not pgstac's
-        collections = set(search_request.collections or [])
+        kind, collections = await scope(search_request, request)
         token = str(getattr(search_request, "token", None) or "")
-        federation: Federation | None = getattr(request.app.state, "federation", None)
-        if kind == "commandable" or collections == {COLLECTION} or token.startswith(TOKEN):
-            if federation is None:
-                raise InvalidSearch("The Airbus archive is not available on this server.")
+        if commandable_only(kind, collections) or token.startswith(TOKEN):
             page = (
                 int(token.removeprefix(TOKEN))
                 if token.startswith(TOKEN) and token[len(TOKEN) :].isdigit()
                 else 1
             )
-            return await federation.page(request, search_request, page)  # type: ignore[return-value]
-        if kind == "pwh":
-            search_request.collections = [PWH]
-        elif COLLECTION in collections:
-            search_request.collections = sorted(collections - {COLLECTION})
+            return await airbus(request).page(request, search_request, page)  # type: ignore[return-value]
+        hold(search_request, kind, collections)
         held = await self._held(search_request, request)
         held_done = not any(link.get("rel") == "next" for link in held.get("links", []))
-        if (kind == "all" or COLLECTION in collections) and federation is not None and held_done:
+        federation = getattr(request.app.state, "federation", None)
+        if with_commandable(kind, collections) and federation is not None and held_done:
             # The held items are done: the next page is the Airbus archive's first.
             following = page_links(request, search_request, f"{TOKEN}1", None)[2:]
             held["links"] = [*held.get("links", []), *following]
@@ -229,10 +274,7 @@ class DinamisClient(CoreCrudClient):
     async def _held(self, search_request: Any, request: Request) -> ItemCollection:
         """A search of the items held here."""
         rights = await get_rights(request)
-        if downloadable_only(search_request, request):
-            restrict(search_request, rights)
-        if hasattr(search_request, "downloadable"):
-            search_request.downloadable = None  # ours, not pgstac's
+        await only_downloadable(search_request, request, rights)
         # The page and its exact count, side by side.
         page: Any
         counts: facets.Counts | BaseException

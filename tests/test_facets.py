@@ -11,10 +11,14 @@ import httpx
 import psycopg
 import pytest
 from pypgstac.load import Methods
+from stac_fastapi.api.models import create_get_request_model
 
 from extensions.facets import read_terms
 from ingest.demo import generate_items
 from ingest.loader import load_items
+from stac_api.aggregation import aggregation_extension
+from stac_api.client import DinamisClient, matching_terms
+from stac_api.search import DinamisSearch
 from tests.test_search import FRANCE, ILE_DE_FRANCE, MONTPELLIER, TRIANGLE
 
 Items = list[dict[str, Any]]
@@ -99,6 +103,25 @@ def test_the_rollup_reads_the_viewers_terms() -> None:
         assert read_terms(search, None, None) is not None, search
     for search in SEARCHES[14:]:
         assert read_terms(search, None, None) is None, search
+
+
+def test_aggregate_requests_take_the_rollups_path() -> None:
+    """An /aggregate body's own terms (aggregations, interval) and ours (product type,
+    downloadable, place) never send its count to pgstac's slower SQL."""
+    extension = aggregation_extension(
+        DinamisClient(pgstac_search_model=DinamisSearch),
+        create_get_request_model([]),
+        DinamisSearch,
+    )
+    body = extension.POST(
+        bbox=FRANCE,
+        aggregations=["total_count"],
+        datetime_frequency_interval="year",
+        product_type="downloadable",
+        downloadable=False,
+        filter=cloud("<=", 20),
+    )
+    assert read_terms(matching_terms(body), None, None) is not None
 
 
 async def test_counts_follow_loads_and_deletions(
