@@ -168,7 +168,9 @@ def read_file(name: str, content: bytes) -> list[shapely.Geometry]:
             raise InvalidRequest(f"{name}: its coordinate system is not understood.") from exc
     if not geometries:
         raise InvalidRequest(f"{name} holds no geometry.")
-    west, south, east, north = shapely.GeometryCollection(geometries).bounds
+    bounds = shapely.bounds(geometries)  # NaN for coordinates the projection could not map
+    west, south = bounds[:, :2].min(axis=0)
+    east, north = bounds[:, 2:].max(axis=0)
     if not np.isfinite([west, south, east, north]).all():
         raise InvalidRequest(
             f"{name}: coordinates outside the area where its coordinate system is defined."
@@ -263,22 +265,19 @@ def _read_layers(path: Path) -> list[shapely.Geometry]:
     geometries: list[shapely.Geometry] = []
     for layer in pyogrio.list_layers(path)[:, 0]:
         meta, _index, wkb, _fields = pyogrio.raw.read(path, layer=layer, columns=[])
-        found = [
-            g
-            for g in shapely.from_wkb([w for w in wkb if w is not None], on_invalid="ignore")
-            if g is not None and not g.is_empty
-        ]
-        if not found:
+        read = shapely.from_wkb(wkb, on_invalid="ignore")  # None stays None
+        found = read[~shapely.is_missing(read) & ~shapely.is_empty(read)]
+        if not len(found):
             continue
-        found = list(shapely.force_2d(found))
         crs = meta.get("crs")
         if crs and crs.upper() not in LONLAT:
-            found = _to_lonlat(found, crs)
-        geometries.extend(found)
+            geometries.extend(_to_lonlat(found, crs))  # 2D, as reprojected
+        else:
+            geometries.extend(shapely.force_2d(found))
     return geometries
 
 
-def _to_lonlat(geometries: list[shapely.Geometry], crs: str) -> list[shapely.Geometry]:
+def _to_lonlat(geometries: Any, crs: str) -> list[shapely.Geometry]:
     transformer = Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True)
     return list(
         shapely.transform(geometries, lambda xy: np.column_stack(transformer.transform(*xy.T)))
@@ -380,9 +379,9 @@ def imported_geometry(name: str, content: bytes, max_vertices: int) -> ImportedG
     )
 
 
-def _limited(request: Request, max_bytes: int) -> Request:
-    """The request, whose body is refused (413) as soon as it goes over `max_bytes`, so that
-    an oversized upload is never spooled whole to disk."""
+def _limited(request: Request, max_bytes: int, refusal: str) -> Request:
+    """The request, whose body is refused (413, `refusal`) as soon as it goes over
+    `max_bytes`, so that an oversized upload is never spooled whole to disk."""
     received = 0
 
     async def receive() -> Message:
@@ -391,7 +390,7 @@ def _limited(request: Request, max_bytes: int) -> Request:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > max_bytes:
-                raise PayloadTooLarge(_too_large(max_bytes - FORM_OVERHEAD))
+                raise PayloadTooLarge(refusal)
         return message
 
     return Request(request.scope, receive)
@@ -406,11 +405,11 @@ async def import_geometry(request: Request) -> ImportedGeometry:
     """Read a GeoJSON, KML or zipped shapefile file (multipart field `file`) into one geometry
     in EPSG:4326, to post as `intersects` to /search or /aggregate."""
     settings: GeometrySettings = request.app.state.geometry_settings
-    limit = settings.max_bytes + FORM_OVERHEAD
+    limit, refusal = settings.max_bytes + FORM_OVERHEAD, _too_large(settings.max_bytes)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(_too_large(settings.max_bytes))
-    async with _limited(request, limit).form(max_files=1, max_fields=10) as form:
+        raise PayloadTooLarge(refusal)
+    async with _limited(request, limit, refusal).form(max_files=1, max_fields=10) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest(
@@ -419,7 +418,7 @@ async def import_geometry(request: Request) -> ImportedGeometry:
             )
         name = PurePosixPath((upload.filename or "upload").replace("\\", "/")).name
         if upload.size is not None and upload.size > settings.max_bytes:
-            raise PayloadTooLarge(f"{name}: {_too_large(settings.max_bytes)}")
+            raise PayloadTooLarge(f"{name}: {refusal}")
         content = await upload.read()
     if not content:
         raise InvalidRequest(f"{name} is empty.")

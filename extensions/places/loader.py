@@ -1,21 +1,21 @@
 """Fills `places.places` and `places.names` during `dinamis db migrate`, after the schema's
 migration (0006). Idempotent and cheap when nothing changed: the fingerprint of the sources
-is kept in `places.source`, and a second run only reads and hashes the files."""
+is kept in `places.source`, and a second run only reads the packages' versions and hashes
+the boundaries file."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import struct
-import sys
 import time
-from array import array
 from collections.abc import Iterable
 from importlib.metadata import version
 from typing import Any
 
 import psycopg
+import shapely
 from psycopg.types.json import Jsonb
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from extensions.places.sources import (
     BOUNDARIES_FILE,
@@ -45,21 +45,13 @@ Polygons = list[list[list[tuple[float, float]]]]
 
 
 def fingerprint(settings: PlacesSettings | None = None) -> str:
-    """A digest of everything the loader reads: the files' bytes and the packages' versions."""
-    decoupage = package_dir(DECOUPAGE, settings)
-    atlas = package_dir(WORLD_ATLAS, settings)
-    # The French country names come from pycountry's translations.
-    digest = hashlib.sha256(f"{LOADER_VERSION} pycountry {version('pycountry')}".encode())
-    for path in (
-        BOUNDARIES_FILE,
-        decoupage / "package.json",
-        decoupage / "data" / "communes.json",
-        decoupage / "data" / "departements.json",
-        decoupage / "data" / "regions.json",
-        atlas / "package.json",
-        atlas / "countries-10m.json",
-    ):
-        digest.update(path.read_bytes())
+    """A digest of what the loader reads: the npm packages' versions (npm pins their files by
+    version and integrity), pycountry's (the French country names) and the boundaries file."""
+    packages = [package_version(package_dir(name, settings)) for name in (DECOUPAGE, WORLD_ATLAS)]
+    digest = hashlib.sha256(
+        f"{LOADER_VERSION} {' '.join(packages)} pycountry {version('pycountry')}".encode()
+    )
+    digest.update(BOUNDARIES_FILE.read_bytes())
     return digest.hexdigest()
 
 
@@ -71,29 +63,18 @@ def ewkb_hex(polygons: Polygons) -> str:
     """A MultiPolygon as hex EWKB (SRID 4326), which PostGIS reads in COPY text; rings of
     fewer than four points (degenerate islets of the quantized sources) are left out, and a
     place left with none (the Vatican) gets the small box around its points instead."""
-    out = bytearray()
-    kept = []
-    for polygon in polygons:
-        rings = [ring for ring in polygon if len(ring) >= 4]
-        if rings and rings[0] is polygon[0]:
-            kept.append(rings)
+    kept = [
+        Polygon(polygon[0], [ring for ring in polygon[1:] if len(ring) >= 4])
+        for polygon in polygons
+        if len(polygon[0]) >= 4
+    ]
     if not kept:
         points = [point for polygon in polygons for ring in polygon for point in ring]
-        west, east = min(p[0] for p in points) - MARGIN, max(p[0] for p in points) + MARGIN
-        south, north = min(p[1] for p in points) - MARGIN, max(p[1] for p in points) + MARGIN
-        box = [(west, south), (east, south), (east, north), (west, north), (west, south)]
-        kept = [[box]]
-    out += struct.pack("<BII", 1, 0x20000006, 4326)
-    out += struct.pack("<I", len(kept))
-    for rings in kept:
-        out += struct.pack("<BII", 1, 3, len(rings))
-        for ring in rings:
-            out += struct.pack("<I", len(ring))
-            values = array("d", [v for point in ring for v in point])
-            if sys.byteorder != "little":
-                values.byteswap()
-            out += values.tobytes()
-    return out.hex()
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        kept = [box(min(xs) - MARGIN, min(ys) - MARGIN, max(xs) + MARGIN, max(ys) + MARGIN)]
+    return str(
+        shapely.to_wkb(shapely.set_srid(MultiPolygon(kept), 4326), hex=True, include_srid=True)
+    )
 
 
 def gather(settings: PlacesSettings | None = None) -> tuple[list[tuple[Place, Polygons]], int]:

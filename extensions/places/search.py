@@ -28,7 +28,7 @@ WITH matches AS (
                     WHEN n.key LIKE $2 THEN 1
                     WHEN n.key LIKE $3 THEN 2
                     ELSE 3 END) AS tier,
-           max(similarity(n.key, $1)) AS score
+           max(similarity(n.key, $1)) FILTER (WHERE $5) AS score
     FROM places.names n
     WHERE n.key LIKE $2 OR n.key LIKE $3 OR ($5 AND n.key % $1)
     GROUP BY n.place_id
@@ -60,6 +60,11 @@ FROM places.places WHERE id = $1
 """
 
 GEOMETRY = "SELECT ST_AsGeoJSON(geom, 6) FROM places.places WHERE id = $1"
+# The outline of the best match, in the same round trip as the ranking.
+BEST_GEOMETRY = (
+    f"SELECT ST_AsGeoJSON(p.geom, 6) FROM ({MATCHES}) best "  # noqa: S608 - constant SQL
+    "JOIN places.places p ON p.id = best.id"
+)
 
 PLACE_ID = re.compile(rf"^\s*({'|'.join(KINDS)})\s*:\s*(\S+)\s*$", re.IGNORECASE)
 
@@ -110,7 +115,7 @@ async def get_place(conn: asyncpg.Connection, identifier: str) -> dict[str, Any]
         "type": "Feature",
         "id": row["id"],
         "bbox": bbox(row),
-        "geometry": orjson.loads(row["geometry"]),
+        "geometry": orjson.Fragment(row["geometry"]),  # PostGIS's GeoJSON, as it is
         "properties": properties,
     }
 
@@ -130,13 +135,13 @@ async def resolve_place(conn: asyncpg.Connection, text: str) -> dict[str, Any]:
                 f"Unknown place id {identifier!r}. GET /places?q=<name> suggests places and "
                 "their ids."
             )
-        return dict(orjson.loads(geometry))
+        return orjson.loads(geometry)
     key = normalize(text)
     if not key:
         raise InvalidSearch("place must name a place, e.g. place=Montpellier.")
-    row = await conn.fetchrow(MATCHES, key, f"{key}%", f"% {key}%", 1, False)
-    if row is not None:
-        return dict(orjson.loads(await conn.fetchval(GEOMETRY, row["id"])))
+    best = await conn.fetchval(BEST_GEOMETRY, key, f"{key}%", f"% {key}%", 1, False)
+    if best is not None:
+        return orjson.loads(best)
     raise InvalidSearch(await unknown_name(conn, text, key))
 
 
