@@ -21,6 +21,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
 from extensions.areas import GeometrySettings, add_geometries
+from extensions.geodesy import area_km2
 from stac_api.errors import add_error_handlers
 from tests.oracle import expected_ids
 
@@ -334,3 +335,15 @@ async def test_size_limit_setting(small: httpx.AsyncClient) -> None:
     )
     assert chunked.status_code == 413, chunked.text
     assert "Content-Length" not in chunked.request.headers
+
+
+def test_geodesic_area_counts_polygons_whatever_their_orientation() -> None:
+    """Two parts drawn in opposite directions add up; a line has no area."""
+    east = shapely.box(0, 0, 1, 1)
+    west = shapely.Polygon(list(shapely.box(2, 0, 3, 1).exterior.coords)[::-1])
+    separate = area_km2(east) + area_km2(west)
+    assert separate > 24_000
+    assert area_km2(shapely.MultiPolygon([east, west])) == pytest.approx(separate)
+    assert area_km2(shapely.LineString([(0, 0), (1, 0), (1, 1)])) == 0
+    collection = shapely.GeometryCollection([shapely.MultiPolygon([east]), shapely.Point(5, 5)])
+    assert area_km2(collection) == pytest.approx(area_km2(east))
