@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -254,18 +255,40 @@ class DinamisClient(CoreCrudClient):
     async def _search_base(self, search_request: Any, request: Request) -> ItemCollection:
         kind, collections = await scope(search_request, request)
         token = str(getattr(search_request, "token", None) or "")
+        # Both archives (`all`): numberMatched counts both, as /aggregate does.
+        both = with_commandable(kind, collections) and not commandable_only(kind, collections)
         if commandable_only(kind, collections) or token.startswith(TOKEN):
-            page = (
+            page = await airbus(request).page(
+                request,
+                search_request,
                 int(token.removeprefix(TOKEN))
                 if token.startswith(TOKEN) and token[len(TOKEN) :].isdigit()
-                else 1
+                else 1,
             )
-            return await airbus(request).page(request, search_request, page)  # type: ignore[return-value]
-        hold(search_request, kind, collections)
-        held = await self._held(search_request, request)
-        held_done = not any(link.get("rel") == "next" for link in held.get("links", []))
+            if both:
+                hold(search_request, kind, collections)
+                await only_downloadable(search_request, request)
+                held_count = await count_matches(search_request, request, grouped=False)
+                page["numberMatched"] += held_count.total
+            return page  # type: ignore[return-value]
         federation = getattr(request.app.state, "federation", None)
-        if with_commandable(kind, collections) and federation is not None and held_done:
+        upstream = None
+        if both and federation is not None:
+            with contextlib.suppress(InvalidSearch):  # a filter the archive cannot take
+                upstream = federation.total(search_request)
+        hold(search_request, kind, collections)
+        if upstream is None:
+            held = await self._held(search_request, request)
+        else:  # side by side; the held items are served even when Airbus cannot count
+            held, count = await asyncio.gather(
+                self._held(search_request, request), upstream, return_exceptions=True
+            )
+            if isinstance(held, BaseException):
+                raise held
+            if isinstance(count, int):
+                held["numberMatched"] += count
+        held_done = not any(link.get("rel") == "next" for link in held.get("links", []))
+        if both and federation is not None and held_done:
             # The held items are done: the next page is the Airbus archive's first.
             following = page_links(request, search_request, f"{TOKEN}1", None)[2:]
             held["links"] = [*held.get("links", []), *following]

@@ -187,6 +187,26 @@ async def test_product_types_split_held_and_commandable(federated: httpx.AsyncCl
     )
 
 
+async def test_counts_of_both_archives_agree(federated: httpx.AsyncClient) -> None:
+    """numberMatched and /aggregate's total agree for every product type, `all` included (on
+    its held pages and on its Airbus pages)."""
+    area = {"bbox": "3.5,43.4,4.2,43.9"}
+    for kind in ("downloadable", "commandable", "pwh", "all"):
+        params = {**area, "product_type": kind, "limit": 5}
+        page = (await federated.get("/search", params=params)).json()
+        aggregate = await federated.get(
+            "/aggregate", params={**params, "aggregations": "total_count,collection_frequency"}
+        )
+        assert aggregate.status_code == 200, aggregate.text
+        total, by_collection = aggregate.json()["aggregations"]
+        assert page["numberMatched"] == total["value"], kind
+        assert sum(b["frequency"] for b in by_collection["buckets"]) == total["value"], kind
+    token_page = (
+        await federated.get("/search", params={**area, "product_type": "all", "token": "airbus:1"})
+    ).json()
+    assert token_page["numberMatched"] == page["numberMatched"]
+
+
 async def test_filters_reach_the_archive_or_are_refused(federated: httpx.AsyncClient) -> None:
     clear = await federated.post(
         "/search",

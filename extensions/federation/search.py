@@ -14,6 +14,7 @@ the pages of the Airbus archive without the scenes held here, and its quicklook 
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
@@ -57,10 +58,15 @@ class Federation:
         query = urlencode({"href": href, "sig": self.signer.stamp("oneatlas", href)})
         return f"{base_url}{IMAGE_PATH.lstrip('/')}?{query}"
 
-    async def total(self, search_request: Any) -> int:
+    def total(self, search_request: Any) -> Coroutine[Any, Any, int]:
         """How many scenes of the archive match: the upstream's count, an upper bound of the
-        commandable ones (the scenes held here are only removed page by page)."""
-        result = await self.client.search(to_query(search_request, 1, 1))
+        commandable ones (the scenes held here are only removed page by page). The search is
+        read at once (InvalidSearch when the archive cannot take it), so that the caller may
+        go on narrowing it to the held items while the count runs."""
+        return self._total(to_query(search_request, 1, 1))
+
+    async def _total(self, query: dict[str, Any]) -> int:
+        result = await self.client.search(query)
         return min(int(result["totalResults"]), MAX_RESULTS)
 
     async def page(self, request: Request, search_request: Any, page: int) -> dict[str, Any]:
