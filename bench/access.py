@@ -41,13 +41,14 @@ from titiler.core.factory import TilerFactory
 
 from bench.search import RESULTS, database, plain_app, serving, summary, viewer_searches
 from extensions.assets import StorageSettings
-from extensions.plugins import load_plugins, migrate_all
+from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
+from extensions.settings import ApiSettings, Settings
 from extensions.signing import Grant, Signer
-from ingest.demo import load_demo_archive
 from ingest.loader import load_items
 from pgstac.settings import DatabaseSettings
+from simulators.archive import load_demo_archive
+from simulators.registry import load_registry_demo
 from stac_api.app import create_app
-from stac_api.settings import ApiSettings, Settings
 
 USER = "bruce.wayne@formation.example"
 
@@ -305,9 +306,8 @@ def main() -> None:
     args = parser.parse_args()
 
     dsn = database(args.home)
-    migrate_all(dsn)
-    for plugin in load_plugins(["registry"]):
-        plugin.load_demo(dsn)
+    migrate_all(dsn, load_plugins(DEFAULT_PLUGINS))
+    load_registry_demo(dsn)
     storage_root = args.home / "storage"
     loaded = load_demo_archive(dsn, storage_root, items=args.items, seed=args.seed)
     print(f"archive: {loaded.total} items")

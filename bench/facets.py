@@ -37,12 +37,12 @@ import psycopg
 
 from bench.search import COLLECTIONS, RESULTS, database, serving, summary
 from extensions.assets import StorageSettings
-from extensions.plugins import migrate_all
-from ingest.demo import load_demo_archive
+from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
+from extensions.settings import ApiSettings, Settings
 from pgstac.db import SEARCH_PATH
 from pgstac.settings import DatabaseSettings
+from simulators.archive import load_demo_archive
 from stac_api.app import create_app
-from stac_api.settings import ApiSettings, Settings
 
 AGGREGATIONS = ["total_count", "collection_frequency", "datetime_frequency"]
 
@@ -193,7 +193,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dsn = database(args.home)
-    migrate_all(dsn)
+    migrate_all(dsn, load_plugins(DEFAULT_PLUGINS))
     storage_root = args.home / "storage"
     load_demo_archive(dsn, storage_root, items=args.items, seed=args.seed)
     total = replicate(dsn, args.copies)

@@ -35,13 +35,13 @@ from bench.search import RESULTS, database, serving, summary, viewer_searches
 from extensions.assets import StorageSettings
 from extensions.federation.settings import OneAtlasSettings
 from extensions.federation.stac import to_query
-from extensions.plugins import migrate_all
-from ingest.demo import load_demo_archive
+from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
+from extensions.settings import ApiSettings, Settings
 from pgstac.cluster import free_port
 from pgstac.settings import DatabaseSettings
+from simulators.archive import load_demo_archive
 from stac_api.app import create_app
 from stac_api.search import DinamisSearch
-from stac_api.settings import ApiSettings, Settings
 
 KEY = "bench-key"
 
@@ -61,7 +61,7 @@ def start_simulator(
         sys.executable,
         "-m",
         "uvicorn",
-        "extensions.federation.simulator:create_simulator",
+        "simulators.oneatlas:create_simulator",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -177,7 +177,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dsn = database(args.home)
-    migrate_all(dsn)
+    migrate_all(dsn, load_plugins(DEFAULT_PLUGINS))
     loaded = load_demo_archive(dsn, args.home / "storage", items=args.items, seed=args.seed)
     shared = min(args.held, loaded.total)
     print(

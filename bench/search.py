@@ -39,12 +39,12 @@ import httpx
 from fastapi import FastAPI
 
 from extensions.assets import StorageSettings
-from extensions.plugins import migrate_all
-from ingest.demo import load_demo_archive
+from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
+from extensions.settings import ApiSettings, Settings
 from pgstac.cluster import EmbeddedCluster
 from pgstac.settings import ClusterSettings, DatabaseSettings
+from simulators.archive import load_demo_archive
 from stac_api.app import create_app
-from stac_api.settings import ApiSettings, Settings
 
 COLLECTIONS = ["spot-swh", "spot67", "pleiades", "pleiades-pwh", "pleiades-neo"]
 RESULTS = Path(__file__).parent / "results"
@@ -171,7 +171,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dsn = database(args.home)
-    migrate_all(dsn)
+    migrate_all(dsn, load_plugins(DEFAULT_PLUGINS))
     storage_root = args.home / "storage"
     started = time.perf_counter()
     loaded = load_demo_archive(dsn, storage_root, items=args.items, seed=args.seed)

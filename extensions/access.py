@@ -1,8 +1,8 @@
 """Who may download what: the core's access interface, provided by the registry plugin.
 
 Rights are those of one identity: the collections whose every item it may download, and
-scopes (a collection, a period of acquisition, an area) where only some items are allowed, as
-for a private entity's mission. They become one CQL2 filter that the database evaluates with
+mission scopes (a collection, a period of acquisition, an area) where only some items are
+allowed, as for a private entity's mission. They become one CQL2 filter that the database evaluates with
 the caller's search (`downloadable=true`) and on the items of a response.
 """
 
@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import orjson
 from fastapi import Request
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.identity import Identity, get_identity
+from extensions.services import services_of
+
+if TYPE_CHECKING:
+    from extensions.database import Database
 
 ACCESS = "dinamis:access"
 DOWNLOADABLE = "downloadable"
@@ -27,7 +31,7 @@ OUTSIDE_MISSION = "outside mission"
 
 
 @dataclass(frozen=True)
-class Scope:
+class MissionScope:
     """Items of one collection acquired within a period over an area (a mission's sensor)."""
 
     collection: str
@@ -59,20 +63,20 @@ class Rights:
     everything: bool = False
     collections: frozenset[str] = frozenset()
     """Collections whose every item the caller may download."""
-    scopes: tuple[Scope, ...] = ()
+    missions: tuple[MissionScope, ...] = ()
     """Where only some items are allowed (private entities' missions)."""
     licensed: frozenset[str] = field(default=frozenset())
     """Collections whose licence the caller holds (to tell a missing licence from a mission)."""
 
     @property
     def nothing(self) -> bool:
-        return not (self.everything or self.collections or self.scopes)
+        return not (self.everything or self.collections or self.missions)
 
     def cql2(self) -> dict[str, Any] | bool:
         """The items the caller may download, as CQL2-JSON (`True`: all, `False`: none)."""
         if self.everything:
             return True
-        parts: list[dict[str, Any]] = [scope.cql2() for scope in self.scopes]
+        parts: list[dict[str, Any]] = [mission.cql2() for mission in self.missions]
         if self.collections:
             parts.insert(
                 0, {"op": "in", "args": [{"property": "collection"}, sorted(self.collections)]}
@@ -89,7 +93,7 @@ class Rights:
             return SIGN_IN
         if collection not in self.licensed:
             return LICENCE_MISSING
-        if not any(scope.collection == collection for scope in self.scopes):
+        if not any(mission.collection == collection for mission in self.missions):
             return OUTSIDE_MISSION
         return None
 
@@ -114,22 +118,23 @@ def refuse(verdict: str, otherwise: str | None = None) -> NoReturn:
 
 
 class AccessPolicy(Protocol):
-    async def rights(self, request: Request, identity: Identity | None) -> Rights:
+    async def rights(self, identity: Identity | None) -> Rights:
         """The rights of this identity (anonymous when None)."""
 
 
 async def get_rights(request: Request) -> Rights:
-    """The caller's rights, once per request; without a policy nobody downloads."""
+    """The caller's rights, once per request (kept in its scope, where the caching middleware
+    reads that the answer depended on them); without a policy nobody downloads."""
     if "rights" not in request.scope:
         identity = await get_identity(request)
-        policy: AccessPolicy | None = getattr(request.app.state, "access_policy", None)
-        request.scope["rights"] = await policy.rights(request, identity) if policy else ANONYMOUS
+        policy = services_of(request).access
+        request.scope["rights"] = await policy.rights(identity) if policy else ANONYMOUS
     rights: Rights = request.scope["rights"]
     return rights
 
 
 async def decide(
-    request: Request, rights: Rights, items: Iterable[tuple[str, str]]
+    database: Database, rights: Rights, items: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
     """`dinamis:access` of each (collection, item id): by collection when that settles it,
     by the database evaluating the rights' CQL2 filter otherwise."""
@@ -142,7 +147,7 @@ async def decide(
         else:
             verdicts[key] = verdict
     if pending:
-        async with request.app.state.get_connection(request, "r") as conn:
+        async with database.read() as conn:
             allowed = await conn.fetch(
                 "SELECT collection, id FROM dinamis.downloadable($1::text[], $2::text[], $3::text::jsonb)",
                 [c for c, _ in pending],
@@ -158,16 +163,17 @@ async def decide(
 async def require_downloadable(request: Request, collection: str, item_id: str) -> Rights:
     """The caller's rights, once they are known to allow downloading this item."""
     rights = await get_rights(request)
-    verdict = (await decide(request, rights, [(collection, item_id)]))[(collection, item_id)]
+    database = services_of(request).database
+    verdict = (await decide(database, rights, [(collection, item_id)]))[(collection, item_id)]
     if verdict != DOWNLOADABLE:
         refuse(verdict)
     return rights
 
 
-async def fetch_item(request: Request, collection: str, item_id: str) -> dict[str, Any] | None:
+async def fetch_item(database: Database, collection: str, item_id: str) -> dict[str, Any] | None:
     """One item as the API serves it (hydrated), read directly: `pgstac.get_item` cannot
     prune the partitions at planning time and costs several times more."""
-    async with request.app.state.get_connection(request, "r") as conn:
+    async with database.read() as conn:
         item: dict[str, Any] | None = await conn.fetchval(
             "SELECT pgstac.content_hydrate(i) FROM pgstac.items i WHERE i.collection = $1 AND i.id = $2",
             collection,

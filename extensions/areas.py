@@ -31,6 +31,7 @@ from starlette.types import Message
 
 from extensions.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from extensions.geodesy import area_km2
+from extensions.services import ServicesDep
 
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".zip": "zipped shapefile"}
 GEOJSON_TYPES = {
@@ -401,10 +402,10 @@ def _too_large(max_bytes: int) -> str:
     return f"The file is over the {size} accepted for geometry files."
 
 
-async def import_geometry(request: Request) -> ImportedGeometry:
+async def import_geometry(request: Request, services: ServicesDep) -> ImportedGeometry:
     """Read a GeoJSON, KML or zipped shapefile file (multipart field `file`) into one geometry
     in EPSG:4326, to post as `intersects` to /search or /aggregate."""
-    settings: GeometrySettings = request.app.state.geometry_settings
+    settings = services.settings.geometries
     limit, refusal = settings.max_bytes + FORM_OVERHEAD, _too_large(settings.max_bytes)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
@@ -446,9 +447,8 @@ FILE_FORM: dict[str, Any] = {
 }
 
 
-def add_geometries(app: FastAPI, settings: GeometrySettings) -> None:
+def add_geometries(app: FastAPI) -> None:
     """Mount `POST /geometries` (public: it reads the caller's file, no catalogue data)."""
-    app.state.geometry_settings = settings
     router = APIRouter(prefix=getattr(app.state, "router_prefix", ""), tags=["Geometries"])
     router.add_api_route(
         GEOMETRIES_PATH,

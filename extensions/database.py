@@ -1,15 +1,27 @@
-"""Our own schemas (registry, ordering, outbox…) through SQLAlchemy's async engine.
+"""The two lanes every process takes to PostgreSQL.
 
-The STAC catalogue itself is served by stac-fastapi-pgstac's asyncpg pools; the rest of the
-product uses one AsyncEngine per process, created in the app's lifespan.
+1. **The catalogue lane** (asyncpg): pgstac's searches and items, the facets, places,
+   rights and the access audit: the hot paths. `Database.read()` goes to the reader (a
+   replica when `DINAMIS_DB_READER_URL` is set), `Database.write()` to the primary; one pool
+   when they are the same server. stac-fastapi-pgstac reaches the same pools through
+   `app.state.get_connection` (its contract).
+2. **The application lane** (psycopg 3): the product's own schemas (registry, ordering,
+   outbox) through SQLAlchemy sessions, and the job queue (procrastinate), sharing one
+   connection pool to the primary.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import Literal
 
-from fastapi import Depends, Request
+import asyncpg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from pydantic import SecretStr
+from sqlalchemy.dialects.postgresql.psycopg import _log_notices
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,31 +29,126 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+from stac_fastapi.pgstac.db import con_init, translate_pgstac_errors
+from starlette.requests import Request
+
+from pgstac.db import SEARCH_PATH
+from pgstac.settings import DatabaseSettings
+
+JOBS_SCHEMA = "jobs"
 
 
 class Base(DeclarativeBase):
     """Declarative base of the product's own tables (each in its component's schema)."""
 
 
-def async_url(dsn: str) -> str:
-    scheme, _, rest = dsn.partition("://")
-    return f"postgresql+asyncpg://{rest}" if scheme.startswith("postgres") else dsn
+async def _reset(connection: AsyncConnection) -> None:
+    """Back in the pool: the notice handler SQLAlchemy adds when it takes a connection goes
+    (the job queue's connections have none)."""
+    with contextlib.suppress(ValueError):
+        connection.remove_notice_handler(_log_notices)
 
 
-def make_engine(dsn: str, pool_size: int = 5) -> AsyncEngine:
-    return create_async_engine(
-        async_url(dsn), pool_size=pool_size, max_overflow=5, pool_pre_ping=True
+class Database:
+    """Both lanes of one process."""
+
+    def __init__(
+        self,
+        reader: asyncpg.Pool | None,
+        writer: asyncpg.Pool | None,
+        pool: AsyncConnectionPool,
+        engine: AsyncEngine,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.pool = pool
+        self.engine = engine
+        self.session = async_sessionmaker(engine, expire_on_commit=False)
+        """A new session of the application lane; the caller commits what it changes."""
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, settings: DatabaseSettings, name: str, catalogue: bool = True
+    ) -> AsyncIterator[Database]:
+        """Open the lanes (the catalogue's only when `catalogue`), and close them after."""
+        primary = settings.dsn()
+        writer = reader = None
+        pool = AsyncConnectionPool(
+            primary,
+            min_size=1,
+            max_size=settings.pool_max_size,
+            open=False,
+            close_returns=True,
+            reset=_reset,
+            kwargs={
+                "options": f"-c search_path={JOBS_SCHEMA},public",
+                "application_name": f"{name}-app",
+            },
+        )
+        # SQLAlchemy takes psycopg's pooled connections and gives them back on close.
+        engine = create_async_engine(
+            "postgresql+psycopg://", async_creator=pool.getconn, poolclass=NullPool
+        )
+        try:
+            await pool.open()
+            if catalogue:
+                writer = await _catalogue_pool(primary, settings, name)
+                replica = settings.reader_dsn()
+                reader = (
+                    writer if replica == primary else await _catalogue_pool(replica, settings, name)
+                )
+            yield cls(reader, writer, pool, engine)
+        finally:
+            for asyncpg_pool in {p for p in (reader, writer) if p is not None}:
+                await asyncpg_pool.close()
+            await engine.dispose()
+            await pool.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[asyncpg.Connection]:
+        """A catalogue connection for reading (the replica's, when there is one)."""
+        assert self.reader is not None, "this process has no catalogue lane"
+        with translate_pgstac_errors():
+            async with self.reader.acquire() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[asyncpg.Connection]:
+        """A catalogue connection to the primary."""
+        assert self.writer is not None, "this process has no catalogue lane"
+        with translate_pgstac_errors():
+            async with self.writer.acquire() as connection:
+                yield connection
+
+    def connection(
+        self, request: Request, readwrite: Literal["r", "w"] = "r"
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """stac-fastapi-pgstac's `get_connection(request, "r"|"w")`, on these pools."""
+        return self.write() if readwrite == "w" else self.read()  # type: ignore[return-value]
+
+
+async def _catalogue_pool(dsn: str, settings: DatabaseSettings, name: str) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        init=con_init,
+        server_settings={
+            "search_path": SEARCH_PATH,
+            "application_name": name,
+            "statement_timeout": str(settings.statement_timeout_ms),
+        },
     )
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+@asynccontextmanager
+async def application_lane(dsn: str) -> AsyncIterator[Database]:
+    """The application lane alone, for a command (migrations' reference data, demos)."""
+    settings = DatabaseSettings(url=SecretStr(dsn), pool_max_size=2)
+    async with Database.open(settings, "dinamis-cli", catalogue=False) as database:
+        yield database
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; the route commits what it changes."""
-    async with request.app.state.sessions() as session:
-        yield session
-
-
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+__all__ = ["AsyncSession", "Base", "Database", "application_lane"]

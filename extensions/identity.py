@@ -1,8 +1,8 @@
-"""Who is calling: the core's identity interface, provided by the registry plugin.
+"""Who is calling: the core's identity interface, provided by a plugin (the registry's).
 
 Routes depend on `CurrentIdentity` (may be None) or `require_identity` / `require_role(…)`.
-The provider is looked up once per request; without one (no registry plugin), every caller
-is anonymous.
+The provider is asked once per request (the answer is kept in the request's scope, where the
+caching middleware also reads it); without one, every caller is anonymous.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.services import services_of
 
 ROLES = ("user", "referent", "legal_representative", "instructor", "admin", "relay")
 
@@ -55,7 +56,7 @@ async def get_identity(
     _key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Identity | None:
     if "identity" not in request.scope:
-        provider: IdentityProvider | None = getattr(request.app.state, "identity_provider", None)
+        provider = services_of(request).identity
         request.scope["identity"] = await provider.identify(request) if provider else None
     identity: Identity | None = request.scope["identity"]
     return identity

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from cachetools import TTLCache
 from fastapi import FastAPI, Path, Query, Request
 from rio_tiler.errors import (
     InvalidAssetName,
@@ -31,13 +30,10 @@ from titiler.core.factory import TilerFactory
 from extensions.access import require_downloadable
 from extensions.assets.hrefs import is_relative
 from extensions.errors import NotFound
+from extensions.services import services_of
 
 ITEM_PREFIX = "/collections/{collection_id}/items/{item_id}"
 READ_SECONDS = 3600
-# A map view asks for tens of tiles of the same image at once: where it is read (a path, or
-# a presigned URL that GDAL's cache then recognises) is kept a moment; the caller's rights
-# are checked on every request.
-HREFS: TTLCache[tuple[str, str, str], str] = TTLCache(maxsize=4096, ttl=30)
 # GDAL reads one known file per asset: no directory listing, bounded network waits.
 GDAL_ENVIRONMENT = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
@@ -71,11 +67,12 @@ async def readable_asset(
     asset: Annotated[str, Query(description="The item's image asset")] = "data",
 ) -> str:
     """Where rio-tiler reads the asset, if the caller may download the item."""
+    services = services_of(request)
     key = (collection_id, item_id, asset)
-    location = HREFS.get(key)
+    location = services.hrefs.read_locations.get(key)  # the rights are checked every time
     href = None
     if location is None:
-        async with request.app.state.get_connection(request, "r") as conn:
+        async with services.database.read() as conn:
             href = await conn.fetchval(
                 "SELECT content->'assets'->$3->>'href' FROM pgstac.items WHERE collection = $1 AND id = $2",
                 collection_id,
@@ -87,9 +84,9 @@ async def readable_asset(
     await require_downloadable(request, collection_id, item_id)
     if location is None:
         assert href is not None
-        storage = request.app.state.asset_hrefs.storage
+        storage = services.hrefs.storage
         location = storage.read_location(href, READ_SECONDS) if is_relative(href) else href
-        HREFS[key] = location
+        services.hrefs.read_locations[key] = location
     return location
 
 

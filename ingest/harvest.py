@@ -21,11 +21,10 @@ from typing import IO, Any
 
 import orjson
 import psycopg
-from pypgstac.db import PgstacDB
-from pypgstac.load import Loader, Methods
+from pypgstac.load import Methods
 
 from ingest.dimap import DimapError, read_item
-from ingest.loader import without_inferred_links
+from ingest.loader import BulkLoader
 from ingest.sources import Candidate, Listing, SourceSpec, open_source
 from pgstac.db import connect
 
@@ -162,23 +161,13 @@ class ChunkLoader:
     def __init__(self, dsn: str, prefix: str) -> None:
         self.dsn = dsn
         self.prefix = prefix
-        self._connect()
-
-    def _connect(self) -> None:
-        self.db = PgstacDB(dsn=self.dsn)
-        self.loader = Loader(db=self.db)
+        self.bulk = BulkLoader(dsn)
 
     def _load(self, parsed: list[Parsed], mode: Methods) -> None:
-        items = [without_inferred_links(p.item) for p in parsed]
-        try:
-            self.loader.load_items(iter(items), insert_mode=mode)
-        except Exception:
-            self.db.close()  # the connection's transaction is aborted: start afresh
-            self._connect()
-            raise
+        self.bulk.load((p.item for p in parsed), mode)
 
     def close(self) -> None:
-        self.db.close()
+        self.bulk.close()
 
     def load(self, chunk: list[Parsed], report: HarvestReport, new: bool = False) -> list[Parsed]:
         """Load a chunk; returns the parsed products that were loaded.

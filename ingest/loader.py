@@ -1,17 +1,18 @@
-"""Bulk loading of STAC items into pgstac through pypgstac's Loader, streamed in chunks."""
+"""The one bulk loader of items into pgstac: pypgstac's Loader, streamed in chunks, on one
+connection kept across loads."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from types import TracebackType
 from typing import Any
 
 from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
-from stac_fastapi.pgstac.models.links import INFERRED_LINK_RELS
 
 CHUNK_SIZE = 10_000
-INFERRED_RELS = frozenset(INFERRED_LINK_RELS)
-"""Links the API derives for every item: not worth storing."""
+INFERRED_RELS = frozenset(("self", "item", "parent", "collection", "root", "items", "child"))
+"""Links the API derives for every item (stac-fastapi-pgstac's): not worth storing."""
 
 
 def without_inferred_links(item: dict[str, Any]) -> dict[str, Any]:
@@ -21,27 +22,63 @@ def without_inferred_links(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+class BulkLoader:
+    """Loads items through pypgstac on one connection; after a failed load (its transaction
+    aborted) the next load starts on a new one."""
+
+    def __init__(self, dsn: str, chunk_size: int = CHUNK_SIZE) -> None:
+        self.dsn = dsn
+        self.chunk_size = chunk_size
+        self._open()
+
+    def _open(self) -> None:
+        self.db = PgstacDB(dsn=self.dsn)
+        self.loader = Loader(db=self.db)
+
+    def load(self, items: Iterable[dict[str, Any]], mode: Methods = Methods.upsert) -> int:
+        """Load items (any iterable: nothing is written to disk); returns how many were read.
+
+        `Methods.insert` copies new items straight into their partitions (the fastest;
+        refused when one exists), `Methods.ignore` keeps items already present untouched,
+        `Methods.upsert` replaces them.
+        """
+        count = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            for item in items:
+                count += 1
+                yield without_inferred_links(item)
+
+        try:
+            self.loader.load_items(counted(), insert_mode=mode, chunksize=self.chunk_size)
+        except Exception:
+            self.db.close()
+            self._open()
+            raise
+        return count
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> BulkLoader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 def load_items(
     dsn: str,
     items: Iterable[dict[str, Any]],
     mode: Methods = Methods.upsert,
     chunk_size: int = CHUNK_SIZE,
 ) -> int:
-    """Load items (any iterable: nothing is written to disk); returns how many were read.
-
-    `Methods.ignore` keeps items already present untouched, `Methods.upsert` replaces them.
-    """
-    count = 0
-
-    def counted() -> Iterator[dict[str, Any]]:
-        nonlocal count
-        for item in items:
-            count += 1
-            yield without_inferred_links(item)
-
-    db = PgstacDB(dsn=dsn)
-    try:
-        Loader(db=db).load_items(counted(), insert_mode=mode, chunksize=chunk_size)
-    finally:
-        db.close()
-    return count
+    """Load items once (see `BulkLoader.load`); returns how many were read."""
+    with BulkLoader(dsn, chunk_size) as loader:
+        return loader.load(items, mode)

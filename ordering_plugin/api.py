@@ -24,12 +24,12 @@ from stapi_pydantic import Product as StapiProduct
 
 from extensions.access import get_rights
 from extensions.areas import from_bbox
-from extensions.database import DbSession
 from extensions.errors import InvalidRequest, NotFound, PermissionDenied
 from extensions.federation.search import held_datastrips
 from extensions.federation.stac import datastrip_ids
 from extensions.geodesy import area_km2
 from extensions.identity import SignedIn
+from extensions.services import DbSession, ServicesDep, services_of
 from ordering_plugin import workflow
 from ordering_plugin.aoi import from_file, from_geojson
 from ordering_plugin.connector import defer_submit, iso, tasking_request
@@ -38,6 +38,7 @@ from ordering_plugin.models import Message, Project, Quota, StatusEvent
 from ordering_plugin.models import Request as OrderRequest
 from ordering_plugin.products import (
     AIRBUS_PROVIDER,
+    FAMILIES,
     PRODUCTS,
     Product,
     order_parameters_schema,
@@ -58,13 +59,13 @@ AIRBUS = Provider(**AIRBUS_PROVIDER)
 router = APIRouter(prefix=PREFIX, tags=["Ordering (STAPI)"])
 
 
-def desk_for(request: Request, session: DbSession, identity: SignedIn) -> Desk:
+def desk_for(services: ServicesDep, session: DbSession, identity: SignedIn) -> Desk:
     return Desk(
         session=session,
-        settings=request.app.state.ordering_settings,
-        mails=request.app.state.templates.env,
+        settings=services.settings.plugin(OrderingSettings),
+        mails=services.templates.env,
         identity=identity,
-        queue=getattr(request.app.state, "jobs", None),
+        queue=services.jobs,
     )
 
 
@@ -141,20 +142,20 @@ def product_json(request: Request, product: Product) -> dict[str, Any]:
         id=product.id,
         title=product.title,
         description=(
-            f"Scenes of the Airbus {product.sensor.title} archive, cut to an area of at least "
-            f"{product.minimum_km2:g} km², delivered into the `{product.sensor.collection}` collection."
+            f"Scenes of the Airbus {product.sensor_title} archive, cut to an area of at least "
+            f"{product.minimum_km2:g} km², delivered into the `{product.collection}` collection."
             if product.kind == "A"
-            else f"New {product.sensor.title} acquisitions over an area of at least "
-            f"{product.minimum_km2:g} km² within a window, delivered into `{product.sensor.collection}`."
+            else f"New {product.sensor_title} acquisitions over an area of at least "
+            f"{product.minimum_km2:g} km² within a window, delivered into `{product.collection}`."
         ),
-        keywords=["Airbus", product.sensor.title, "archive" if product.kind == "A" else "tasking"],
+        keywords=["Airbus", product.sensor_title, "archive" if product.kind == "A" else "tasking"],
         license="proprietary",
         providers=[AIRBUS],
         links=links,
         conformsTo=CONFORMANCE,
     ).model_dump(mode="json", by_alias=True)
     body["dinamis:minimum_km2"] = product.minimum_km2
-    body["dinamis:collection"] = product.sensor.collection
+    body["dinamis:collection"] = product.collection
     return body
 
 
@@ -204,7 +205,7 @@ async def opportunities(
         tasking_window(start, end)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from exc
-    client = request.app.state.federation.client
+    client = services_of(request).airbus
     answer = await client.feasibility(
         tasking_request(
             product,
@@ -275,10 +276,10 @@ async def file_order(
             [{**e, "loc": ("order_parameters", *e["loc"])} for e in exc.errors()]
         ) from exc
     rights = await get_rights(request)
-    collection = product.sensor.collection
+    collection = product.collection
     if not (rights.everything or collection in rights.licensed or collection in rights.collections):
         raise PermissionDenied(
-            f"Your entity does not hold the licence of {product.sensor.title} (`{collection}`): "
+            f"Your entity does not hold the licence of {product.sensor_title} (`{collection}`): "
             "its deliveries could not be downloaded. Ask your referent to add it."
         )
     options = parameters.model_dump(mode="json")
@@ -319,7 +320,7 @@ async def commandable_scenes(
     """The scenes of the commandable collection, as Airbus lists them now: each must exist,
     be of the product's constellation, and not be held here already."""
     ids = sorted(set(item_ids))
-    client = request.app.state.federation.client
+    client = services_of(request).airbus
     page = await client.search(
         {
             "id": ",".join(ids),
@@ -334,12 +335,12 @@ async def commandable_scenes(
     scenes = [found[i] for i in ids]
     for scene in scenes:
         constellation = scene["properties"].get("constellation")
-        if constellation != product.sensor.constellation:
+        if constellation != product.constellation:
             raise InvalidRequest(
                 f"{scene['properties']['id']} is a {constellation} scene, not one of "
-                f"{product.sensor.title}: order it with the right product."
+                f"{product.sensor_title}: order it with the right product."
             )
-    held = await held_datastrips(request, scenes)
+    held = await held_datastrips(services_of(request).database, scenes)
     if already := [s["properties"]["id"] for s in scenes if datastrip_ids(s["properties"]) & held]:
         raise InvalidRequest(
             f"Already in the catalogue, to download rather than order: {', '.join(already)}."
@@ -422,7 +423,7 @@ async def perform(
     order = await desk.act(order_id, action, reason)
     await desk.commit()
     if order.status == OrderStatusCode.accepted:
-        await defer_submit(getattr(request.app.state, "jobs", None), order.id)
+        await defer_submit(services_of(request).jobs, order.id)
     return order
 
 
@@ -487,7 +488,7 @@ async def quotas(desk: DeskDep, entity_id: int | None = None) -> dict[str, Any]:
 
 class QuotaBody(BaseModel):
     entity_id: int
-    family: str = Field(pattern="^(SPOT|PLEIADES|PLEIADES-NEO)$")
+    family: str = Field(pattern=f"^({'|'.join(FAMILIES)})$")
     year: int = Field(ge=2000, le=2100)
     allowed_km2: float = Field(ge=0)
 
@@ -503,7 +504,7 @@ async def set_quota(body: QuotaBody, desk: DeskDep) -> dict[str, Any]:
 async def read_aoi(
     request: Request, identity: SignedIn, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    settings: OrderingSettings = request.app.state.ordering_settings
+    settings = services_of(request).settings.plugin(OrderingSettings)
     limit = settings.upload_max_mb * 2**20
     content = await file.read(limit + 1)
     geometry = from_file(file.filename or "aoi", content, limit)

@@ -24,8 +24,8 @@ import shapely
 from sqlalchemy import select
 from stapi_pydantic import OrderStatusCode as Status
 
-from extensions import jobs
 from extensions.federation.client import OneAtlasClient, UpstreamError, UpstreamRefused
+from extensions.services import Services, job_services
 from ingest.harvest import HarvestOptions, harvest
 from ingest.sources import SourceSpec
 from ordering_plugin import workflow
@@ -76,7 +76,7 @@ def tasking_request(
 ) -> dict[str, Any]:
     """The OneAtlas feasibility body of a tasking (a tasking order adds its contract)."""
     return {
-        "mission": product.sensor.constellation,
+        "mission": product.constellation,
         "aoi": aoi,
         "acquisitionDate": {"startDate": iso(start), "endDate": iso(end)},
         "optical": {
@@ -111,16 +111,18 @@ def iso(moment: datetime) -> str:
 class Connector:
     """One pass of the connector over one request."""
 
-    def __init__(self, env: jobs.JobEnvironment, queue: Any = None) -> None:
-        if env.airbus is None:
-            raise RuntimeError("the job environment has no Airbus client")
-        self.env = env
-        self.client: OneAtlasClient = env.airbus
-        self.queue = queue
-        self.settings = OrderingSettings()
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.client: OneAtlasClient = services.airbus
+        self.settings = services.settings.plugin(OrderingSettings)
 
     def desk(self, session: Any) -> Desk:
-        return Desk(session=session, settings=self.settings, mails=self.env.mails, queue=self.queue)
+        return Desk(
+            session=session,
+            settings=self.settings,
+            mails=self.services.templates.env,
+            queue=self.services.jobs,
+        )
 
     async def contract(self) -> str:
         contracts = await self.client.contracts()
@@ -131,7 +133,7 @@ class Connector:
 
     async def submit(self, request_id: str) -> str | None:
         """Price and place an accepted request; returns its new status."""
-        async with self.env.sessions() as session:
+        async with self.services.database.session() as session:
             desk = self.desk(session)
             request = await session.get(Request, request_id, with_for_update={"skip_locked": True})
             if request is None or request.status != Status.accepted or request.upstream_id:
@@ -160,7 +162,7 @@ class Connector:
 
     async def poll(self, request_id: str) -> str | None:
         """Ask Airbus where the request stands and act on it; returns the request's status."""
-        async with self.env.sessions() as session:
+        async with self.services.database.session() as session:
             request = await session.get(Request, request_id)
             if (
                 request is None
@@ -178,7 +180,7 @@ class Connector:
             d for d in answer.get("deliveries") or [] if str(d.get("status")) == "delivered"
         ]
         files = await self.download(request_id, deliveries) if state == "delivered" else []
-        async with self.env.sessions() as session:
+        async with self.services.database.session() as session:
             desk = self.desk(session)
             request = await session.get(Request, request_id, with_for_update=True)
             if request is None or request.status not in workflow.IN_FLIGHT:
@@ -225,7 +227,7 @@ class Connector:
             return request.status
 
     async def download(self, request_id: str, deliveries: list[dict[str, Any]]) -> list[Path]:
-        folder = self.env.settings.storage.local_root / DELIVERIES / request_id
+        folder = self.services.settings.storage.local_root / DELIVERIES / request_id
         folder.mkdir(parents=True, exist_ok=True)
         files: list[Path] = []
         for delivery in deliveries:
@@ -265,12 +267,12 @@ class Connector:
                     f"La livraison {path.name} n'est pas une archive zip.",
                 )
                 return
-        root = self.env.settings.storage.local_root
+        root = self.services.settings.storage.local_root
         output = io.BytesIO()
         report = await asyncio.to_thread(
             harvest,
             SourceSpec(str(folder)),
-            self.env.settings.database.dsn(),
+            self.services.settings.database.dsn(),
             HarvestOptions(
                 providers=[AIRBUS_PROVIDER],
                 href_prefix=folder.relative_to(root).as_posix() + "/",
@@ -279,12 +281,10 @@ class Connector:
             output,
         )
         items = [orjson.loads(line) for line in output.getvalue().splitlines() if line.strip()]
-        wrong = [i["id"] for i in items if i["collection"] != product.sensor.collection]
+        wrong = [i["id"] for i in items if i["collection"] != product.collection]
         if report.failed or not items or wrong:
             reasons = "; ".join(f"{f.key}: {f.message}" for f in report.failures[:3]) or (
-                f"hors collection {product.sensor.collection} : {wrong}"
-                if wrong
-                else "aucun produit"
+                f"hors collection {product.collection} : {wrong}" if wrong else "aucun produit"
             )
             await desk.move(request, Status.failed, SYSTEM, "delivery-ingest", reasons)
             return
@@ -313,13 +313,13 @@ async def defer_poll(queue: Any, request_id: str, seconds: float) -> None:
 
 
 async def submit_task(context: procrastinate.JobContext, request_id: str) -> None:
-    connector = Connector(jobs.current(), context.app)
+    connector = Connector(job_services(context))
     if await connector.submit(request_id) in workflow.IN_FLIGHT:
         await defer_poll(context.app, request_id, connector.settings.poll_seconds)
 
 
 async def poll_task(context: procrastinate.JobContext, request_id: str) -> None:
-    connector = Connector(jobs.current(), context.app)
+    connector = Connector(job_services(context))
     try:
         status = await connector.poll(request_id)
     except UpstreamError as exc:  # Airbus unreachable for now: ask again later
@@ -332,7 +332,7 @@ async def poll_task(context: procrastinate.JobContext, request_id: str) -> None:
 async def sweep_task(context: procrastinate.JobContext, timestamp: int) -> None:
     """Every minute: submit accepted requests not placed yet, follow the placed ones (jobs
     lost in a restart are picked up here)."""
-    async with jobs.current().sessions() as session:
+    async with job_services(context).database.session() as session:
         rows = (
             await session.execute(
                 select(Request.id, Request.upstream_id).where(

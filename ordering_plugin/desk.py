@@ -217,21 +217,21 @@ class Desk(Mailing):
         year = datetime.now(UTC).year
         number = await self._next(f"request:{project.id}:{year}:{product.kind}")
         quota = await self.quota(
-            project.entity_id or me.entity_id, project.entity_name, product.sensor.family
+            project.entity_id or me.entity_id, project.entity_name, product.family
         )
         warning = None
         if quota.used_km2 + quota.reserved_km2 + area > quota.allowed_km2:
             warning = (
                 f"Attention, vous avez dépassé le quota de gratuité de {quota.allowed_km2:,.0f} km² "
-                f"({product.sensor.title}, {quota.period_start.year}) : votre demande risque "
+                f"({product.sensor_title}, {quota.period_start.year}) : votre demande risque "
                 "d'être rejetée."
             ).replace(",", " ")
         request = Request(
-            id=f"{project.id}-{year}-{product.kind}-{number:03d}-{product.sensor.family}",
+            id=f"{project.id}-{year}-{product.kind}-{number:03d}-{product.family}",
             project_id=project.id,
             kind=product.kind,
             product_id=product.id,
-            family=product.sensor.family,
+            family=product.family,
             requester_id=me.account_id,
             requester_email=me.email,
             requester_name=me.name,

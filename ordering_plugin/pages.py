@@ -13,10 +13,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from extensions.database import DbSession
 from extensions.errors import AuthenticationRequired, Conflict, InvalidRequest, PermissionDenied
 from extensions.federation.client import UpstreamError
 from extensions.identity import Identity, get_identity
+from extensions.services import DbSession, ServicesDep
 from extensions.web import page_router, read_form, redirect, render, values_of
 from ordering_plugin import workflow
 from ordering_plugin.aoi import from_file
@@ -24,7 +24,6 @@ from ordering_plugin.api import OrderBody, desk_for, file_order, perform
 from ordering_plugin.desk import PROJECT_KINDS, THEMES, Desk, ProjectForm
 from ordering_plugin.products import (
     PRODUCTS,
-    SENSORS,
     AcquisitionMode,
     Dem,
     ImageFormat,
@@ -85,9 +84,9 @@ async def signed_in(
 
 
 def desk_of(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(signed_in)]
+    services: ServicesDep, session: DbSession, identity: Annotated[Identity, Depends(signed_in)]
 ) -> Desk:
-    return desk_for(request, session, identity)
+    return desk_for(services, session, identity)
 
 
 PageDesk = Annotated[Desk, Depends(desk_of)]
@@ -113,7 +112,6 @@ def labels() -> dict[str, Any]:
         "kinds": PROJECT_KINDS,
         "themes": THEMES,
         "status_labels": workflow.LABELS,
-        "sensors": SENSORS,
     }
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from extensions.plugins import Plugin
+from ordering_plugin.settings import OrderingSettings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter
     from procrastinate import Blueprint
 
     from pgstac.migrate import MigrationSource
@@ -18,6 +19,7 @@ HERE = Path(__file__).parent
 
 class OrderingPlugin(Plugin):
     name = "ordering"
+    settings_model = OrderingSettings
 
     def migrations(self) -> MigrationSource:
         from pgstac.migrate import MigrationSource
@@ -36,11 +38,8 @@ class OrderingPlugin(Plugin):
         register_tasks(blueprint)
         return blueprint
 
-    def register(self, app: FastAPI) -> None:
+    def routers(self) -> list[APIRouter]:
         from ordering_plugin.api import router
         from ordering_plugin.pages import router as pages
-        from ordering_plugin.settings import OrderingSettings
 
-        app.state.ordering_settings = OrderingSettings()
-        app.include_router(router)
-        app.include_router(pages)
+        return [router, pages]

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pgstac.missions import MISSIONS, Mission, Ordering
+
 AIRBUS_PROVIDER: dict[str, Any] = {
     "name": "Airbus DS",
     "roles": ["producer", "licensor"],
@@ -22,50 +24,60 @@ AIRBUS_PROVIDER: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class Sensor:
-    family: str  # quota family and the last part of request ids
-    constellation: str  # OneAtlas' name
-    collection: str  # where deliveries are catalogued
-    title: str
-    min_archive_km2: float
-    min_tasking_km2: float
-    max_incidence: float
-
-
-SENSORS = {
-    "spot": Sensor("SPOT", "SPOT", "spot67", "SPOT 6/7", 100.0, 100.0, 45.0),
-    "pleiades": Sensor("PLEIADES", "PHR", "pleiades", "Pléiades", 25.0, 100.0, 50.0),
-    "pleiades-neo": Sensor(
-        "PLEIADES-NEO", "PNEO", "pleiades-neo", "Pléiades Neo", 25.0, 100.0, 50.0
-    ),
-}
-
-
-@dataclass(frozen=True)
 class Product:
+    """An order product of a mission of the missions table (its `ordering` terms)."""
+
     id: str
     kind: Literal["A", "P"]  # archive or tasking (programmation)
-    sensor: Sensor
+    mission: Mission
+
+    @property
+    def terms(self) -> Ordering:
+        assert self.mission.ordering is not None
+        return self.mission.ordering
+
+    @property
+    def family(self) -> str:
+        """Quota family, and the last part of request ids."""
+        return self.terms.family
+
+    @property
+    def constellation(self) -> str:
+        """OneAtlas' name of the mission."""
+        assert self.mission.oneatlas is not None
+        return self.mission.oneatlas
+
+    @property
+    def collection(self) -> str:
+        """Where deliveries are catalogued."""
+        return self.mission.collection
+
+    @property
+    def sensor_title(self) -> str:
+        return self.mission.label
 
     @property
     def title(self) -> str:
         what = "archive" if self.kind == "A" else "programmation"
-        return f"{self.sensor.title} – {what}"
+        return f"{self.mission.label} – {what}"
 
     @property
     def minimum_km2(self) -> float:
-        return self.sensor.min_archive_km2 if self.kind == "A" else self.sensor.min_tasking_km2
+        return self.terms.min_archive_km2 if self.kind == "A" else self.terms.min_tasking_km2
 
     @property
     def parameters(self) -> type[BaseModel]:
         return ArchiveParameters if self.kind == "A" else TaskingParameters
 
 
+ORDERED = {m.ordering.key: m for m in MISSIONS if m.ordering and m.oneatlas}
+"""The missions the desk orders, by product key (spot, pleiades, pleiades-neo)."""
 PRODUCTS = {
-    **{f"airbus-archive-{k}": Product(f"airbus-archive-{k}", "A", s) for k, s in SENSORS.items()},
-    **{f"airbus-tasking-{k}": Product(f"airbus-tasking-{k}", "P", s) for k, s in SENSORS.items()},
+    **{f"airbus-archive-{k}": Product(f"airbus-archive-{k}", "A", m) for k, m in ORDERED.items()},
+    **{f"airbus-tasking-{k}": Product(f"airbus-tasking-{k}", "P", m) for k, m in ORDERED.items()},
 }
-ARCHIVE_PRODUCT = {s.constellation: f"airbus-archive-{k}" for k, s in SENSORS.items()}
+ARCHIVE_PRODUCT = {m.oneatlas: f"airbus-archive-{k}" for k, m in ORDERED.items()}
+FAMILIES = tuple(m.ordering.family for m in ORDERED.values() if m.ordering)
 
 
 class ProcessingLevel(StrEnum):

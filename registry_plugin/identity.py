@@ -1,8 +1,11 @@
 """The registry as the core's identity provider: bearer tokens and API keys for scripts,
-a session cookie for pages. Credentials are checked against the account's and the entity's
-status on every request, so revoking or deactivating takes effect at once."""
+a session cookie for pages, and OpenID Connect access tokens when configured. Credentials
+are checked against the account's and the entity's status on every request, so revoking or
+deactivating takes effect at once."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import anyio
 import jwt
@@ -10,10 +13,11 @@ from fastapi import Request
 
 from extensions.errors import AuthenticationRequired
 from extensions.identity import Identity
-from registry_plugin.access import SCOPE_KEY
 from registry_plugin.domain import auth
 from registry_plugin.settings import OidcSettings
-from registry_plugin.web import new_context
+
+if TYPE_CHECKING:
+    from extensions.database import Database
 
 SESSION_COOKIE = "dinamis_session"
 
@@ -65,9 +69,9 @@ def looks_like_jwt(token: str) -> bool:
 
 
 class RegistryIdentityProvider:
-    def __init__(self, oidc: OidcSettings | None = None) -> None:
-        oidc = oidc or OidcSettings()
+    def __init__(self, oidc: OidcSettings, database: Database) -> None:
         self.oidc = OidcVerifier(oidc) if oidc.enabled else None
+        self.database = database
 
     async def identify(self, request: Request) -> Identity | None:
         """A stale session cookie makes an anonymous visitor (pages then offer to sign in);
@@ -78,18 +82,17 @@ class RegistryIdentityProvider:
         token, kinds = found
         if self.oidc is not None and "bearer" in kinds and looks_like_jwt(token):
             email = await self.oidc.email(token)
-            async with request.app.state.sessions() as session:
-                return await auth.identify_email(new_context(request, session), email)
-        async with request.app.state.get_connection(request, "r") as conn:
+            async with self.database.session() as session:
+                return await auth.identify_email(session, email)
+        async with self.database.read() as conn:
             try:
-                identity, used, row = await auth.identify(conn, token, kinds)
+                identity, used = await auth.identify(conn, token, kinds)
             except AuthenticationRequired:
                 if kinds == ("session",):
                     return None
                 raise
-        request.scope[SCOPE_KEY] = row
         if used is not None:
-            async with request.app.state.get_connection(request, "w") as conn:
+            async with self.database.write() as conn:
                 await conn.execute(
                     "UPDATE registry.auth_tokens SET last_used_at = now() WHERE id = $1", used
                 )

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from extensions.plugins import Plugin
+from registry_plugin.settings import RegistrySettings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter
 
+    from extensions.access import AccessPolicy
+    from extensions.database import Database
+    from extensions.identity import IdentityProvider
+    from extensions.services import Services
+    from extensions.settings import Settings
     from pgstac.migrate import MigrationSource
 
 HERE = Path(__file__).parent
@@ -18,59 +25,54 @@ HERE = Path(__file__).parent
 
 class RegistryPlugin(Plugin):
     name = "registry"
+    settings_model = RegistrySettings
 
     def migrations(self) -> MigrationSource:
         from pgstac.migrate import MigrationSource
 
         return MigrationSource("registry", "registry", HERE / "migrations")
 
+    def initialize(self, dsn: str) -> list[str]:
+        from registry_plugin.domain.licences import publish_licences
+
+        return asyncio.run(publish_licences(dsn))
+
     def templates(self) -> Path:
         return HERE / "templates"
 
-    def initialize(self, dsn: str) -> list[str]:
-        from registry_plugin.demo import initialize
-
-        return asyncio.run(initialize(dsn))
-
-    def register(self, app: FastAPI) -> None:
-        from registry_plugin import api
-        from registry_plugin.access import RegistryAccessPolicy
-        from registry_plugin.identity import RegistryIdentityProvider
-        from registry_plugin.pages import routers
+    def template_filters(self) -> dict[str, Callable[..., Any]]:
         from registry_plugin.pages.common import FILTERS
-        from registry_plugin.settings import RegistrySettings
 
-        app.state.registry_settings = RegistrySettings()
-        app.state.identity_provider = RegistryIdentityProvider()
-        app.state.access_policy = RegistryAccessPolicy()
-        app.state.templates.env.filters.update(FILTERS)
-        app.include_router(api.auth_router)
-        app.include_router(api.router)
-        for router in routers:
-            app.include_router(router)
+        return FILTERS
 
-    async def startup(self, app: FastAPI) -> None:
+    def routers(self) -> list[APIRouter]:
+        from registry_plugin import api
+        from registry_plugin.pages import routers
+
+        return [api.auth_router, api.router, *routers]
+
+    def identity_provider(self, settings: Settings, database: Database) -> IdentityProvider:
+        from registry_plugin.identity import RegistryIdentityProvider
+
+        return RegistryIdentityProvider(settings.plugin(RegistrySettings).oidc, database)
+
+    def access_policy(self, settings: Settings, database: Database) -> AccessPolicy:
+        from registry_plugin.access import RegistryAccessPolicy
+
+        return RegistryAccessPolicy(database)
+
+    async def startup(self, services: Services) -> None:
         """Production refuses to start while the demo accounts (whose password is public)
         exist."""
-        from sqlalchemy import select
+        from registry_plugin.domain.accounts import demo_accounts
 
-        from registry_plugin.demo import DEMO_EMAILS
-        from registry_plugin.models import Account
-
-        if app.state.web_settings.mode != "production":
+        if not services.settings.production:
             return
-        async with app.state.sessions() as session:
-            found = list(
-                await session.scalars(select(Account.email).where(Account.email.in_(DEMO_EMAILS)))
-            )
+        async with services.database.session() as session:
+            found = await demo_accounts(session)
         if found:
             raise RuntimeError(
                 "Production mode refuses to start: the demo accounts "
                 f"{', '.join(sorted(found))} exist (their password is public). "
                 "Use a database without the demo data."
             )
-
-    def load_demo(self, dsn: str) -> list[str]:
-        from registry_plugin.demo import load_demo
-
-        return asyncio.run(load_demo(dsn))

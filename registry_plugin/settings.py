@@ -10,26 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pgstac.settings import default_home
 
 
-class RegistrySettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="DINAMIS_REGISTRY_", extra="ignore", populate_by_name=True
-    )
-
-    home: Path = Field(default_factory=default_home, validation_alias=AliasChoices("DINAMIS_HOME"))
-    files: Path | None = None
-    """Uploaded mission descriptions and generated acts; `<home>/registry` by default."""
-    link_hours: int = 48
-    """Validity of links sent by e-mail (verification, legal representative)."""
-    session_hours: int = 12
-    bearer_minutes: int = 60
-    upload_max_mb: int = 25
-    password_min_length: int = 10
-
-    @property
-    def files_root(self) -> Path:
-        return (self.files or self.home / "registry").absolute()
-
-
 class OidcSettings(BaseSettings):
     """An external OpenID Connect provider whose access tokens (JWT) are accepted as bearer
     tokens; the token's e-mail claim names the DINAMIS account."""
@@ -45,3 +25,24 @@ class OidcSettings(BaseSettings):
     @property
     def enabled(self) -> bool:
         return bool(self.issuer and self.jwks_url)
+
+
+class RegistrySettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DINAMIS_REGISTRY_", extra="ignore", populate_by_name=True
+    )
+
+    home: Path = Field(default_factory=default_home, validation_alias=AliasChoices("DINAMIS_HOME"))
+    files: Path | None = None
+    """Uploaded mission descriptions and generated acts; `<home>/registry` by default."""
+    link_hours: int = 48
+    """Validity of links sent by e-mail (verification, legal representative)."""
+    session_hours: int = 12
+    bearer_minutes: int = 60
+    upload_max_mb: int = 25
+    password_min_length: int = 10
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+
+    @property
+    def files_root(self) -> Path:
+        return (self.files or self.home / "registry").absolute()

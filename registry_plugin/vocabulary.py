@@ -8,6 +8,8 @@ from functools import cache
 
 import pycountry
 
+from pgstac.missions import MISSIONS
+
 # The 11 eligibility categories (seed: "Rappel : pour adhérer à DINAMIS, votre Entité doit
 # appartenir à l'une des catégories éligibles suivantes").
 CATEGORIES: dict[str, str] = {
@@ -43,13 +45,8 @@ INTEREST_DOMAINS = [
     "Autre",
 ]
 
-# Sensors a mission may ask for: the collections of the catalogue.
-SENSORS: dict[str, str] = {
-    "spot-swh": "SPOT 1-5 (World Heritage)",
-    "spot67": "SPOT 6/7",
-    "pleiades": "PLEIADES",
-    "pleiades-neo": "PLEIADES NEO",
-}
+# Sensors a mission may ask for: each mission's collection, from the missions table.
+SENSORS: dict[str, str] = {m.collection: m.label for m in MISSIONS}
 
 # Which adhesion flow a category follows.
 FLOWS = {"private_rd": "private_rd", "private_contractor": "private_contractor"}

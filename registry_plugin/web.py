@@ -7,27 +7,28 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from extensions.database import DbSession
 from extensions.errors import InvalidFields
 from extensions.identity import CurrentIdentity
 from extensions.ratelimit import client_address
-from extensions.web import WebSettings
+from extensions.services import DbSession, services_of
 from registry_plugin.domain import links
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Entity
+from registry_plugin.settings import RegistrySettings
 
 
 def new_context(request: Request, session: AsyncSession) -> Context:
-    web: WebSettings = request.app.state.web_settings
+    services = services_of(request)
+    web = services.settings.web
     return Context(
         session=session,
-        settings=request.app.state.registry_settings,
-        mails=request.app.state.templates.env,
+        settings=services.settings.plugin(RegistrySettings),
+        mails=services.templates.env,
         public_url=web.public_url,
         secret=web.secret_key.get_secret_value(),
         identity=request.scope.get("identity"),
         address=client_address(request),
-        queue=getattr(request.app.state, "jobs", None),
+        queue=services.jobs,
     )
 
 
@@ -42,7 +43,7 @@ RegistryContext = Annotated[Context, Depends(context)]
 
 def limit_sign_in(request: Request, email: str) -> None:
     """Count a sign-in attempt against the client's address and the account."""
-    limit = request.app.state.rate_limiter
+    limit = services_of(request).rate_limiter
     limit.hit(
         limit.settings.sign_in,
         f"sign-in:{client_address(request)}",
@@ -52,7 +53,7 @@ def limit_sign_in(request: Request, email: str) -> None:
 
 def limit_mail(request: Request, email: str) -> None:
     """Count an e-mail sent on a visitor's request, against the client and the address."""
-    limit = request.app.state.rate_limiter
+    limit = services_of(request).rate_limiter
     limit.hit(limit.settings.mail, f"mail:{client_address(request)}", f"mail:{email}")
 
 

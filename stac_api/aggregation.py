@@ -26,16 +26,9 @@ from stac_fastapi.types.search import APIRequest, str2list
 from extensions.errors import InvalidSearch
 from extensions.facets import CLASS_LABELS, CLASSES, UNKNOWN_CLASS, Counts
 from extensions.federation.stac import COLLECTION
-from stac_api.client import (
-    DinamisClient,
-    airbus,
-    commandable_only,
-    count_matches,
-    hold,
-    only_downloadable,
-    scope,
-    with_commandable,
-)
+from extensions.search import count_plan, plan_search
+from extensions.services import services_of
+from stac_api.client import DinamisClient
 
 Interval = Literal["month", "year"]
 
@@ -177,17 +170,9 @@ class DinamisAggregationClient(AsyncBaseAggregationClient):
             interval = search_request.datetime_frequency_interval
         if collection_id is not None:
             await self.core.get_collection(collection_id, request)  # 404 when unknown
-            search_request.collections = [collection_id]
-        await self.core._check_collections(request, search_request.collections)
-        kind, collections = await scope(search_request, request)
-        upstream = 0
-        if commandable_only(kind, collections) or with_commandable(kind, collections):
-            upstream = await airbus(request).total(search_request)
-        counts = Counts([])
-        if not commandable_only(kind, collections):
-            hold(search_request, kind, collections)
-            await only_downloadable(search_request, request)
-            counts = await count_matches(search_request, request, grouped=True)
+            search_request = search_request.model_copy(update={"collections": [collection_id]})
+        plan = await plan_search(search_request, request, services_of(request).database)
+        counts, upstream = await count_plan(plan, request)
         return {
             "type": "AggregationCollection",
             "aggregations": aggregate_counts(counts, upstream, names, interval),

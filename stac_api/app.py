@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import asyncpg
 from brotli_asgi import BrotliMiddleware
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,7 +28,6 @@ from stac_fastapi.api.models import (
 )
 from stac_fastapi.extensions.free_text import FreeTextConformanceClasses
 from stac_fastapi.pgstac.core import health_check
-from stac_fastapi.pgstac.db import close_db_connection, con_init, get_connection
 from stac_fastapi.pgstac.extensions import FreeTextExtension
 from stac_fastapi.pgstac.models.extensions import Extensions
 from stac_fastapi.types.search import APIRequest
@@ -38,20 +36,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
 from extensions.areas import add_geometries
-from extensions.assets import AssetHrefs, AssetsExtension, make_storage
-from extensions.database import make_engine, sessionmaker
-from extensions.federation.client import OneAtlasClient
-from extensions.federation.search import Federation, add_federation
-from extensions.federation.simulator import SIMULATOR_PATH, create_simulator
-from extensions.jobs import JobEnvironment, make_jobs, use_environment
+from extensions.assets import AssetsExtension
+from extensions.federation.search import add_federation
 from extensions.places import add_places
-from extensions.ratelimit import RateLimiter
-from extensions.signing import Signer
+from extensions.plugins import load_plugins
+from extensions.services import services_of
+from extensions.settings import ApiSettings, Settings
 from extensions.tiles import add_tiles
 from extensions.web import HERE as WEB_HERE
-from extensions.web import make_templates
-from pgstac.db import SEARCH_PATH
-from pgstac.settings import DatabaseSettings
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
 from stac_api.client import SIMULATED, DinamisClient
@@ -62,7 +54,7 @@ from stac_api.errors import (
     add_error_handlers,
 )
 from stac_api.search import DinamisSearch
-from stac_api.settings import ApiSettings, Settings
+from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
 
@@ -89,7 +81,7 @@ async def require_admin(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> None:
     """Transactions change the catalogue: they need the admin bearer token."""
-    expected = request.app.state.settings.admin_token
+    expected = services_of(request).settings.api.admin_token
     if expected is None:
         raise PermissionDenied(
             "Transactions are disabled: no admin credential is configured on this server."
@@ -115,20 +107,6 @@ def build_extensions(api_settings: ApiSettings) -> Extensions:
         },
         extra_map={"assets": AssetsExtension()},
         settings=api_settings,
-    )
-
-
-async def create_pool(dsn: str, database: DatabaseSettings) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
-        dsn,
-        min_size=database.pool_min_size,
-        max_size=database.pool_max_size,
-        init=con_init,
-        server_settings={
-            "search_path": SEARCH_PATH,
-            "application_name": "dinamis-api",
-            "statement_timeout": str(database.statement_timeout_ms),
-        },
     )
 
 
@@ -173,51 +151,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if collection_search is not None:
         application_extensions.append(collection_search)
 
+    plugins = load_plugins(settings.plugins)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = settings.database
-        app.state.readpool = await create_pool(database.reader_dsn(), database)
-        app.state.writepool = await create_pool(database.dsn(), database)
-        app.state.get_connection = get_connection
-        app.state.engine = make_engine(database.dsn())
-        app.state.sessions = sessionmaker(app.state.engine)
-        use_environment(
-            JobEnvironment(
-                app.state.engine,
-                app.state.sessions,
-                settings,
-                app.state.templates.env,
-                app.state.federation.client,
-            )
-        )
-        queue = make_jobs(
-            database.dsn(), {p.name: bp for p in settings.plugins if (bp := p.jobs())}
-        )
-        app.state.jobs = queue
-        try:
-            for plugin in settings.plugins:
-                await plugin.startup(app)
-            async with queue.open_async():
-                worker = None
-                if settings.jobs.worker == "in-process":
-                    worker = asyncio.create_task(
-                        queue.run_worker_async(
-                            install_signal_handlers=False,
-                            concurrency=settings.jobs.concurrency,
-                            delete_jobs="successful",
-                        )
+        async with open_services(settings, plugins=plugins) as services:
+            app.state.services = services
+            # stac-fastapi-pgstac's client reads the catalogue through this (its contract).
+            app.state.get_connection = services.database.connection
+            for plugin in plugins:
+                await plugin.startup(services)
+            worker = None
+            if settings.jobs.worker == "in-process":
+                worker = asyncio.create_task(
+                    services.jobs.run_worker_async(
+                        install_signal_handlers=False,
+                        concurrency=settings.jobs.concurrency,
+                        delete_jobs="successful",
+                        additional_context={"services": services},
                     )
-                try:
-                    yield
-                finally:
-                    if worker:
-                        worker.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await worker
-        finally:
-            await app.state.federation.client.close()
-            await app.state.engine.dispose()
-            await close_db_connection(app)
+                )
+            try:
+                yield
+            finally:
+                if worker:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
 
     app = FastAPI(
         openapi_url=api_settings.openapi_url,
@@ -228,14 +188,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=api_settings.stac_fastapi_version,
         description=api_settings.stac_fastapi_description,
         lifespan=lifespan,
-    )
-    signer = Signer(settings.web.secret_key.get_secret_value(), settings.signing)
-    app.state.asset_hrefs = AssetHrefs(signer, make_storage(settings.storage))
-    app.state.web_settings = settings.web
-    app.state.mail_settings = settings.mail
-    app.state.rate_limiter = RateLimiter(settings.rate_limits)
-    app.state.templates = make_templates(
-        [folder for p in settings.plugins if (folder := p.templates())], settings.web
     )
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 
@@ -280,11 +232,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     add_tiles(api.app)
     add_places(api.app)
-    add_geometries(api.app, settings.geometries)
-    add_federation(api.app, Federation(OneAtlasClient(settings.oneatlas), signer))
-    if settings.oneatlas.simulated:
-        api.app.mount(SIMULATOR_PATH, create_simulator(base_url=settings.oneatlas.access_url))
+    add_geometries(api.app)
+    add_federation(api.app)
     add_error_handlers(api.app)
-    for plugin in settings.plugins:
-        plugin.register(api.app)
+    for plugin in plugins:
+        for router in plugin.routers():
+            api.app.include_router(router)
     return api.app

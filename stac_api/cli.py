@@ -9,15 +9,21 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from pgstac.cluster import ClusterError, EmbeddedCluster
 from pgstac.collections import COLLECTIONS_FILE, CollectionDefinitionError, read_collections
 from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from extensions.settings import Settings
 
 app = typer.Typer(
     help="DINAMIS STAC: catalogue server for SPOT and Pléiades imagery.", no_args_is_help=True
@@ -36,9 +42,9 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def database_dsn() -> str:
+def database_dsn(settings: DatabaseSettings | None = None) -> str:
     try:
-        return DatabaseSettings().dsn()
+        return (settings or DatabaseSettings()).dsn()
     except DatabaseNotConfigured as exc:
         raise fail(str(exc)) from exc
 
@@ -94,9 +100,9 @@ def db_status() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Install/upgrade pgstac and our schemas; apply settings, queryables and collections."""
-    from extensions.plugins import migrate_all
+    from extensions.plugins import load_plugins, migrate_all
 
-    report, changes = migrate_all(database_dsn())
+    report, changes = migrate_all(database_dsn(), load_plugins(read_settings().plugins))
     console.print(f"pgstac {report.pgstac_version}")
     for schema, revision in report.schemas.items():
         console.print(f"schema {schema}: revision {revision}")
@@ -137,12 +143,12 @@ def demo(
 ) -> None:
     """Load the synthetic demo archive and the plugins' demo data, once: re-running with the
     same size does nothing."""
-    from extensions.assets import StorageSettings
-    from extensions.plugins import load_plugins
-    from ingest.demo import load_demo_archive
+    from simulators import load_plugin_demos
+    from simulators.archive import load_demo_archive
 
-    dsn = database_dsn()
-    storage = StorageSettings()
+    settings = read_settings()
+    dsn = database_dsn(settings.database)
+    storage = settings.storage
     result = load_demo_archive(dsn, storage.local_root, items=items, seed=seed)
     # What the Airbus archive simulator shares with the local archive (`dinamis serve`).
     (storage.home / "demo.json").write_text(json.dumps({"seed": seed, "items": result.total}))
@@ -153,9 +159,8 @@ def demo(
             f"Demo archive: {result.loaded} items generated and loaded in "
             f"{result.seconds:.1f} s ({result.total} in total)."
         )
-    for plugin in load_plugins():
-        for line in plugin.load_demo(dsn):
-            console.print(line, soft_wrap=True)
+    for line in load_plugin_demos(dsn, settings.plugins):
+        console.print(line, soft_wrap=True)
 
 
 # -- ingest ----------------------------------------------------------------------------------
@@ -282,62 +287,82 @@ def admin_token(home: Path) -> str:
     return path.read_text().strip()
 
 
+def read_settings() -> Settings:
+    """The settings from the environment, or a clear error saying which one is wrong."""
+    from pydantic import ValidationError
+
+    from extensions.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise fail(str(exc)) from exc
+
+
+def for_development(settings: Settings, url: str) -> Settings:
+    """What `dinamis serve` adds in development: an admin token kept in the home folder,
+    links that point where it listens, and the Airbus simulator when there is no key."""
+    updates: dict[str, Any] = {}
+    if settings.api.admin_token is None:
+        home = ClusterSettings().home
+        token = SecretStr(admin_token(home))
+        updates["api"] = settings.api.model_copy(update={"admin_token": token})
+        console.print(f"Transactions: admin token in {home / 'admin-token'} (development mode).")
+    if "public_url" not in settings.web.model_fields_set:
+        updates["web"] = settings.web.model_copy(update={"public_url": url})
+    if not settings.oneatlas.enabled:
+        from simulators.oneatlas import SIMULATOR_PATH
+
+        base = url + SIMULATOR_PATH
+        updates["oneatlas"] = settings.oneatlas.model_copy(
+            update={
+                "api_key": SecretStr("simulator"),
+                "simulated": True,
+                **{f"{name}_url": base for name in ("auth", "search", "access", "data", "tasking")},
+            }
+        )
+        console.print(
+            f"Airbus archive: simulated at {base} (set DINAMIS_ONEATLAS_API_KEY for the real one)."
+        )
+    return settings.model_copy(update=updates)
+
+
+def mount_simulator(app: FastAPI, settings: Settings) -> None:
+    """The Airbus simulator inside the development server, sharing one in five of the demo
+    archive's datastrips (`dinamis demo` records which archive it loaded)."""
+    from simulators.oneatlas import SIMULATOR_PATH, SimulatorSettings, create_simulator
+
+    simulated = SimulatorSettings()  # DINAMIS_SIMULATOR_* win over the demo's record
+    record = settings.storage.home / "demo.json"
+    if record.exists() and "held_items" not in simulated.model_fields_set:
+        demo = json.loads(record.read_text())
+        simulated = simulated.model_copy(
+            update={"held_items": demo["items"], "held_seed": demo["seed"]}
+        )
+    app.mount(SIMULATOR_PATH, create_simulator(simulated, base_url=settings.oneatlas.access_url))
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8080,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API and the pages with uvicorn (one process: run several behind a load
+    balancer to scale out)."""
     import uvicorn
 
-    from stac_api.settings import ApiSettings
+    from stac_api.app import create_app
 
-    api_settings = ApiSettings()
-    database_dsn()  # fail early and clearly when there is no database
-    if api_settings.mode == "development" and api_settings.admin_token is None:
-        home = ClusterSettings().home
-        os.environ["DINAMIS_API_ADMIN_TOKEN"] = admin_token(home)
-        console.print(f"Transactions: admin token in {home / 'admin-token'} (development mode).")
-    # Links in e-mails point where the site is served unless DINAMIS_PUBLIC_URL says otherwise.
-    os.environ.setdefault("DINAMIS_PUBLIC_URL", f"http://{host}:{port}")
-    if api_settings.mode == "development" and not os.environ.get("DINAMIS_ONEATLAS_API_KEY"):
-        simulate_airbus(f"http://{host}:{port}")
-    console.print(f"DINAMIS STAC on http://{host}:{port}/ — portal: http://{host}:{port}/portail")
-    uvicorn.run(
-        "stac_api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
-
-
-def simulate_airbus(url: str) -> None:
-    """Point the Airbus archive at the simulator mounted in this server (no key here)."""
-    from extensions.federation.simulator import SIMULATOR_PATH
-    from pgstac.settings import default_home
-
-    base = url + SIMULATOR_PATH
-    os.environ.update(
-        DINAMIS_ONEATLAS_API_KEY="simulator",
-        DINAMIS_ONEATLAS_SIMULATED="true",
-        DINAMIS_ONEATLAS_AUTH_URL=base,
-        DINAMIS_ONEATLAS_SEARCH_URL=base,
-        DINAMIS_ONEATLAS_ACCESS_URL=base,
-        DINAMIS_ONEATLAS_DATA_URL=base,
-        DINAMIS_ONEATLAS_TASKING_URL=base,
-    )
-    record = Path(os.environ.get("DINAMIS_HOME") or default_home()) / "demo.json"
-    if record.exists():
-        demo = json.loads(record.read_text())
-        os.environ.setdefault("DINAMIS_SIMULATOR_HELD_ITEMS", str(demo["items"]))
-        os.environ.setdefault("DINAMIS_SIMULATOR_HELD_SEED", str(demo["seed"]))
-    console.print(
-        f"Airbus archive: simulated at {base} (set DINAMIS_ONEATLAS_API_KEY for the real one)."
-    )
+    settings = read_settings()
+    database_dsn(settings.database)  # fail early and clearly when there is no database
+    url = f"http://{host}:{port}"
+    if not settings.production:
+        settings = for_development(settings, url)
+    app = create_app(settings)
+    if settings.oneatlas.simulated:
+        mount_simulator(app, settings)
+    console.print(f"DINAMIS STAC on {url}/ — portal: {url}/portail")
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
 
 
 @app.command("worker")
@@ -347,31 +372,16 @@ def worker(
     """Run background jobs (mail delivery, Airbus polling, deliveries) in this process."""
     import asyncio
 
-    from extensions.database import make_engine, sessionmaker
-    from extensions.federation.client import OneAtlasClient
-    from extensions.jobs import JobEnvironment, make_jobs, use_environment
-    from extensions.web import make_templates
-    from stac_api.settings import Settings
+    from stac_api.services import open_services
 
-    dsn = database_dsn()
-    settings = Settings()
+    settings = read_settings()
+    database_dsn(settings.database)
 
     async def run() -> None:
-        engine = make_engine(dsn)
-        templates = make_templates(
-            [folder for p in settings.plugins if (folder := p.templates())], settings.web
-        )
-        airbus = OneAtlasClient(settings.oneatlas)
-        use_environment(
-            JobEnvironment(engine, sessionmaker(engine), settings, templates.env, airbus)
-        )
-        queue = make_jobs(dsn, {p.name: bp for p in settings.plugins if (bp := p.jobs())})
-        try:
-            async with queue.open_async():
-                await queue.run_worker_async(concurrency=concurrency)
-        finally:
-            await airbus.close()
-            await engine.dispose()
+        async with open_services(settings, "dinamis-worker") as services:
+            await services.jobs.run_worker_async(
+                concurrency=concurrency, additional_context={"services": services}
+            )
 
     console.print(f"Worker running {concurrency} jobs at a time (Ctrl-C to stop).")
     asyncio.run(run())

@@ -10,8 +10,8 @@ from typing import Any
 
 import uvicorn
 
-from extensions.federation.simulator import SimulatorSettings, create_simulator
 from pgstac.cluster import free_port
+from simulators.oneatlas import SimulatorSettings, create_simulator
 
 
 @contextmanager

@@ -19,18 +19,22 @@ import pytest
 from fastapi import FastAPI
 from pypgstac.load import Methods
 
+from extensions.areas import GeometrySettings
 from extensions.assets import StorageSettings
 from extensions.federation.settings import OneAtlasSettings
-from extensions.plugins import load_plugins, migrate_all
+from extensions.jobs import JobSettings
+from extensions.mail import MailSettings
+from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
 from extensions.ratelimit import RateLimitSettings
-from extensions.web import WebSettings
-from ingest.demo import generate_items
-from ingest.demo.rasters import ensure_demo_rasters
+from extensions.settings import ApiSettings, Settings
+from extensions.web.settings import WebSettings
 from ingest.loader import load_items
 from pgstac.cluster import EmbeddedCluster, free_port
 from pgstac.settings import ClusterSettings, DatabaseSettings
+from simulators.archive import generate_items
+from simulators.archive.rasters import ensure_demo_rasters
+from simulators.registry import load_registry_demo
 from stac_api.app import create_app
-from stac_api.settings import ApiSettings, Settings
 
 TEST_SEED = 7
 TEST_ITEMS = 1500
@@ -52,13 +56,13 @@ def home() -> Iterator[Path]:
 def database(home: Path) -> Iterator[str]:
     """DSN of a migrated database: DINAMIS_TEST_DATABASE_URL, or an embedded cluster."""
     if url := os.environ.get("DINAMIS_TEST_DATABASE_URL"):
-        migrate_all(url)
+        migrate_all(url, load_plugins(DEFAULT_PLUGINS))
         yield url
         return
     cluster = EmbeddedCluster(ClusterSettings(home=home / "cluster"))
     status = cluster.start()
     assert status.dsn is not None
-    migrate_all(status.dsn)
+    migrate_all(status.dsn, load_plugins(DEFAULT_PLUGINS))
     yield status.dsn
     cluster.stop()
 
@@ -85,16 +89,24 @@ def make_settings(
     web: WebSettings | None = None,
     storage: StorageSettings | None = None,
     oneatlas: OneAtlasSettings | None = None,
+    geometries: GeometrySettings | None = None,
+    mail: MailSettings | None = None,
+    jobs: JobSettings | None = None,
+    mode: str = "development",
     **api: Any,
 ) -> Settings:
     """The settings of a test app; rate limits are off unless a test sets its own."""
     return Settings(
+        mode=mode,
         api=ApiSettings(**{"admin_token": ADMIN_TOKEN, **api}),
         database=DatabaseSettings(url=database),
         storage=storage or StorageSettings(root=storage_root),
         rate_limits=rate_limits or RateLimitSettings(enabled=False),
         web=web or WebSettings(),
         oneatlas=oneatlas or OneAtlasSettings(),
+        geometries=geometries or GeometrySettings(),
+        mail=mail or MailSettings(),
+        jobs=jobs or JobSettings(),
     )
 
 
@@ -105,16 +117,17 @@ def make_app(database: str, storage_root: Path, **options: Any) -> FastAPI:
 @pytest.fixture(scope="session")
 def registry_demo(database: str) -> list[str]:
     """The registry's demo: the seed's training entities and accounts."""
-    (registry,) = load_plugins(["registry"])
-    return registry.load_demo(database)
+    return load_registry_demo(database)
 
 
 @pytest.fixture(scope="session")
 async def app(
     database: str, storage_root: Path, demo_items: list[dict[str, Any]], registry_demo: list[str]
 ) -> AsyncIterator[FastAPI]:
-    """The app most tests share, started once (its job worker runs in the background)."""
-    application = make_app(database, storage_root)
+    """The app most tests share, started once. It runs no job worker: the apps of the
+    tests that need jobs run their own, with their settings (a worker runs any job of the
+    shared database's queue)."""
+    application = make_app(database, storage_root, jobs=JobSettings(worker="none"))
     async with application.router.lifespan_context(application):
         yield application
 

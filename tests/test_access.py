@@ -15,7 +15,7 @@ import pytest
 from pypgstac.load import Methods
 
 from extensions.signing import Grant, Signer
-from extensions.web import DEV_SECRET
+from extensions.web.settings import DEV_SECRET
 from ingest.loader import load_items
 from tests.registry import (
     DEMO_PASSWORD,

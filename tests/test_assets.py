@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from extensions.signing import Signer
-from extensions.web import DEV_SECRET
+from extensions.web.settings import DEV_SECRET
 from tests.registry import INSTRUCTOR, bearer
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from extensions.plugins import migrate_all
+from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
 from pgstac.cluster import ROOT_FALLBACK_DIR, ClusterError, EmbeddedCluster
 from pgstac.db import connect
 from pgstac.settings import ClusterSettings
@@ -59,8 +59,8 @@ def test_life_cycle(scratch: Path) -> None:
 
 
 def test_migrate_is_idempotent(database: str) -> None:
-    first, _ = migrate_all(database)
-    again, changes = migrate_all(database)
+    first, _ = migrate_all(database, load_plugins(DEFAULT_PLUGINS))
+    again, changes = migrate_all(database, load_plugins(DEFAULT_PLUGINS))
     assert first == again
     assert changes == []  # the licences are loaded once
     assert first.pgstac_version == "0.10.0"

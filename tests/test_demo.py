@@ -13,10 +13,10 @@ import shapely
 from pystac.validation import validate_dict
 from shapely.geometry import shape
 
-from ingest.demo import generate_item, generate_items, load_demo_archive
-from ingest.demo.archive import PLATFORMS, areas, incidence_angle, sun_position
 from pgstac.collections import read_collections
 from pgstac.db import connect
+from simulators.archive import generate_item, generate_items, load_demo_archive
+from simulators.archive.generator import PLATFORMS, areas, incidence_angle, sun_position
 from tests.offline_schemas import offline_schemas
 
 SAMPLE = list(generate_items(4000, 11))

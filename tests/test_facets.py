@@ -14,10 +14,11 @@ from pypgstac.load import Methods
 from stac_fastapi.api.models import create_get_request_model
 
 from extensions.facets import read_terms
-from ingest.demo import generate_items
+from extensions.search import matching_terms
 from ingest.loader import load_items
+from simulators.archive import generate_items
 from stac_api.aggregation import aggregation_extension
-from stac_api.client import DinamisClient, matching_terms
+from stac_api.client import DinamisClient
 from stac_api.search import DinamisSearch
 from tests.test_search import FRANCE, ILE_DE_FRANCE, MONTPELLIER, TRIANGLE
 

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from extensions.federation.settings import OneAtlasSettings
-from extensions.federation.simulator import SimulatorSettings
 from pgstac.cluster import free_port
+from simulators.oneatlas import SimulatorSettings
 from tests.airbus import running_simulator
 from tests.conftest import make_app
 
@@ -324,7 +324,7 @@ async def test_without_a_key_the_archive_says_so(
     ],
 )
 def test_the_simulator_reads_oneatlas_ranges(text: str, value: float, expected: bool) -> None:
-    from extensions.federation.simulator import range_test
+    from simulators.oneatlas import range_test
 
     assert range_test(text, float)(value) is expected
 

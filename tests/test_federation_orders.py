@@ -24,10 +24,10 @@ from extensions.federation.client import (
     UpstreamRefused,
 )
 from extensions.federation.settings import OneAtlasSettings
-from extensions.federation.simulator import SimulatorSettings
 from ingest.harvest import HarvestOptions, harvest
 from ingest.sources import SourceSpec
 from pgstac.db import connect
+from simulators.oneatlas import SimulatorSettings
 from tests.airbus import running_simulator
 from tests.conftest import make_app
 

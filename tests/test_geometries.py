@@ -16,13 +16,12 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from fastapi import FastAPI
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
-from extensions.areas import GeometrySettings, add_geometries
+from extensions.areas import GeometrySettings
 from extensions.geodesy import area_km2
-from stac_api.errors import add_error_handlers
+from tests.conftest import make_app
 from tests.oracle import expected_ids
 
 Items = list[dict[str, Any]]
@@ -301,13 +300,14 @@ async def test_too_large(client: httpx.AsyncClient) -> None:
 
 
 @pytest.fixture
-async def small() -> AsyncIterator[httpx.AsyncClient]:
+async def small(database: str, storage_root: Path) -> AsyncIterator[httpx.AsyncClient]:
     """An app that accepts 1 KB files only."""
-    app = FastAPI()
-    add_geometries(app, GeometrySettings(max_mb=1 / 1024))
-    add_error_handlers(app)
+    app = make_app(database, storage_root, geometries=GeometrySettings(max_mb=1 / 1024))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
         yield http
 
 

@@ -15,9 +15,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from extensions.database import make_engine, sessionmaker
+from extensions.database import application_lane
+from extensions.jobs import JobSettings
 from extensions.mail import MailSettings, OutboxMessage, deliver, queue_mail
 from pgstac.cluster import free_port
+from tests.conftest import make_app
 from tests.registry import mails, unique
 
 
@@ -56,25 +58,25 @@ async def wait_for(condition: Any, seconds: float = 30) -> None:
 
 
 async def test_notifications_leave_by_smtp(
-    client: httpx.AsyncClient, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch
+    database: str, storage_root: Path, registry_demo: list[str], smtp: tuple[Inbox, int]
 ) -> None:
     """The API writes the verification mail to the outbox; the job worker sends it."""
     inbox, port = smtp
-    for key, value in {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(port),
-        "SECURITY": "none",
-    }.items():
-        monkeypatch.setenv(f"DINAMIS_MAIL_{key}", value)
-    address = unique("smtp")
-    response = await client.post(
-        "/registry/email-verifications", json={"email": address, "purpose": "adhesion"}
-    )
-    assert response.status_code == 202
-    try:
-        await wait_for(lambda: any(m["To"] == address for m in inbox.messages))
-    except AssertionError:
-        raise AssertionError(f"not delivered: {await mails(client, address)}") from None
+    app = make_app(database, storage_root, mail=settings(port), jobs=JobSettings())
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        address = unique("smtp")
+        response = await client.post(
+            "/registry/email-verifications", json={"email": address, "purpose": "adhesion"}
+        )
+        assert response.status_code == 202
+        try:
+            await wait_for(lambda: any(m["To"] == address for m in inbox.messages))
+        except AssertionError:
+            raise AssertionError(f"not delivered: {await mails(client, address)}") from None
     received = next(m for m in inbox.messages if m["To"] == address)
     assert "vérification" in str(
         email.header.make_header(email.header.decode_header(received["Subject"]))
@@ -84,15 +86,14 @@ async def test_notifications_leave_by_smtp(
 
 
 async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Path) -> None:
-    engine = make_engine(database, pool_size=1)
     templates = Environment(
         loader=DictLoader({"mails/hello.txt": "Objet : Bonjour\n\nCorps du message."}),
         autoescape=select_autoescape(["html"]),
     )
     attachment = home / "acte.pdf"
     attachment.write_bytes(b"%PDF-1.4 test")
-    sessions = sessionmaker(engine)
-    try:
+    async with application_lane(database) as lane:
+        sessions = lane.session
         async with sessions() as session:
             message = await queue_mail(
                 session, templates, ["rl@exemple.fr"], "hello", {}, [attachment]
@@ -138,5 +139,3 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         async with sessions() as session:
             kept = await session.get(OutboxMessage, other.id)
             assert kept is not None and kept.status == "failed" and kept.body
-    finally:
-        await engine.dispose()

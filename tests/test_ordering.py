@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from extensions.federation.simulator import SimulatorSettings
+from simulators.oneatlas import SimulatorSettings
 from tests.airbus import running_simulator
 from tests.conftest import make_app
 from tests.registry import INSTRUCTOR, bearer, mails

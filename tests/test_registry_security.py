@@ -12,7 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from extensions.ratelimit import RateLimitSettings
-from extensions.web import WebSettings
+from extensions.settings import Settings
+from extensions.web.settings import WebSettings
 from tests.conftest import make_app
 from tests.registry import DEMO_PASSWORD, FORMATION_RD, mails, unique
 
@@ -192,16 +193,14 @@ async def test_referent_page_refuses_another_entitys_account(
 
 def test_production_refuses_a_default_secret() -> None:
     with pytest.raises(ValueError, match="DINAMIS_SECRET_KEY"):
-        WebSettings(mode="production")
+        Settings(mode="production")
 
 
 async def test_production_refuses_to_start_with_the_demo_accounts(
     database: str, storage_root: Path, registry_demo: list[str]
 ) -> None:
-    web = WebSettings(
-        mode="production", secret_key=SecretStr("s" * 40), public_url="https://dinamis.example"
-    )
-    app = make_app(database, storage_root, web=web)
+    web = WebSettings(secret_key=SecretStr("s" * 40), public_url="https://dinamis.example")
+    app = make_app(database, storage_root, web=web, mode="production")
     with pytest.raises(RuntimeError, match="demo accounts"):
         async with app.router.lifespan_context(app):
             pass

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
+from extensions.settings import ApiSettings, Settings
+from extensions.web.settings import WebSettings
 from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings
-from stac_api.settings import ApiSettings
 
 
 def test_home_never_comes_from_the_shell_home(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +41,11 @@ def test_no_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 def test_production_refuses_a_weak_admin_token() -> None:
+    def settings(mode: str, token: str) -> Settings:
+        secret = WebSettings(secret_key=SecretStr("s" * 40))
+        return Settings(mode=mode, web=secret, api=ApiSettings(admin_token=token))
+
     with pytest.raises(ValidationError, match="at least 32"):
-        ApiSettings(mode="production", admin_token="admin")
-    assert ApiSettings(mode="production", admin_token="x" * 40).admin_token is not None
-    assert ApiSettings(mode="development", admin_token="admin").admin_token is not None
+        settings("production", "admin")
+    assert settings("production", "x" * 40).api.admin_token is not None
+    assert settings("development", "admin").api.admin_token is not None

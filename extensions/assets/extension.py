@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 import attr
@@ -28,11 +28,15 @@ from stac_fastapi.types.requests import get_base_url
 from starlette.types import Message, Receive, Scope, Send
 
 from extensions.access import fetch_item, get_rights, refuse, require_downloadable
-from extensions.assets.hrefs import ASSETS_PATH, AssetHrefs, is_public, is_relative
+from extensions.assets.hrefs import ASSETS_PATH, is_public, is_relative
 from extensions.assets.storage import S3Storage
 from extensions.errors import InvalidRequest, NotFound
 from extensions.identity import require_role
+from extensions.services import ServicesDep, services_of
 from extensions.signing import Grant, Signer
+
+if TYPE_CHECKING:
+    from extensions.database import Database
 
 ITEM_ASSET = re.compile(r"/collections/([^/]+)/items/([^/]+)/assets/([^/?#]+)$")
 Duration = Annotated[
@@ -41,16 +45,11 @@ Duration = Annotated[
 ]
 
 
-def asset_hrefs(request: Request) -> AssetHrefs:
-    hrefs: AssetHrefs = request.app.state.asset_hrefs
-    return hrefs
-
-
-async def record_signatures(request: Request, grants: list[Grant], via: str) -> None:
+async def record_signatures(database: Database, grants: list[Grant], via: str) -> None:
     """Every signature issued, in one statement."""
     if not grants:
         return
-    async with request.app.state.get_connection(request, "w") as conn:
+    async with database.write() as conn:
         await conn.execute(
             """
             INSERT INTO dinamis.signatures
@@ -69,10 +68,10 @@ async def record_signatures(request: Request, grants: list[Grant], via: str) -> 
         )
 
 
-async def record_download(request: Request, grant: Grant, signature: str, size: int) -> None:
+async def record_download(database: Database, grant: Grant, signature: str, size: int) -> None:
     """One row per signed URL used, counting its requests and bytes (GDAL reads a COG in
     many ranges)."""
-    async with request.app.state.get_connection(request, "w") as conn:
+    async with database.write() as conn:
         await conn.execute(
             """
             INSERT INTO dinamis.downloads
@@ -117,17 +116,18 @@ class CountedFileResponse(FileResponse):
 
 async def get_asset(
     request: Request,
+    services: ServicesDep,
     path: Annotated[str, Path(description="Asset path relative to the storage root")],
 ) -> Response:
     """A file of the asset storage, for a signed URL; supports `Range`, `If-Range`, `HEAD`,
     ETag and Content-Length."""
-    hrefs = asset_hrefs(request)
+    hrefs, database = services.hrefs, services.database
     grant = hrefs.signer.verify(path, request.query_params)
     signature = request.query_params["sig"]
     storage = hrefs.storage
     if isinstance(storage, S3Storage):
         if grant is not None:
-            await record_download(request, grant, signature, 0)
+            await record_download(database, grant, signature, 0)
         seconds = grant.expires - int(time.time()) if grant else 3600
         return RedirectResponse(storage.presign(path, max(seconds, 60)), status_code=307)
     file = storage.path(path)
@@ -135,7 +135,7 @@ async def get_asset(
         return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
 
     async def audit(size: int) -> None:
-        await record_download(request, grant, signature, size)
+        await record_download(database, grant, signature, size)
 
     return CountedFileResponse(
         file, headers={"Cache-Control": "private, max-age=300"}, on_sent=audit
@@ -152,8 +152,8 @@ async def grant_for(
 ) -> Grant | str:
     """A grant for this asset if the caller (or the collection token) may read it; the
     public URL of a public asset; 401/403 saying why not otherwise."""
-    hrefs = asset_hrefs(request)
-    item = await fetch_item(request, collection, item_id)
+    hrefs = services_of(request).hrefs
+    item = await fetch_item(services_of(request).database, collection, item_id)
     asset = ((item or {}).get("assets") or {}).get(key)
     if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
         raise NotFound(f"No asset {key!r} in item {collection}/{item_id}.")
@@ -178,8 +178,9 @@ async def signed(
     grant = await grant_for(request, collection, item_id, key, **options)
     if isinstance(grant, str):
         return grant, None
-    await record_signatures(request, [grant], via)
-    return asset_hrefs(request).signed_url(get_base_url(request), grant), grant
+    services = services_of(request)
+    await record_signatures(services.database, [grant], via)
+    return services.hrefs.signed_url(get_base_url(request), grant), grant
 
 
 async def get_item_asset(
@@ -238,12 +239,12 @@ class CollectionToken(BaseModel):
 
 
 async def collection_token(
-    request: Request, collection_id: str, duration: Duration = None
+    request: Request, services: ServicesDep, collection_id: str, duration: Duration = None
 ) -> CollectionToken:
     """A token granting the collection's data assets (append `?token=…` to their
     `…/items/{id}/assets/{key}` hrefs); only for callers who may download every item."""
     rights = await get_rights(request)
-    async with request.app.state.get_connection(request, "r") as conn:
+    async with services.database.read() as conn:
         if not await conn.fetchval(
             "SELECT true FROM pgstac.collections WHERE id = $1", collection_id
         ):
@@ -254,13 +255,13 @@ async def collection_token(
             "Your rights on this collection depend on each item (your mission): sign each "
             "asset with GET /sign?href=… .",
         )
-    hrefs = asset_hrefs(request)
+    hrefs = services.hrefs
     identity = rights.identity
     account, entity = (identity.account_id, identity.entity_id) if identity else (None, None)
     expires = hrefs.signer.expires(duration)
     token = hrefs.signer.token(collection_id, account, entity, expires)
     grant = Grant("", collection_id, "*", "*", account, entity, expires)
-    await record_signatures(request, [grant], "token")
+    await record_signatures(services.database, [grant], "token")
     return CollectionToken.model_validate(
         {"token": token, "msft:expiry": grant.expiry, "dinamis:expires": grant.expiry}
     )
@@ -270,7 +271,7 @@ Instructor = Annotated[Any, Depends(require_role("instructor", "admin"))]
 
 
 async def audit_rows(
-    request: Request,
+    database: Database,
     table: str,
     time_column: str,
     account: int | None,
@@ -279,7 +280,7 @@ async def audit_rows(
     since: datetime | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    async with request.app.state.get_connection(request, "r") as conn:
+    async with database.read() as conn:
         rows = await conn.fetch(
             f"""
             SELECT * FROM dinamis.{table}
@@ -300,7 +301,7 @@ async def audit_rows(
 
 
 async def signatures(
-    request: Request,
+    services: ServicesDep,
     _: Instructor,
     account: int | None = None,
     collection: str | None = None,
@@ -309,11 +310,13 @@ async def signatures(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Signatures issued, newest first (instructors)."""
-    return await audit_rows(request, "signatures", "at", account, collection, item, since, limit)
+    return await audit_rows(
+        services.database, "signatures", "at", account, collection, item, since, limit
+    )
 
 
 async def downloads(
-    request: Request,
+    services: ServicesDep,
     _: Instructor,
     account: int | None = None,
     collection: str | None = None,
@@ -323,7 +326,7 @@ async def downloads(
 ) -> list[dict[str, Any]]:
     """Downloads served, one row per signed URL used, with its requests and bytes (instructors)."""
     return await audit_rows(
-        request, "downloads", "last_at", account, collection, item, since, limit
+        services.database, "downloads", "last_at", account, collection, item, since, limit
     )
 
 

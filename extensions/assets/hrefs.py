@@ -14,6 +14,8 @@ import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from cachetools import TTLCache
+
 from extensions.access import ACCESS, DOWNLOADABLE, Rights
 from extensions.assets.storage import Storage
 from extensions.signing import Grant, Signer
@@ -42,6 +44,10 @@ class AssetHrefs:
     def __init__(self, signer: Signer, storage: Storage) -> None:
         self.signer = signer
         self.storage = storage
+        # A map view asks for tens of tiles of the same image at once: where the API reads an
+        # asset (a path, or a presigned URL that GDAL's cache then recognises) is kept a
+        # moment, by (collection, item, asset key).
+        self.read_locations: TTLCache[tuple[str, str, str], str] = TTLCache(maxsize=4096, ttl=30)
 
     def public_url(self, base_url: str, path: str) -> str:
         return f"{base_url}{ASSETS_PATH}/{quote(path)}?{urlencode(self.signer.public(path))}"

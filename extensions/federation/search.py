@@ -1,22 +1,18 @@
-"""The commandable archive in searches: `product_type` (downloadable, commandable, pwh, all),
-the pages of the Airbus archive without the scenes held here, and its quicklook proxy.
+"""The commandable archive in searches: the pages of the Airbus archive without the scenes
+held here, its count, and its quicklook proxy. The search plan (extensions.search) says when
+a search covers it.
 
-- `downloadable` (the default): the items held here, so that plain STAC clients are never
-  slowed by the upstream;
-- `pwh`: the Pléiades World Heritage products only;
-- `commandable`: the Airbus archive (collection `airbus-archive`), one upstream page per
-  page, minus the scenes held here (matched on `dinamis:datastrip_id`, one query per page);
-  `numberMatched` is the upstream count, an upper bound capped at 10,000;
-- `all`: the held items first, then the commandable ones, with tokens that carry on from one
-  to the other (`airbus:<page>`); the upstream is not asked until the held items are done, so
-  local results are never held back by it.
+- a page of the archive is one upstream page, minus the scenes held here (matched on
+  `dinamis:datastrip_id`, one query per page); `numberMatched` is the upstream count, an
+  upper bound capped at 10,000;
+- paging tokens `airbus:<page>` carry on from the held items' pages to the archive's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -26,23 +22,15 @@ from stac_fastapi.types.requests import get_base_url
 from extensions.errors import InvalidSearch, PermissionDenied
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.stac import MAX_RESULTS, datastrip_ids, to_item, to_query
+from extensions.services import ServicesDep, services_of
 from extensions.signing import Signer
+from pgstac.missions import AIRBUS
 
-ProductType = Literal["downloadable", "commandable", "pwh", "all"]
-PRODUCT_TYPES = ("downloadable", "commandable", "pwh", "all")
-PWH = "pleiades-pwh"
+if TYPE_CHECKING:
+    from extensions.database import Database
+
 TOKEN = "airbus:"  # noqa: S105 - the prefix of our paging tokens
 IMAGE_PATH = "/federation/oneatlas/image"
-
-
-def product_type(search_request: Any, request: Request) -> ProductType:
-    value = getattr(search_request, "product_type", None) or request.query_params.get(
-        "product_type"
-    )
-    value = value or "downloadable"
-    if value not in PRODUCT_TYPES:
-        raise InvalidSearch(f"`product_type` is one of {', '.join(PRODUCT_TYPES)}, not {value!r}.")
-    return cast(ProductType, value)
 
 
 class Federation:
@@ -78,7 +66,7 @@ class Federation:
             )
         result = await self.client.search(to_query(search_request, limit, page))
         features = [f for f in result["features"] if isinstance(f, dict)]
-        held = await held_datastrips(request, features)
+        held = await held_datastrips(services_of(request).database, features)
         base_url = get_base_url(request)
         items = [
             item
@@ -93,7 +81,6 @@ class Federation:
             "features": items,
             "links": page_links(
                 request,
-                search_request,
                 f"{TOKEN}{page + 1}" if more else None,
                 f"{TOKEN}{page - 1}" if page > 1 else None,
             ),
@@ -103,7 +90,7 @@ class Federation:
 
 
 # The local collections where a scene of each constellation may be held.
-HOLDERS = {"SPOT": ("spot67",), "PHR": ("pleiades", "pleiades-pwh"), "PNEO": ("pleiades-neo",)}
+HOLDERS = {code: m.collections for code, m in AIRBUS.items()}
 SAME_SCENE = timedelta(days=1)  # our scene-centre time and OneAtlas' acquisition date differ
 
 
@@ -122,13 +109,13 @@ def candidates(features: list[dict[str, Any]]) -> list[tuple[str, str, datetime,
     return rows
 
 
-async def held_datastrips(request: Request, features: list[dict[str, Any]]) -> set[str]:
+async def held_datastrips(database: Database, features: list[dict[str, Any]]) -> set[str]:
     """Which of these scenes' datastrips are held here: one query, each scene looked up in its
     collection's partition of its year only (the indexed `dinamis:datastrip_id`)."""
     rows = candidates(features)
     if not rows:
         return set()
-    async with request.app.state.get_connection(request, "r") as conn:
+    async with database.read() as conn:
         found = await conn.fetch(
             """
             SELECT DISTINCT u.id
@@ -144,7 +131,7 @@ async def held_datastrips(request: Request, features: list[dict[str, Any]]) -> s
 
 
 def page_links(
-    request: Request, search_request: Any, following: str | None, previous: str | None
+    request: Request, following: str | None, previous: str | None
 ) -> list[dict[str, Any]]:
     """self/root and next/previous links that carry our token, for GET and POST searches."""
     base_url = get_base_url(request)
@@ -180,20 +167,19 @@ def page_links(
 
 
 async def image(
-    request: Request,
+    services: ServicesDep,
     href: Annotated[str, Query(max_length=2000)],
     sig: Annotated[str, Query(max_length=100)],
 ) -> Response:
     """A quicklook or thumbnail of the Airbus archive, fetched with our token."""
-    federation: Federation = request.app.state.federation
+    federation = services.federation
     if not federation.signer.check("oneatlas", href, sig):
         raise PermissionDenied("Invalid signature: the URL was altered.")
     content, kind = await federation.client.image(href)
     return Response(content, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
 
 
-def add_federation(app: FastAPI, federation: Federation) -> None:
-    app.state.federation = federation
+def add_federation(app: FastAPI) -> None:
     router = APIRouter(tags=["Airbus archive"])
     router.add_api_route(
         IMAGE_PATH,

@@ -7,30 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 from extensions.errors import InvalidSearch
+from pgstac.missions import AIRBUS, AIRBUS_PLATFORMS
 
 COLLECTION = "airbus-archive"
 MAX_RESULTS = 10_000  # OneAtlas reports and reaches at most this many results
-CONSTELLATIONS = {"SPOT": "spot", "PHR": "pleiades", "PNEO": "pleiades-neo"}
+# OneAtlas' names → ours, from the missions table.
+CONSTELLATIONS = {code: m.constellation for code, m in AIRBUS.items()}
 ORDER_PRODUCTS = {
-    "SPOT": "airbus-archive-spot",
-    "PHR": "airbus-archive-pleiades",
-    "PNEO": "airbus-archive-pleiades-neo",
+    code: f"airbus-archive-{m.ordering.key}" for code, m in AIRBUS.items() if m.ordering
 }
-PLATFORMS = {
-    "SPOT6": "spot-6",
-    "SPOT7": "spot-7",
-    "PHR1A": "pleiades-1a",
-    "PHR1B": "pleiades-1b",
-    "PNEO3": "pleiades-neo-3",
-    "PNEO4": "pleiades-neo-4",
-}
+PLATFORMS = {code: p.id for code, (_, p) in AIRBUS_PLATFORMS.items()}
 UPSTREAM_PLATFORMS = {v: k for k, v in PLATFORMS.items()}
-# OneAtlas' platforms of each constellation (SPOT6, SPOT7 are SPOT…)
-CONSTELLATION_PLATFORMS = {
-    c: tuple(p for p in PLATFORMS if p.startswith(c)) for c in CONSTELLATIONS
-}
 UPSTREAM_CONSTELLATIONS = {v: k for k, v in CONSTELLATIONS.items()}
-INSTRUMENTS = {"SPOT": ["naomi"], "PHR": ["hiri"], "PNEO": ["pneo"]}
+INSTRUMENTS = {code: sorted({p.instrument for p in m.platforms}) for code, m in AIRBUS.items()}
 # STAC property → OneAtlas range parameter
 RANGES = {
     "eo:cloud_cover": "cloudCover",

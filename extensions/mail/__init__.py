@@ -8,6 +8,7 @@ sweep re-queues messages whose delivery job was lost: no message is ever dropped
 
 from __future__ import annotations
 
-from extensions.mail.outbox import Mailing, MailSettings, OutboxMessage, deliver, queue_mail
+from extensions.mail.outbox import Mailing, OutboxMessage, deliver, mail_tasks, queue_mail
+from extensions.mail.settings import MailSettings
 
-__all__ = ["MailSettings", "Mailing", "OutboxMessage", "deliver", "queue_mail"]
+__all__ = ["MailSettings", "Mailing", "OutboxMessage", "deliver", "mail_tasks", "queue_mail"]

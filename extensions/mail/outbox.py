@@ -9,37 +9,21 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiosmtplib
 import procrastinate
 from jinja2 import Environment
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from extensions import jobs
 from extensions.database import Base
+from extensions.mail.settings import MailSettings
+from extensions.services import job_services
 
 logger = logging.getLogger(__name__)
-
-
-class MailSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DINAMIS_MAIL_", extra="ignore")
-
-    smtp_host: str | None = None
-    """Without one, mails stay in the outbox (the admin page shows them)."""
-    smtp_port: int = 587
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    sender_name: str = "DINAMIS"
-    sender_address: str = "ne-pas-repondre@dinamis.example"
-    timeout_seconds: float = 30
-    max_attempts: int = 8
 
 
 class OutboxMessage(Base):
@@ -196,14 +180,15 @@ async def deliver(session: AsyncSession, message_id: int, settings: MailSettings
     return message.status
 
 
-async def deliver_mail(message_id: int) -> None:
-    async with jobs.current().sessions() as session:
-        await deliver(session, message_id, MailSettings())
+async def deliver_mail(context: procrastinate.JobContext, message_id: int) -> None:
+    services = job_services(context)
+    async with services.database.session() as session:
+        await deliver(session, message_id, services.settings.mail)
 
 
 async def sweep_outbox(context: procrastinate.JobContext, timestamp: int) -> None:
     """Re-queue messages still waiting ten minutes after they were written."""
-    async with jobs.current().sessions() as session:
+    async with job_services(context).database.session() as session:
         stale = datetime.now(UTC) - timedelta(minutes=10)
         ids = await session.scalars(
             select(OutboxMessage.id).where(
@@ -214,9 +199,14 @@ async def sweep_outbox(context: procrastinate.JobContext, timestamp: int) -> Non
     await defer_delivery(context.app, waiting)
 
 
-def register_tasks(blueprint: procrastinate.Blueprint) -> None:
+def mail_tasks() -> procrastinate.Blueprint:
+    """The mail tasks, on a new blueprint."""
+    blueprint = procrastinate.Blueprint()
     blueprint.task(
-        name="deliver_mail", retry=procrastinate.RetryStrategy(max_attempts=12, exponential_wait=15)
+        name="deliver_mail",
+        pass_context=True,
+        retry=procrastinate.RetryStrategy(max_attempts=12, exponential_wait=15),
     )(deliver_mail)
     sweep = blueprint.task(name="sweep_outbox", queueing_lock="sweep_outbox", pass_context=True)
     blueprint.periodic(cron="*/5 * * * *")(sweep(sweep_outbox))
+    return blueprint

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from extensions.errors import NotFound
 from extensions.places.search import get_place, suggest
+from extensions.services import ServicesDep
 
 
 class PlaceSummary(BaseModel):
@@ -38,7 +39,7 @@ class GeoJSONResponse(JSONResponse):
 
 
 async def list_places(
-    request: Request,
+    services: ServicesDep,
     q: Annotated[
         str,
         Query(
@@ -50,16 +51,16 @@ async def list_places(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """Communes, départements, régions, overseas territories and countries matching `q`."""
-    async with request.app.state.get_connection(request, "r") as conn:
+    async with services.database.read() as conn:
         return {"places": await suggest(conn, q, limit)}
 
 
 async def read_place(
-    request: Request,
+    services: ServicesDep,
     place_id: Annotated[str, Path(description="e.g. commune:34172, departement:34, country:FRA")],
 ) -> GeoJSONResponse:
     """One place as a GeoJSON Feature with its outline."""
-    async with request.app.state.get_connection(request, "r") as conn:
+    async with services.database.read() as conn:
         feature = await get_place(conn, place_id)
     if feature is None:
         raise NotFound(

@@ -1,4 +1,4 @@
-"""The web pages' shell: settings, the shared Jinja2 environment, CSRF and flash messages.
+"""The web pages' shell: the shared Jinja2 environment, CSRF and flash messages.
 
 Pages are server-rendered (Jinja2), French first, and work without JavaScript. Every form
 carries a CSRF token checked against a cookie (the double-submit pattern); the session
@@ -8,9 +8,10 @@ cookie is HttpOnly and SameSite=Lax, and Secure in production.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -19,41 +20,16 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import FormData, UploadFile
 
 from extensions.errors import PermissionDenied
 from extensions.identity import get_identity
+from extensions.services import services_of
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "dinamis_csrf"
 CSRF_FIELD = "csrf_token"
 FLASH_COOKIE = "dinamis_flash"
-DEV_SECRET = "development-secret-do-not-use-in-production"  # noqa: S105 - refused in production
-
-
-class WebSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DINAMIS_", extra="ignore", populate_by_name=True)
-
-    mode: Literal["development", "production"] = Field(
-        default="development", validation_alias=AliasChoices("DINAMIS_MODE")
-    )
-    secret_key: SecretStr = SecretStr(DEV_SECRET)
-    """Signs links (e-mail verification, RL validation), flash messages and sessions."""
-    public_url: str = "http://127.0.0.1:8080"
-    """Where users reach the site: the base of links sent by e-mail."""
-
-    @model_validator(mode="after")
-    def refuse_default_secret_in_production(self) -> Self:
-        secret = self.secret_key.get_secret_value()
-        if self.mode == "production" and (secret == DEV_SECRET or len(secret) < 32):
-            raise ValueError("DINAMIS_SECRET_KEY must be set (32+ characters) in production mode")
-        return self
-
-    @property
-    def secure_cookies(self) -> bool:
-        return self.mode == "production" or self.public_url.startswith("https://")
 
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -73,22 +49,24 @@ def fr_datetime(value: datetime | None) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M") if value else ""
 
 
-def make_templates(folders: list[Path], settings: WebSettings) -> Jinja2Templates:
-    """One environment over the core's templates and each plugin's."""
+def make_templates(
+    folders: list[Path], public_url: str, filters: dict[str, Callable[..., Any]]
+) -> Jinja2Templates:
+    """One environment over the core's templates and each plugin's, with their filters."""
     environment = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(f)) for f in [HERE / "templates", *folders]]),
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals.update(site_name="DINAMIS", public_url=settings.public_url)
-    environment.filters.update(fr_date=fr_date, fr_datetime=fr_datetime)
+    environment.globals.update(site_name="DINAMIS", public_url=public_url)
+    environment.filters.update(fr_date=fr_date, fr_datetime=fr_datetime, **filters)
     return Jinja2Templates(env=environment)
 
 
 def signer(request: Request, salt: str) -> URLSafeTimedSerializer:
-    settings: WebSettings = request.app.state.web_settings
-    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=salt)
+    secret = services_of(request).settings.web.secret_key.get_secret_value()
+    return URLSafeTimedSerializer(secret, salt=salt)
 
 
 def csrf_token(request: Request) -> str:
@@ -151,9 +129,9 @@ def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
     """A page: the template with the identity, the CSRF token and any flash message."""
-    templates: Jinja2Templates = request.app.state.templates
+    services = services_of(request)
     message = take_flash(request)
-    response = templates.TemplateResponse(
+    response = services.templates.TemplateResponse(
         request,
         template,
         {
@@ -165,13 +143,12 @@ def render(
         },
         status_code=status_code,
     )
-    settings: WebSettings = request.app.state.web_settings
     response.set_cookie(
         CSRF_COOKIE,
         csrf_token(request),
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=services.settings.secure_cookies,
         max_age=12 * 3600,
     )
     if message:
@@ -227,7 +204,6 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
 
 __all__ = [
     "CSRF_FIELD",
-    "WebSettings",
     "check_csrf",
     "csrf_token",
     "error_page",

@@ -27,6 +27,7 @@ from ingest.dimap.scene import (
 )
 from ingest.dimap.v1 import read_v1
 from ingest.dimap.v2 import read_v2
+from pgstac.missions import HOME_COLLECTION
 
 __all__ = [
     "DimapError",
@@ -49,14 +50,6 @@ PARSER = etree.XMLParser(
 )
 METADATA_FILE = re.compile(r"(^|/)(DIM_[^/]*\.XML|[^/]*\.DIM)$", re.IGNORECASE)
 PWH_FOLDER = re.compile(r"(^|/)PWH(/|$)", re.IGNORECASE)
-# Which of the product collections each mission family may go to.
-ACCEPTS = {
-    "spot-swh": "spot-swh",
-    "spot67": "spot67",
-    "pleiades": "pleiades",
-    "pleiades-pwh": "pleiades",
-    "pleiades-neo": "pleiades-neo",
-}
 
 
 class WrongCollection(DimapError):
@@ -95,8 +88,8 @@ def collection_for(scene: Scene, path: str, forced: str | None) -> str:
     """
     own = scene.mission.collection
     if forced:
-        if forced in ACCEPTS and ACCEPTS[forced] != own:
-            raise WrongCollection(f"a {scene.mission.label} product cannot go into {forced!r}")
+        if forced in HOME_COLLECTION and HOME_COLLECTION[forced] != own:
+            raise WrongCollection(f"a {scene.platform.label} product cannot go into {forced!r}")
         return forced
     if own == "pleiades" and PWH_FOLDER.search(path):
         return "pleiades-pwh"

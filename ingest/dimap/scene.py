@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pgstac.missions import Mission, Platform, UnknownPlatform, dimap_platform
+
 
 class DimapError(Exception):
     """A product that cannot be read; `reason` is a stable code for reports."""
@@ -62,36 +64,13 @@ MEDIA_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Mission:
-    """How a mission (DIMAP MISSION + MISSION_INDEX) appears in the catalogue."""
-
-    platform: str
-    label: str
-    constellation: str
-    instrument: str
-    collection: str
-
-
-def mission(name: str, index: str) -> Mission:
-    """The catalogue's view of a DIMAP mission; UnknownMission for anything else."""
-    name, index = name.strip().upper(), index.strip().upper()
-    if name == "SPOT" and index in {"1", "2", "3"}:
-        return Mission(f"spot-{index}", f"SPOT {index}", "spot", "hrv", "spot-swh")
-    if name == "SPOT" and index == "4":
-        return Mission("spot-4", "SPOT 4", "spot", "hrvir", "spot-swh")
-    if name == "SPOT" and index == "5":
-        return Mission("spot-5", "SPOT 5", "spot", "hrg", "spot-swh")
-    if name == "SPOT" and index in {"6", "7"}:
-        return Mission(f"spot-{index}", f"SPOT {index}", "spot", "naomi", "spot67")
-    if name in {"PHR", "PLEIADES"} and index in {"1A", "1B"}:
-        return Mission(
-            f"pleiades-{index.lower()}", f"Pléiades {index}", "pleiades", "hiri", "pleiades"
-        )
-    if name in {"PNEO", "PLEIADES NEO", "PLEIADES-NEO"} and index in {"3", "4", "5", "6"}:
-        neo = "pleiades-neo"
-        return Mission(f"{neo}-{index}", f"Pléiades Neo {index}", neo, "pneo", neo)
-    raise UnknownMission(f"unknown mission {name!r} index {index!r}")
+def mission(name: str, index: str) -> tuple[Mission, Platform]:
+    """The mission and platform of a DIMAP MISSION and MISSION_INDEX; UnknownMission for
+    anything the missions table does not have."""
+    try:
+        return dimap_platform(name, index)
+    except UnknownPlatform as exc:
+        raise UnknownMission(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -126,6 +105,7 @@ class Scene:
 
     id: str
     mission: Mission
+    platform: Platform
     metadata_path: str  # file name of the DIMAP file
     acquired: datetime  # the centre of the acquisition
     footprint: list[tuple[float, float]]
@@ -214,17 +194,22 @@ def scene_to_item(
             raise MissingFootprint(f"footprint vertex ({lon}, {lat}) is not a longitude/latitude")
     ring = closed_ring(scene.footprint)
     lons, lats = [p[0] for p in ring], [p[1] for p in ring]
-    m = scene.mission
+    platform = scene.platform
     properties: dict[str, Any] = {
         "title": " ".join(
             v
-            for v in (m.label, scene.spectral_mode, scene.acquired.date().isoformat(), scene.level)
+            for v in (
+                platform.label,
+                scene.spectral_mode,
+                scene.acquired.date().isoformat(),
+                scene.level,
+            )
             if v
         ),
         "datetime": isoformat(scene.acquired),
-        "platform": m.platform,
-        "constellation": m.constellation,
-        "instruments": [m.instrument],
+        "platform": platform.id,
+        "constellation": scene.mission.constellation,
+        "instruments": [platform.instrument],
     }
     if scene.start and scene.end and scene.start <= scene.acquired <= scene.end:
         properties["start_datetime"] = isoformat(scene.start)

@@ -57,9 +57,9 @@ def read_v1(root: Element, file_name: str) -> Scene:
     if information is None:
         raise MissingField("no Dataset_Sources/Source_Information/Scene_Source")
     source = information.find("Scene_Source")
-    which = mission(text(source, "MISSION") or "", text(source, "MISSION_INDEX") or "")
+    family, platform = mission(text(source, "MISSION") or "", text(source, "MISSION_INDEX") or "")
     if named := text(source, "INSTRUMENT"):  # SPOT 5 carries HRG or HRS
-        which = replace(which, instrument=named.lower())
+        platform = replace(platform, instrument=named.lower())
     day = text(source, "IMAGING_DATE")
     if day is None:
         raise MissingField("no Scene_Source/IMAGING_DATE")
@@ -75,14 +75,15 @@ def read_v1(root: Element, file_name: str) -> Scene:
     viewing = number(source, "VIEWING_ANGLE")
 
     scene = Scene(
-        id=scene_id(which.platform, when, grid, instrument, mode, level),
-        mission=which,
+        id=scene_id(platform.id, when, grid, instrument, mode, level),
+        mission=family,
+        platform=platform,
         metadata_path=file_name.rsplit("/", 1)[-1],
         acquired=when,
         footprint=footprint(root),
         level=level,
         spectral_mode=mode,
-        gsd=number(source, "THEORETICAL_RESOLUTION") or mode_gsd(which.platform, mode),
+        gsd=number(source, "THEORETICAL_RESOLUTION") or mode_gsd(platform.id, mode),
         incidence=abs(incidence) if incidence is not None else None,  # signed by side
         off_nadir=abs(viewing) if viewing is not None else None,  # SPOT 5 only
         sun_azimuth=number(source, "SUN_AZIMUTH"),
@@ -100,7 +101,7 @@ def read_v1(root: Element, file_name: str) -> Scene:
     if rows and cols:
         scene.shape = (int(rows), int(cols))
     projection(root, scene)
-    scene.data_files = data_files(root, bands(root, which.instrument))
+    scene.data_files = data_files(root, bands(root, platform.instrument))
     return scene
 
 

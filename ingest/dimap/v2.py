@@ -87,7 +87,7 @@ def read_v2(root: Element, file_name: str) -> Scene:
     if strip is None:
         raise MissingField("no Dataset_Sources/Source_Identification/Strip_Source")
     source = fields(strip.find("Strip_Source"))
-    which = mission(source.get("MISSION", ""), source.get("MISSION_INDEX", ""))
+    family, platform = mission(source.get("MISSION", ""), source.get("MISSION_INDEX", ""))
 
     centre = fields(next(iter(CENTRE(root)), None))
     time_range = fields(root.find("Geometric_Data/Refined_Model/Time/Time_Range"))
@@ -109,7 +109,8 @@ def read_v2(root: Element, file_name: str) -> Scene:
     dimensions = fields(root.find("Raster_Data/Raster_Dimensions"))
     scene = Scene(
         id=item_id(file_name),
-        mission=which,
+        mission=family,
+        platform=platform,
         metadata_path=file_name.rsplit("/", 1)[-1],
         acquired=when,
         start=start,
@@ -143,7 +144,7 @@ def read_v2(root: Element, file_name: str) -> Scene:
             raise MissingField(f"PROJECTED_CRS_CODE {code!r} is not an EPSG code") from exc
         scene.transform = geotransform(root)
     product_bands = bands(root) or nominal_bands(
-        which.constellation, scene.spectral_mode, int(as_number(dimensions, "NBANDS") or 0)
+        family.constellation, scene.spectral_mode, int(as_number(dimensions, "NBANDS") or 0)
     )
     scene.data_files = data_files(root, product_bands)
     return scene

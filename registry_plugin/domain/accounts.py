@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from registry_plugin.domain.context import Context
@@ -286,3 +287,14 @@ async def certifications(ctx: Context, account_id: int) -> list[AccountCertifica
         .order_by(AccountCertification.id)
     )
     return list(rows)
+
+
+DEMO_ACCOUNTS = text(
+    "SELECT a.email FROM registry.accounts a JOIN dinamis.loads l ON l.name = 'registry-demo' "
+    "WHERE a.email IN (SELECT jsonb_array_elements_text(l.parameters->'emails')) ORDER BY 1"
+)
+
+
+async def demo_accounts(session: AsyncSession) -> list[str]:
+    """Accounts of the demo scenario (their password is public) still in the database."""
+    return list(await session.scalars(DEMO_ACCOUNTS))

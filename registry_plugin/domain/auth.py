@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.errors import (
     AuthenticationRequired,
@@ -15,10 +16,10 @@ from extensions.errors import (
     NotFound,
 )
 from extensions.identity import Identity
-from registry_plugin.access import RIGHTS_COLUMNS
 from registry_plugin.domain import links
 from registry_plugin.domain.accounts import problem, refusal
 from registry_plugin.domain.context import Context
+from registry_plugin.domain.rights import RIGHTS_COLUMNS, RegistryIdentity
 from registry_plugin.models import Account, AuthToken
 from registry_plugin.schemas import NewPassword, field_errors
 from registry_plugin.security import check_password, hash_password, new_token, token_hash
@@ -101,13 +102,11 @@ WHERE t.token_hash = $1
 LAST_USE_EVERY = timedelta(minutes=5)
 
 
-async def identify(
-    conn: Any, token: str, kinds: tuple[str, ...]
-) -> tuple[Identity, int | None, Any]:
-    """The identity behind a credential, checked on every use (one query): revoked, expired,
-    or its account or entity not active raise AuthenticationRequired with the reason. Also
-    the credential whose last use is worth recording (at most every few minutes), and the
-    row, which carries what the account's rights are made of (registry_plugin.access)."""
+async def identify(conn: Any, token: str, kinds: tuple[str, ...]) -> tuple[Identity, int | None]:
+    """The identity behind a credential, checked on every use (one query, which also reads
+    what the account's rights are made of): revoked, expired, or its account or entity not
+    active raise AuthenticationRequired with the reason. Also the credential whose last use
+    is worth recording (at most every few minutes)."""
     row = await conn.fetchrow(CREDENTIAL_SQL, token_hash(token))
     now = datetime.now(UTC)
     if row is None or row["kind"] not in kinds:
@@ -127,14 +126,15 @@ async def identify(
         row["roles"],
         row["is_relay"],
         row["kind"],
+        grants=row,
     )
     stale = row["last_used_at"] is None or now - row["last_used_at"] > LAST_USE_EVERY
-    return identity, row["credential_id"] if stale else None, row
+    return identity, row["credential_id"] if stale else None
 
 
-async def identify_email(ctx: Context, email: str) -> Identity:
+async def identify_email(session: AsyncSession, email: str) -> Identity:
     """The identity of an account named by a trusted provider (an OIDC token's e-mail)."""
-    account = await ctx.session.scalar(select(Account).where(Account.email == email))
+    account = await session.scalar(select(Account).where(Account.email == email))
     if account is None:
         raise AuthenticationRequired(
             f"Aucun compte DINAMIS pour {email} : demandez-en un sur le portail."
@@ -166,10 +166,14 @@ def make_identity(
     roles: list[str],
     relay_entity: bool,
     via: str,
+    grants: Any = None,
 ) -> Identity:
-    """A relay partner's referent is also a relay."""
+    """A relay partner's referent is also a relay; `grants`: the RIGHTS_COLUMNS read with
+    the identity, if any."""
     granted = set(roles) | ({"relay"} if relay_entity and "referent" in roles else set())
-    return Identity(account_id, email, name, entity_id, entity_name, frozenset(granted), via)
+    return RegistryIdentity(
+        account_id, email, name, entity_id, entity_name, frozenset(granted), via, grants
+    )
 
 
 def validate_key_name(name: str) -> str:

@@ -14,6 +14,18 @@ LICENCES_FILE = Path(__file__).parents[1] / "licences.yaml"
 CHARTER = "charte"
 
 
+async def publish_licences(dsn: str) -> list[str]:
+    """The licences of `licences.yaml` in the database (idempotent); returns what changed."""
+    from extensions.database import application_lane
+
+    async with (
+        application_lane(dsn) as database,
+        database.session() as session,
+    ):
+        added = await load_licences(session, read_licences())
+    return [f"registry: licence {name} published" for name in added]
+
+
 def read_licences(path: Path = LICENCES_FILE) -> list[dict[str, str]]:
     entries: list[dict[str, str]] = yaml.safe_load(path.read_text())["licences"]
     return entries

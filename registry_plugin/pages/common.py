@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from extensions.errors import AuthenticationRequired
 from extensions.identity import Identity
-from extensions.web import WebSettings, signer
+from extensions.services import services_of
+from extensions.web import signer
 from registry_plugin.schemas import field_errors
 
 DRAFT_COOKIE = "dinamis_draft"
@@ -35,14 +36,13 @@ def identity_of(request: Request) -> Identity:
 
 
 def set_draft_cookie(response: Response, request: Request, draft_id: str) -> None:
-    settings: WebSettings = request.app.state.web_settings
     response.set_cookie(
         DRAFT_COOKIE,
         signer(request, "draft").dumps(draft_id),
         max_age=48 * 3600,
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=services_of(request).settings.secure_cookies,
     )
 
 

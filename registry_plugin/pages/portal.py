@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
 from extensions.mail import OutboxMessage
+from extensions.services import services_of
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import acts, adhesions, drafts, entities, links
 from registry_plugin.domain.accounts import create as create_account
@@ -521,10 +522,8 @@ async def account_send(request: Request, ctx: RegistryContext) -> Response:
 
 def dev_mailbox(request: Request) -> bool:
     """Without SMTP in development, mails are read on the portal (never in production)."""
-    return (
-        request.app.state.web_settings.mode == "development"
-        and not request.app.state.mail_settings.smtp_host
-    )
+    settings = services_of(request).settings
+    return not settings.production and not settings.mail.smtp_host
 
 
 @router.get("/courriels")

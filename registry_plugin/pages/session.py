@@ -11,8 +11,8 @@ from pydantic import BaseModel, EmailStr
 from sqlalchemy import select
 
 from extensions.errors import AuthenticationRequired, InvalidFields
+from extensions.services import services_of
 from extensions.web import (
-    WebSettings,
     local_path,
     page_router,
     read_form,
@@ -56,7 +56,6 @@ async def sign_in(request: Request, ctx: RegistryContext) -> Response:
         return render(request, "registry/connexion.html", context, 401)
     token, _ = await auth.issue(ctx, account, "session")
     await ctx.commit()
-    settings: WebSettings = request.app.state.web_settings
     response = redirect(target, request, f"Bienvenue, {account.full_name}.")
     response.set_cookie(
         SESSION_COOKIE,
@@ -64,7 +63,7 @@ async def sign_in(request: Request, ctx: RegistryContext) -> Response:
         max_age=ctx.settings.session_hours * 3600,
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=services_of(request).settings.secure_cookies,
     )
     return response
 

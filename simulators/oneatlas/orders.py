@@ -51,16 +51,16 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from extensions.federation.delivery import (
+from extensions.geodesy import area_km2
+from pgstac.missions import AIRBUS
+from simulators.archive.generator import sun_position
+from simulators.oneatlas.delivery import (
     Options,
     ProductSpec,
     isoformat,
     parse_iso,
     scene_spec,
 )
-from extensions.federation.stac import CONSTELLATION_PLATFORMS
-from extensions.geodesy import area_km2
-from ingest.demo.archive import sun_position
 
 Outcome = Literal["delivered", "rejected", "failed", "expired"]
 NAMESPACE = uuid.UUID("5f0b8f55-6c1e-4d43-9b0e-3c7f6a2f0d11")
@@ -76,7 +76,9 @@ CHOICES = {
 CRS_CODE = re.compile(r"^urn:ogc:def:crs:EPSG::(\d{4,5})$")
 RATES = {"SPOT": 3.5, "PHR": 12.5, "PNEO": 22.0}  # EUR per km²
 MAX_PRODUCTS = 20
-MISSIONS = CONSTELLATION_PLATFORMS
+MISSIONS = {
+    code: tuple(p.oneatlas for p in m.platforms if p.oneatlas) for code, m in AIRBUS.items()
+}
 MAX_TASKING_KM2 = {"SPOT": 20_000.0, "PHR": 2_000.0, "PNEO": 1_000.0}
 VIEWS = {"MONO": 1, "STEREO": 2, "TRISTEREO": 3}
 MAX_OPPORTUNITIES = 40

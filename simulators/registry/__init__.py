@@ -1,21 +1,25 @@
-"""Reference data (licences) and the demo: the seed's training scenario, from `demo.yaml`.
+"""The registry's demo: the seed's training scenario (entities, accounts, licences), from
+`demo.yaml`.
 
-Every demo account has the seed's training password. They exist for demonstrations only:
-production mode refuses to start while any of them is present.
+Every demo account has the seed's training password. They exist for demonstrations only: the
+load is recorded in `dinamis.loads` (`registry-demo`, with the accounts' addresses), and the
+registry's production mode refuses to start while any of them is present.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from extensions.database import make_engine, sessionmaker
-from registry_plugin.domain.licences import current_licences, load_licences, read_licences
+from extensions.database import application_lane
+from registry_plugin.domain.licences import current_licences
 from registry_plugin.models import (
     Account,
     AccountCertification,
@@ -89,28 +93,32 @@ class Demo(BaseModel):
 
 
 DEMO = Demo.model_validate(yaml.safe_load(DEMO_FILE.read_text()))
-DEMO_EMAILS = tuple(a.email for a in DEMO.accounts)
+DEMO_EMAILS = [a.email for a in DEMO.accounts]
 
 
-async def initialize(dsn: str) -> list[str]:
-    engine = make_engine(dsn, pool_size=1)
-    try:
-        async with sessionmaker(engine)() as session:
-            added = await load_licences(session, read_licences())
-    finally:
-        await engine.dispose()
-    return [f"registry: licence {name} published" for name in added]
+def load_registry_demo(dsn: str) -> list[str]:
+    """Load the scenario once (idempotent); returns lines to show the user."""
+    return asyncio.run(_load_once(dsn))
 
 
-async def load_demo(dsn: str) -> list[str]:
-    engine = make_engine(dsn, pool_size=1)
-    try:
-        async with sessionmaker(engine)() as session:
-            present = await session.scalar(select(Entity).where(Entity.acronym == "Formation_6_11"))
-            if present is None:
-                await _load(session)
-    finally:
-        await engine.dispose()
+async def _load_once(dsn: str) -> list[str]:
+    async with (
+        application_lane(dsn) as database,
+        database.session() as session,
+    ):
+        present = await session.scalar(select(Entity).where(Entity.acronym == "Formation_6_11"))
+        if present is None:
+            await _load(session)
+        await session.execute(
+            text(
+                "INSERT INTO dinamis.loads (name, parameters, item_count, started_at) "
+                "VALUES ('registry-demo', CAST(:parameters AS jsonb), :count, now()) "
+                "ON CONFLICT (name) DO UPDATE SET parameters = EXCLUDED.parameters, "
+                "item_count = EXCLUDED.item_count"
+            ),
+            {"parameters": json.dumps({"emails": DEMO_EMAILS}), "count": len(DEMO_EMAILS)},
+        )
+        await session.commit()
     header = (
         f"registry: demo accounts, password {DEMO_PASSWORD} "
         "(demonstrations only; production mode refuses to start with them):"

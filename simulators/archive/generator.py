@@ -30,9 +30,10 @@ import yaml
 from pyproj import Transformer
 from shapely.geometry import Polygon, box
 
-from ingest.demo.rasters import VARIANTS, demo_hrefs
 from ingest.dimap.scene import EXTENSIONS
+from pgstac import missions
 from pgstac.collections import read_collections
+from simulators.archive.rasters import VARIANTS, demo_hrefs
 
 ARCHIVE_END = date(2026, 6, 30)  # fixed, so the same seed gives the same archive on any day
 EARTH_RADIUS_KM = 6371.0
@@ -71,116 +72,126 @@ SPOT_1_5_LEVELS = (("1A", 0.5), ("1B", 0.2), ("2A", 0.3))
 V2_LEVELS = (("SENSOR", 0.6), ("ORTHO", 0.4))
 
 
-def spot_1_5(n: int, start: date, end: date, weight: float, instrument: str) -> Platform:
+def drawn(
+    platform_id: str,
+    weight: float,
+    *,
+    max_off_nadir: float,
+    scene_km: float,
+    solar_time: float,
+    agile: bool,
+    products: tuple[Product, ...],
+    levels: tuple[tuple[str, float], ...],
+    collection: str | None = None,
+    period: tuple[date, date] | None = None,
+) -> Platform:
+    """A platform of the missions table, and how the archive draws its scenes."""
+    mission, satellite = missions.PLATFORMS[platform_id]
+    return Platform(
+        platform=satellite.id,
+        label=satellite.label,
+        collection=collection or mission.collection,
+        constellation=mission.constellation,
+        instrument=satellite.instrument,
+        code=f"{mission.dimap[0]}{satellite.dimap_index}",
+        start=period[0] if period else satellite.start,
+        end=period[1] if period else min(satellite.end or ARCHIVE_END, ARCHIVE_END),
+        weight=weight,
+        altitude_km=mission.altitude_km,
+        max_off_nadir=max_off_nadir,
+        scene_km=scene_km,
+        solar_time=solar_time,
+        agile=agile,
+        products=products,
+        levels=levels,
+        dimap_v2=mission is not missions.SPOT_1_5,
+    )
+
+
+def spot_1_5(n: int, weight: float) -> Platform:
+    pan, ms = missions.PLATFORMS[f"spot-{n}"][1].gsd
     products: tuple[Product, ...]
     if n == 5:
-        products = (Product("XS", 10.0, 0.5), Product("HX", 5.0, 0.3), Product("THX", 2.5, 0.2))
+        products = (Product("XS", ms, 0.5), Product("HX", 5.0, 0.3), Product("THX", pan, 0.2))
     else:
-        products = (Product("XS", 20.0, 0.8), Product("PXS", 10.0, 0.2))
-    return Platform(
-        platform=f"spot-{n}",
-        label=f"SPOT {n}",
-        collection="spot-swh",
-        constellation="spot",
-        instrument=instrument,
-        code=f"SPOT{n}",
-        start=start,
-        end=end,
-        weight=weight,
-        altitude_km=822.0,
+        products = (Product("XS", ms, 0.8), Product("PXS", pan, 0.2))
+    return drawn(
+        f"spot-{n}",
+        weight,
         max_off_nadir=27.0,
         scene_km=60.0,
         solar_time=10.5,
         agile=False,
         products=products,
         levels=SPOT_1_5_LEVELS,
-        dimap_v2=False,
     )
 
 
-def spot_6_7(n: int, start: date, end: date, weight: float) -> Platform:
-    return Platform(
-        platform=f"spot-{n}",
-        label=f"SPOT {n}",
-        collection="spot67",
-        constellation="spot",
-        instrument="naomi",
-        code=f"SPOT{n}",
-        start=start,
-        end=end,
-        weight=weight,
-        altitude_km=694.0,
+def spot_6_7(n: int, weight: float) -> Platform:
+    pan, ms = missions.PLATFORMS[f"spot-{n}"][1].gsd
+    return drawn(
+        f"spot-{n}",
+        weight,
         max_off_nadir=30.0,
         scene_km=60.0,
         solar_time=10.0,
         agile=True,
-        products=(Product("PMS", 1.5, 0.85), Product("MS", 6.0, 0.15)),
+        products=(Product("PMS", pan, 0.85), Product("MS", ms, 0.15)),
         levels=V2_LEVELS,
     )
 
 
-def pleiades(unit: str, collection: str, start: date, end: date, weight: float) -> Platform:
-    heritage = collection == "pleiades-pwh"  # PWH: orthoimages only
-    return Platform(
-        platform=f"pleiades-{unit}",
-        label=f"Pléiades {unit.upper()}",
-        collection=collection,
-        constellation="pleiades",
-        instrument="hiri",
-        code=f"PHR{unit.upper()}",
-        start=start,
-        end=end,
-        weight=weight,
-        altitude_km=694.0,
+def pleiades(unit: str, weight: float, heritage: tuple[date, date] | None = None) -> Platform:
+    """A Pléiades platform; `heritage`: its World Heritage products (orthoimages only) of
+    that period."""
+    pan, ms = missions.PLATFORMS[f"pleiades-{unit}"][1].gsd
+    return drawn(
+        f"pleiades-{unit}",
+        weight,
         max_off_nadir=30.0,
         scene_km=20.0,
         solar_time=10.5,
         agile=True,
         products=(
-            (Product("PMS", 0.5, 1.0),)
+            (Product("PMS", pan, 1.0),)
             if heritage
-            else (Product("PMS", 0.5, 0.85), Product("MS", 2.0, 0.15))
+            else (Product("PMS", pan, 0.85), Product("MS", ms, 0.15))
         ),
         levels=(("ORTHO", 1.0),) if heritage else V2_LEVELS,
+        collection="pleiades-pwh" if heritage else None,
+        period=heritage,
     )
 
 
-def pleiades_neo(n: int, start: date, weight: float) -> Platform:
-    return Platform(
-        platform=f"pleiades-neo-{n}",
-        label=f"Pléiades Neo {n}",
-        collection="pleiades-neo",
-        constellation="pleiades-neo",
-        instrument="pneo",
-        code=f"PNEO{n}",
-        start=start,
-        end=ARCHIVE_END,
-        weight=weight,
-        altitude_km=620.0,
+def pleiades_neo(n: int, weight: float) -> Platform:
+    pan, ms = missions.PLATFORMS[f"pleiades-neo-{n}"][1].gsd
+    return drawn(
+        f"pleiades-neo-{n}",
+        weight,
         max_off_nadir=30.0,
         scene_km=14.0,
         solar_time=10.5,
         agile=True,
-        products=(Product("PMS", 0.3, 0.85), Product("MS", 1.2, 0.15)),
+        products=(Product("PMS", pan, 0.85), Product("MS", ms, 0.15)),
         levels=V2_LEVELS,
     )
 
 
 # Weights: the share of each platform in the DINAMIS catalogue (millions of scenes).
 PLATFORMS: tuple[Platform, ...] = (
-    spot_1_5(1, date(1986, 2, 22), date(1990, 12, 31), 1.30, "hrv"),
-    spot_1_5(2, date(1990, 2, 21), date(2009, 7, 29), 4.15, "hrv"),
-    spot_1_5(3, date(1993, 9, 26), date(1996, 11, 14), 0.36, "hrv"),
-    spot_1_5(4, date(1998, 3, 24), date(2013, 1, 11), 7.25, "hrvir"),
-    spot_1_5(5, date(2002, 5, 4), date(2015, 3, 31), 4.06, "hrg"),
-    spot_6_7(6, date(2012, 9, 12), ARCHIVE_END, 1.90),
-    spot_6_7(7, date(2014, 7, 1), date(2023, 3, 17), 1.59),
-    pleiades("1a", "pleiades", date(2011, 12, 17), ARCHIVE_END, 2.00),
-    pleiades("1b", "pleiades", date(2012, 12, 2), date(2022, 12, 20), 1.56),
-    pleiades("1a", "pleiades-pwh", date(2012, 1, 1), date(2018, 12, 31), 0.35),
-    pleiades("1b", "pleiades-pwh", date(2013, 1, 1), date(2018, 12, 31), 0.25),
-    pleiades_neo(3, date(2021, 5, 10), 0.40),
-    pleiades_neo(4, date(2021, 9, 1), 0.35),
+    spot_1_5(1, 1.30),
+    spot_1_5(2, 4.15),
+    spot_1_5(3, 0.36),
+    spot_1_5(4, 7.25),
+    spot_1_5(5, 4.06),
+    spot_6_7(6, 1.90),
+    spot_6_7(7, 1.59),
+    pleiades("1a", 2.00),
+    pleiades("1b", 1.56),
+    pleiades("1a", 0.35, heritage=(date(2012, 1, 1), date(2018, 12, 31))),
+    pleiades("1b", 0.25, heritage=(date(2013, 1, 1), date(2018, 12, 31))),
+    pleiades_neo(3, 0.40),
+    pleiades_neo(4, 0.35),
 )
 
 

@@ -43,24 +43,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely import STRtree, box, wkt
 from shapely.geometry import shape
 
-from extensions.federation.delivery import build_zip
-from extensions.federation.simulator_orders import (
+from extensions.federation.stac import MAX_RESULTS
+from pgstac.missions import AIRBUS_PLATFORMS
+from simulators.archive import generate_items
+from simulators.oneatlas.delivery import build_zip
+from simulators.oneatlas.orders import (
     CONTRACT_ID,
     OrderDesk,
     Outcome,
     Refusal,
     contracts,
 )
-from extensions.federation.stac import CONSTELLATION_PLATFORMS, MAX_RESULTS, PLATFORMS
-from ingest.demo import generate_items
 
 NAMESPACE = uuid.UUID("0e33eb50-3404-48ad-b835-b0b4b72a5625")  # the public workspace's id
-# A demo item's STAC platform → OneAtlas' (constellation, platform)
-UPSTREAM = {
-    PLATFORMS[code]: (constellation, code)
-    for constellation, codes in CONSTELLATION_PLATFORMS.items()
-    for code in codes
-}
+# A demo item's STAC platform → OneAtlas' (constellation, platform, resolution)
+UPSTREAM = {p.id: (m.oneatlas or "", code, p.gsd[0]) for code, (m, p) in AIRBUS_PLATFORMS.items()}
 SIMULATOR_PATH = "/_simulator/oneatlas"  # where `dinamis serve` mounts it
 Failure = Literal["none", "error", "slow", "refuse", "garbage", "flaky"]
 
@@ -103,7 +100,7 @@ def upstream_feature(
     props = item["properties"]
     if props.get("platform") not in UPSTREAM:
         return None
-    constellation, platform = UPSTREAM[props["platform"]]
+    constellation, platform, resolution = UPSTREAM[props["platform"]]
     datastrip = props["dinamis:datastrip_id"]
     identifier = str(uuid.uuid5(NAMESPACE, datastrip))
     stamp = re.sub(r"\D", "", props["datetime"])[:15]
@@ -139,7 +136,7 @@ def upstream_feature(
             "processingLevel": "SENSOR" if bundle else "ALBUM",
             "productType": "bundle" if bundle else "mono",
             "productionStatus": "IN_CLOUD" if bundle else "ARCHIVED",
-            "resolution": {"SPOT": 1.5, "PHR": 0.5, "PNEO": 0.3}[constellation],
+            "resolution": resolution,
             "cloudCover": props.get("eo:cloud_cover", 0.0),
             "snowCover": props.get("eo:snow_cover", 0.0),
             "incidenceAngle": props.get("view:incidence_angle", 0.0),

@@ -1,4 +1,5 @@
-"""`dinamis demo`: a realistic synthetic archive, loaded once and idempotently."""
+"""The demo archive (`dinamis demo`): a realistic synthetic archive and its image files,
+loaded once and idempotently."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from psycopg.types.json import Jsonb
 from pypgstac.load import Methods
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ingest.demo.archive import generate_item, generate_items
-from ingest.demo.rasters import ensure_demo_rasters
 from ingest.loader import load_items
 from pgstac.db import connect
+from simulators.archive.generator import generate_item, generate_items
+from simulators.archive.rasters import ensure_demo_rasters
 
 __all__ = ["DemoResult", "generate_item", "generate_items", "load_demo_archive"]
 

@@ -46,22 +46,12 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from extensions.geodesy import area_km2
-from ingest.demo.rasters import REFLECTANCE, smooth_noise
 from ingest.dimap.bands import nominal_bands
+from pgstac.missions import AIRBUS_PLATFORMS
+from simulators.archive.rasters import REFLECTANCE, smooth_noise
 
 MAX_PIXELS = 256
 BLOCK = 128
-# OneAtlas platform → DIMAP MISSION, MISSION_INDEX, constellation in `ingest.dimap.bands`.
-MISSIONS = {
-    "SPOT6": ("SPOT", "6", "spot"),
-    "SPOT7": ("SPOT", "7", "spot"),
-    "PHR1A": ("PHR", "1A", "pleiades"),
-    "PHR1B": ("PHR", "1B", "pleiades"),
-    "PNEO3": ("PNEO", "3", "pleiades-neo"),
-    "PNEO4": ("PNEO", "4", "pleiades-neo"),
-}
-GSD = {"SPOT": (1.5, 6.0), "PHR": (0.5, 2.0), "PNEO": (0.3, 1.2)}  # panchromatic, multispectral
-ALTITUDE_KM = {"SPOT": 694.0, "PHR": 694.0, "PNEO": 620.0}
 EARTH_RADIUS_KM = 6371.0
 GROUND_SPEED_KM_S = 7.0
 SPECTRAL = {"pansharpened": "PMS", "multispectral": "MS", "bundle": "MS", "panchromatic": "P"}
@@ -121,7 +111,9 @@ class ProductSpec:
 
     @property
     def mission(self) -> tuple[str, str, str]:
-        return MISSIONS[self.platform]
+        """DIMAP MISSION and MISSION_INDEX, and the STAC constellation."""
+        family, satellite = AIRBUS_PLATFORMS[self.platform]
+        return family.dimap[0], satellite.dimap_index, family.constellation
 
     @property
     def job(self) -> int:
@@ -145,7 +137,7 @@ class ProductSpec:
 
     @property
     def gsd(self) -> float:
-        pan, ms = GSD[self.mission[0]]
+        pan, ms = AIRBUS_PLATFORMS[self.platform][1].gsd
         return ms if self.spectral == "MS" else pan
 
 
@@ -543,7 +535,7 @@ def dimap(spec: ProductSpec, raster: Raster) -> bytes:
             END=isoformat(end),
         )
     use_area = element(geometry, "Use_Area")
-    viewing = viewing_angle(spec.incidence, ALTITUDE_KM[mission])
+    viewing = viewing_angle(spec.incidence, AIRBUS_PLATFORMS[spec.platform][0].altitude_km)
     for location, moment in (
         ("Top Center", start),
         ("Center", spec.acquired),

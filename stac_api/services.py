@@ -1,0 +1,60 @@
+"""`open_services(settings)`: the one place where the product's services are built, for the
+API (its lifespan), `dinamis worker` and the commands that need them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from extensions.assets import AssetHrefs, make_storage
+from extensions.database import Database
+from extensions.federation.client import OneAtlasClient
+from extensions.federation.search import Federation
+from extensions.jobs import make_jobs
+from extensions.mail import mail_tasks
+from extensions.plugins import Plugin, load_plugins
+from extensions.ratelimit import RateLimiter
+from extensions.services import Services
+from extensions.settings import Settings
+from extensions.signing import Signer
+from extensions.web import make_templates
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, name: str = "dinamis-api", plugins: list[Plugin] | None = None
+) -> AsyncIterator[Services]:
+    """Open the database lanes and the job queue, build everything else; close all after."""
+    plugins = load_plugins(settings.plugins) if plugins is None else plugins
+    signer = Signer(settings.web.secret_key.get_secret_value(), settings.signing)
+    templates = make_templates(
+        [folder for p in plugins if (folder := p.templates())],
+        settings.web.public_url,
+        {k: f for p in plugins for k, f in p.template_filters().items()},
+    )
+    jobs = make_jobs({"core": mail_tasks(), **{p.name: bp for p in plugins if (bp := p.jobs())}})
+    airbus = OneAtlasClient(settings.oneatlas)
+    async with Database.open(settings.database, name) as database:
+        try:
+            async with jobs.open_async(database.pool):
+                yield Services(
+                    settings=settings,
+                    database=database,
+                    jobs=jobs,
+                    templates=templates,
+                    signer=signer,
+                    hrefs=AssetHrefs(signer, make_storage(settings.storage)),
+                    airbus=airbus,
+                    federation=Federation(airbus, signer),
+                    rate_limiter=RateLimiter(settings.rate_limits),
+                    identity=next(
+                        (i for p in plugins if (i := p.identity_provider(settings, database))),
+                        None,
+                    ),
+                    access=next(
+                        (a for p in plugins if (a := p.access_policy(settings, database))), None
+                    ),
+                    plugins=tuple(plugins),
+                )
+        finally:
+            await airbus.close()
