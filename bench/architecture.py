@@ -48,13 +48,24 @@ def module_of(filename: str) -> str | None:
     return ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
 
 
+def caller_module(frame: FrameType | None) -> str | None:
+    """The nearest project module up the stack (library frames in between are skipped)."""
+    while frame is not None:
+        if (module := module_of(frame.f_code.co_filename)) is not None:
+            return module
+        frame = frame.f_back
+    return None
+
+
 class Tracer:
-    """The project modules entered, first entries in order, and module-to-module moves."""
+    """The project modules entered (first entries in order), how often the path goes from
+    one module to another, and which module calls which."""
 
     def __init__(self) -> None:
         self.order: list[str] = []
         self.moves = 0
         self.last: str | None = None
+        self.edges: set[tuple[str, str]] = set()
         self.lock = threading.Lock()
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
@@ -63,12 +74,15 @@ class Tracer:
         module = module_of(frame.f_code.co_filename)
         if module is None:
             return
+        caller = caller_module(frame.f_back)
         with self.lock:
             if module not in self.order:
                 self.order.append(module)
             if module != self.last:
                 self.moves += 1
                 self.last = module
+            if caller is not None and caller != module:
+                self.edges.add((caller, module))
 
 
 async def measure(settings: Any, create_app: Any) -> dict[str, Any]:
@@ -96,6 +110,8 @@ async def measure(settings: Any, create_app: Any) -> dict[str, Any]:
         "search_modules": tracer.order,
         "search_module_count": len(tracer.order),
         "search_module_moves": tracer.moves,
+        "search_calls_between_modules": sorted(f"{a} -> {b}" for a, b in tracer.edges),
+        "search_call_edge_count": len(tracer.edges),
         "app_state": names,
         "app_state_count": len(names),
         "features": len(response.json()["features"]),
@@ -118,19 +134,24 @@ def main() -> None:
     from stac_api.app import create_app
 
     try:  # the layout since the structural step (issue 13)
-        from extensions.plugins import migrate_all
+        from extensions.plugins import DEFAULT_PLUGINS, load_plugins
+        from extensions.plugins import migrate_all as migrate_plugins
         from simulators.archive import load_demo_archive
         from simulators.registry import load_registry_demo
+
+        def migrate_all(dsn: str) -> None:
+            migrate_plugins(dsn, load_plugins(DEFAULT_PLUGINS))
 
         def demo(dsn: str) -> None:
             load_registry_demo(dsn)
     except ImportError:  # the layout before it
-        from extensions.plugins import load_plugins, migrate_all
-        from simulators.archive import load_demo_archive  # type: ignore[no-redef]
+        from ingest.demo import load_demo_archive  # type: ignore[no-redef]
+
+        from extensions.plugins import load_plugins, migrate_all  # type: ignore[no-redef]
 
         def demo(dsn: str) -> None:
             for plugin in load_plugins(["registry"]):
-                plugin.load_demo(dsn)
+                plugin.load_demo(dsn)  # type: ignore[attr-defined]
 
     status = EmbeddedCluster(ClusterSettings(home=args.home)).start()
     assert status.dsn

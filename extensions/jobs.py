@@ -21,6 +21,9 @@ class JobSettings(BaseSettings):
 
     worker: Literal["in-process", "none"] = "in-process"
     concurrency: int = 2
+    shutdown_seconds: float = 30.0
+    """How long a stopping worker waits for its running jobs before cancelling them (a
+    cancelled job runs again later)."""
 
 
 def make_jobs(blueprints: dict[str, procrastinate.Blueprint]) -> procrastinate.App:

@@ -10,9 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import shapely
-from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from stac_fastapi.types.requests import get_base_url
 from stapi_pydantic import (
     Conformance,
@@ -23,28 +21,32 @@ from stapi_pydantic import (
 from stapi_pydantic import Product as StapiProduct
 
 from extensions.access import get_rights
-from extensions.areas import from_bbox
-from extensions.errors import InvalidRequest, NotFound, PermissionDenied
-from extensions.federation.search import held_datastrips
-from extensions.federation.stac import datastrip_ids
+from extensions.errors import InvalidRequest, NotFound
 from extensions.geodesy import area_km2
 from extensions.identity import SignedIn
-from extensions.services import DbSession, ServicesDep, services_of
-from ordering_plugin import workflow
-from ordering_plugin.aoi import from_file, from_geojson
-from ordering_plugin.connector import defer_submit, iso, tasking_request
-from ordering_plugin.desk import Desk, ProjectForm
-from ordering_plugin.models import Message, Project, Quota, StatusEvent
-from ordering_plugin.models import Request as OrderRequest
-from ordering_plugin.products import (
+from extensions.services import services_of
+from ordering_plugin.domain import workflow
+from ordering_plugin.domain.areas import area_of, from_file, interval
+from ordering_plugin.domain.connector import iso, tasking_request
+from ordering_plugin.domain.products import (
     AIRBUS_PROVIDER,
-    FAMILIES,
     PRODUCTS,
     Product,
     order_parameters_schema,
     tasking_window,
 )
+from ordering_plugin.models import Message, Project, Quota, StatusEvent
+from ordering_plugin.models import Request as OrderRequest
+from ordering_plugin.schemas import (
+    ActionBody,
+    MessageBody,
+    OpportunityBody,
+    OrderBody,
+    ProjectForm,
+    QuotaBody,
+)
 from ordering_plugin.settings import OrderingSettings
+from ordering_plugin.web import DeskDep
 
 PREFIX = "/ordering"
 STAPI = "https://stapi.example.com/v0.1.0"
@@ -57,19 +59,6 @@ CONFORMANCE = [
 AIRBUS = Provider(**AIRBUS_PROVIDER)
 
 router = APIRouter(prefix=PREFIX, tags=["Ordering (STAPI)"])
-
-
-def desk_for(services: ServicesDep, session: DbSession, identity: SignedIn) -> Desk:
-    return Desk(
-        session=session,
-        settings=services.settings.plugin(OrderingSettings),
-        mails=services.templates.env,
-        identity=identity,
-        queue=services.jobs,
-    )
-
-
-DeskDep = Annotated[Desk, Depends(desk_for)]
 
 
 def url(request: Request, path: str) -> str:
@@ -181,17 +170,6 @@ async def order_parameters(product_id: str) -> dict[str, Any]:
 # -- opportunities -----------------------------------------------------------------------------
 
 
-class OpportunityBody(BaseModel):
-    datetime: str = Field(examples=["2026-12-01T00:00:00Z/2027-01-15T00:00:00Z"])
-    geometry: dict[str, Any] | None = None
-    bbox: list[float] | None = None
-    filter: dict[str, Any] | None = None
-    max_cloud_cover: float = Field(20, ge=0, le=100)
-    max_incidence_angle: float = Field(30, ge=0, le=60)
-    acquisition_mode: str = Field("mono", pattern="^(mono|stereo|tristereo)$")
-    limit: int = Field(10, ge=1, le=100)
-
-
 @router.post("/products/{product_id}/opportunities", summary="Feasibility of a tasking")
 async def opportunities(
     request: Request, product_id: str, body: OpportunityBody, identity: SignedIn
@@ -245,110 +223,13 @@ async def opportunities(
 # -- orders ------------------------------------------------------------------------------------
 
 
-class OrderBody(BaseModel):
-    """A STAPI order payload; `bbox` may replace `geometry`; for archives, `datetime` and
-    `geometry` default to the scenes' acquisition period and footprints."""
-
-    datetime: str | None = Field(None, examples=["2026-12-01T00:00:00Z/2027-01-15T00:00:00Z"])
-    geometry: dict[str, Any] | None = None
-    bbox: list[float] | None = None
-    filter: dict[str, Any] | None = None
-    order_parameters: dict[str, Any]
-
-
 @router.post("/products/{product_id}/orders", status_code=201, summary="File a request")
 async def create_order(
     request: Request, response: Response, product_id: str, body: OrderBody, desk: DeskDep
 ) -> dict[str, Any]:
-    order, warning = await file_order(request, desk, product_of(product_id), body)
+    order, warning = await desk.file_order(product_of(product_id), body, await get_rights(request))
     response.headers["Location"] = url(request, f"/orders/{order.id}")
     return order_json(request, order, await desk.latest(order.id), warning)
-
-
-async def file_order(
-    request: Request, desk: Desk, product: Product, body: OrderBody
-) -> tuple[OrderRequest, str | None]:
-    """Check an order (options, licence, scenes, area, window) and file it (committed)."""
-    try:
-        parameters = product.parameters.model_validate(body.order_parameters)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("order_parameters", *e["loc"])} for e in exc.errors()]
-        ) from exc
-    rights = await get_rights(request)
-    collection = product.collection
-    if not (rights.everything or collection in rights.licensed or collection in rights.collections):
-        raise PermissionDenied(
-            f"Your entity does not hold the licence of {product.sensor_title} (`{collection}`): "
-            "its deliveries could not be downloaded. Ask your referent to add it."
-        )
-    options = parameters.model_dump(mode="json")
-    project_id = options.pop("project_id")
-    scenes: list[dict[str, Any]] = []
-    if product.kind == "A":
-        item_ids = options.pop("item_ids")
-        scenes = await commandable_scenes(request, product, item_ids)
-        footprints = shapely.union_all([shapely.geometry.shape(s["geometry"]) for s in scenes])
-        geometry = footprints
-        if body.geometry is not None or body.bbox is not None:
-            geometry = area_of(body.geometry, body.bbox).intersection(footprints)
-            if geometry.is_empty or geometry.area == 0:
-                raise InvalidRequest("The area of interest does not cross the scenes ordered.")
-        times = sorted(s["properties"]["acquisitionDate"] for s in scenes)
-        window = (parse_time(times[0]), parse_time(times[-1]))
-    else:
-        if body.datetime is None:
-            raise InvalidRequest("`datetime` is the tasking window: start/end.")
-        geometry = area_of(body.geometry, body.bbox)
-        window = interval(body.datetime)
-        try:
-            tasking_window(*window)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc)) from exc
-    if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InvalidRequest("The area ordered is not a surface.")
-    order, warning = await desk.create_request(
-        product, project_id, geometry, window, options, scenes=scenes, request_filter=body.filter
-    )
-    await desk.commit()
-    return order, warning
-
-
-async def commandable_scenes(
-    request: Request, product: Product, item_ids: list[str]
-) -> list[dict[str, Any]]:
-    """The scenes of the commandable collection, as Airbus lists them now: each must exist,
-    be of the product's constellation, and not be held here already."""
-    ids = sorted(set(item_ids))
-    client = services_of(request).airbus
-    page = await client.search(
-        {
-            "id": ",".join(ids),
-            "itemsPerPage": len(ids),
-            "startPage": 1,
-            "constellation": "SPOT,PHR,PNEO",
-        }
-    )
-    found = {str((f.get("properties") or {}).get("id")): f for f in page["features"]}
-    if missing := [i for i in ids if i not in found]:
-        raise InvalidRequest(f"Not in the Airbus archive: {', '.join(missing)}.")
-    scenes = [found[i] for i in ids]
-    for scene in scenes:
-        constellation = scene["properties"].get("constellation")
-        if constellation != product.constellation:
-            raise InvalidRequest(
-                f"{scene['properties']['id']} is a {constellation} scene, not one of "
-                f"{product.sensor_title}: order it with the right product."
-            )
-    held = await held_datastrips(services_of(request).database, scenes)
-    if already := [s["properties"]["id"] for s in scenes if datastrip_ids(s["properties"]) & held]:
-        raise InvalidRequest(
-            f"Already in the catalogue, to download rather than order: {', '.join(already)}."
-        )
-    return [
-        {"type": "Feature", "geometry": s["geometry"], "properties": s["properties"]}
-        for s in scenes
-    ]
 
 
 @router.get("/orders", summary="Requests visible to the caller")
@@ -397,10 +278,6 @@ async def order_statuses(request: Request, order_id: str, desk: DeskDep) -> dict
     }
 
 
-class ActionBody(BaseModel):
-    reason: str | None = Field(None, max_length=5000)
-
-
 @router.post(
     "/orders/{order_id}/actions/{action}",
     summary="accept, reject, request-info, resubmit, cancel, retry",
@@ -412,23 +289,8 @@ async def act(
     desk: DeskDep,
     body: Annotated[ActionBody | None, Body()] = None,
 ) -> dict[str, Any]:
-    order = await perform(request, desk, order_id, action, body.reason if body else None)
+    order = await desk.perform(order_id, action, body.reason if body else None)
     return order_json(request, order, await desk.latest(order_id))
-
-
-async def perform(
-    request: Request, desk: Desk, order_id: str, action: str, reason: str | None
-) -> OrderRequest:
-    """An action on a request, committed; an accepted request goes to Airbus at once."""
-    order = await desk.act(order_id, action, reason)
-    await desk.commit()
-    if order.status == OrderStatusCode.accepted:
-        await defer_submit(services_of(request).jobs, order.id)
-    return order
-
-
-class MessageBody(BaseModel):
-    body: str = Field(min_length=1, max_length=10_000)
 
 
 @router.get("/orders/{order_id}/messages")
@@ -486,13 +348,6 @@ async def quotas(desk: DeskDep, entity_id: int | None = None) -> dict[str, Any]:
     return {"quotas": [quota_json(q) for q in await desk.quotas(entity_id)]}
 
 
-class QuotaBody(BaseModel):
-    entity_id: int
-    family: str = Field(pattern=f"^({'|'.join(FAMILIES)})$")
-    year: int = Field(ge=2000, le=2100)
-    allowed_km2: float = Field(ge=0)
-
-
 @router.put("/quotas", summary="Set an entity's free quota (instructors)")
 async def set_quota(body: QuotaBody, desk: DeskDep) -> dict[str, Any]:
     quota = await desk.set_quota(body.entity_id, body.family, body.year, body.allowed_km2)
@@ -515,34 +370,6 @@ async def read_aoi(
 
 
 # -- shapes ------------------------------------------------------------------------------------
-
-
-def area_of(geometry: dict[str, Any] | None, bbox: list[float] | None) -> shapely.Geometry:
-    if geometry is not None and bbox is not None:
-        raise InvalidRequest("Give `geometry` or `bbox`, not both.")
-    if geometry is not None:
-        return from_geojson(geometry)
-    if bbox is not None:
-        return from_bbox(bbox)
-    raise InvalidRequest("The area of interest is missing: `geometry` (GeoJSON) or `bbox`.")
-
-
-def parse_time(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidRequest(f"Not an RFC 3339 date-time: {value!r}.") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def interval(value: str) -> tuple[datetime, datetime]:
-    start, slash, end = value.partition("/")
-    if not slash or start in ("", "..") or end in ("", ".."):
-        raise InvalidRequest("`datetime` is a closed interval: start/end.")
-    low, high = parse_time(start), parse_time(end)
-    if high <= low:
-        raise InvalidRequest("`datetime` ends before it starts.")
-    return low, high
 
 
 def status_json(event: StatusEvent) -> dict[str, Any]:

@@ -13,16 +13,16 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from extensions.access import get_rights
 from extensions.errors import AuthenticationRequired, Conflict, InvalidRequest, PermissionDenied
 from extensions.federation.client import UpstreamError
 from extensions.identity import Identity, get_identity
 from extensions.services import DbSession, ServicesDep
 from extensions.web import page_router, read_form, redirect, render, values_of
-from ordering_plugin import workflow
-from ordering_plugin.aoi import from_file
-from ordering_plugin.api import OrderBody, desk_for, file_order, perform
-from ordering_plugin.desk import PROJECT_KINDS, THEMES, Desk, ProjectForm
-from ordering_plugin.products import (
+from ordering_plugin.domain import workflow
+from ordering_plugin.domain.areas import from_file
+from ordering_plugin.domain.desk import Desk
+from ordering_plugin.domain.products import (
     PRODUCTS,
     AcquisitionMode,
     Dem,
@@ -32,6 +32,9 @@ from ordering_plugin.products import (
     RadiometricProcessing,
     SpectralProcessing,
 )
+from ordering_plugin.schemas import OrderBody, ProjectForm
+from ordering_plugin.vocabulary import PROJECT_KINDS, THEMES
+from ordering_plugin.web import desk_for
 
 router = page_router(prefix="/commandes")
 
@@ -337,8 +340,8 @@ async def filed(
                 raise InvalidRequest("La zone d'intérêt n'est pas du GeoJSON.") from exc
         if product_id not in PRODUCTS:
             raise InvalidRequest("Choisissez le capteur et le type de produit.")
-        order, warning = await file_order(
-            request, desk, PRODUCTS[product_id], OrderBody.model_validate(body)
+        order, warning = await desk.file_order(
+            PRODUCTS[product_id], OrderBody.model_validate(body), await get_rights(request)
         )
     except (
         InvalidRequest,
@@ -420,7 +423,7 @@ async def action(request: Request, request_id: str, action: str, desk: PageDesk)
     values = await read(request)
     back = f"/commandes/demandes/{request_id}"
     try:
-        await perform(request, desk, request_id, action, str(values.get("reason", "")) or None)
+        await desk.perform(request_id, action, str(values.get("reason", "")) or None)
     except (InvalidRequest, Conflict, PermissionDenied) as exc:
         await desk.session.rollback()
         return redirect(back, request, str(exc), "error")

@@ -32,7 +32,7 @@ class OrderingPlugin(Plugin):
     def jobs(self) -> Blueprint:
         import procrastinate
 
-        from ordering_plugin.connector import register_tasks
+        from ordering_plugin.domain.connector import register_tasks
 
         blueprint = procrastinate.Blueprint()
         register_tasks(blueprint)

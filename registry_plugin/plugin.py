@@ -57,7 +57,7 @@ class RegistryPlugin(Plugin):
         return RegistryIdentityProvider(settings.plugin(RegistrySettings).oidc, database)
 
     def access_policy(self, settings: Settings, database: Database) -> AccessPolicy:
-        from registry_plugin.access import RegistryAccessPolicy
+        from registry_plugin.domain.rights import RegistryAccessPolicy
 
         return RegistryAccessPolicy(database)
 

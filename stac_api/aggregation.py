@@ -171,8 +171,9 @@ class DinamisAggregationClient(AsyncBaseAggregationClient):
         if collection_id is not None:
             await self.core.get_collection(collection_id, request)  # 404 when unknown
             search_request = search_request.model_copy(update={"collections": [collection_id]})
-        plan = await plan_search(search_request, request, services_of(request).database)
-        counts, upstream = await count_plan(plan, request)
+        services = services_of(request)
+        plan = await plan_search(search_request, request, services.database)
+        counts, upstream = await count_plan(services, plan)
         return {
             "type": "AggregationCollection",
             "aggregations": aggregate_counts(counts, upstream, names, interval),

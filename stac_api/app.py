@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     services.jobs.run_worker_async(
                         install_signal_handlers=False,
                         concurrency=settings.jobs.concurrency,
+                        shutdown_graceful_timeout=settings.jobs.shutdown_seconds,
                         delete_jobs="successful",
                         additional_context={"services": services},
                     )

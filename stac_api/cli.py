@@ -380,7 +380,9 @@ def worker(
     async def run() -> None:
         async with open_services(settings, "dinamis-worker") as services:
             await services.jobs.run_worker_async(
-                concurrency=concurrency, additional_context={"services": services}
+                concurrency=concurrency,
+                shutdown_graceful_timeout=settings.jobs.shutdown_seconds,
+                additional_context={"services": services},
             )
 
     console.print(f"Worker running {concurrency} jobs at a time (Ctrl-C to stop).")

@@ -113,26 +113,29 @@ class DinamisClient(CoreCrudClient):
             raise InvalidSearch(f"Invalid parameters: {exc}") from exc
 
     async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:
-        plan = await plan_search(search_request, request, services_of(request).database)
-        page = await search_page(plan, request)
+        services = services_of(request)
+        plan = await plan_search(search_request, request, services.database)
+        page = await search_page(services, plan, request)
         if shaped(search_request):
             return GeoJSONResponse(page)
         page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
         return page
 
     async def get_search(self, request: Request, **kwargs: Any) -> Any:
+        services = services_of(request)
         search = self.search_from_query(request, **kwargs)
-        plan = await plan_search(search, request, services_of(request).database)
-        page = await search_page(plan, request)
+        plan = await plan_search(search, request, services.database)
+        page = await search_page(services, plan, request)
         page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
         return GeoJSONResponse(page) if shaped(search) else page
 
     async def item_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
         await self.get_collection(collection_id, request)  # 404 when unknown
         kwargs.pop("ids", None)
+        services = services_of(request)
         search = self.search_from_query(request, collections=[collection_id], **kwargs)
-        plan = await plan_search(search, request, services_of(request).database, check=False)
-        page = await search_page(plan, request)
+        plan = await plan_search(search, request, services.database, check=False)
+        page = await search_page(services, plan, request)
         page["links"] = await ItemCollectionLinks(
             collection_id=collection_id, request=request
         ).get_links(extra_links=page["links"])
@@ -142,9 +145,10 @@ class DinamisClient(CoreCrudClient):
         self, item_id: str, collection_id: str, request: Request, **kwargs: Any
     ) -> Any:
         await self.get_collection(collection_id, request)  # 404 when unknown
+        services = services_of(request)
         search = self.pgstac_search_model(ids=[item_id], collections=[collection_id], limit=1)
-        plan = await plan_search(search, request, services_of(request).database, check=False)
-        page = await search_page(plan, request, counted=False)
+        plan = await plan_search(search, request, services.database, check=False)
+        page = await search_page(services, plan, request, counted=False)
         if not page["features"]:
             raise NotFoundError(f"Item {item_id} in Collection {collection_id} does not exist.")
         return page["features"][0]

@@ -45,7 +45,7 @@ async def open_services(
                     signer=signer,
                     hrefs=AssetHrefs(signer, make_storage(settings.storage)),
                     airbus=airbus,
-                    federation=Federation(airbus, signer),
+                    federation=Federation(airbus, signer, database),
                     rate_limiter=RateLimiter(settings.rate_limits),
                     identity=next(
                         (i for p in plugins if (i := p.identity_provider(settings, database))),

@@ -1,8 +1,8 @@
 """Asset storage: where asset files live, how their hrefs appear to each caller, the signed
 routes that serve them, and their audit."""
 
-from extensions.assets.extension import AssetsExtension, record_signatures
-from extensions.assets.hrefs import AssetHrefs
+from extensions.assets.extension import AssetsExtension
+from extensions.assets.hrefs import AssetHrefs, record_signatures
 from extensions.assets.settings import S3Settings, StorageSettings
 from extensions.assets.storage import (
     AssetNotFound,

@@ -28,7 +28,7 @@ from stac_fastapi.types.requests import get_base_url
 from starlette.types import Message, Receive, Scope, Send
 
 from extensions.access import fetch_item, get_rights, refuse, require_downloadable
-from extensions.assets.hrefs import ASSETS_PATH, is_public, is_relative
+from extensions.assets.hrefs import ASSETS_PATH, is_public, is_relative, record_signatures
 from extensions.assets.storage import S3Storage
 from extensions.errors import InvalidRequest, NotFound
 from extensions.identity import require_role
@@ -43,29 +43,6 @@ Duration = Annotated[
     int | None,
     Query(ge=60, description="Lifetime of the signature in seconds (8 hours at most)"),
 ]
-
-
-async def record_signatures(database: Database, grants: list[Grant], via: str) -> None:
-    """Every signature issued, in one statement."""
-    if not grants:
-        return
-    async with database.write() as conn:
-        await conn.execute(
-            """
-            INSERT INTO dinamis.signatures
-                (account_id, entity_id, collection, item, asset, expires_at, via)
-            SELECT a, e, c, i, k, x, $7
-            FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-                AS t(a, e, c, i, k, x)
-            """,
-            [g.account for g in grants],
-            [g.entity for g in grants],
-            [g.collection for g in grants],
-            [g.item for g in grants],
-            [g.asset for g in grants],
-            [g.expires_at for g in grants],
-            via,
-        )
 
 
 async def record_download(database: Database, grant: Grant, signature: str, size: int) -> None:

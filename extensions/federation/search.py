@@ -22,7 +22,7 @@ from stac_fastapi.types.requests import get_base_url
 from extensions.errors import InvalidSearch, PermissionDenied
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.stac import MAX_RESULTS, datastrip_ids, to_item, to_query
-from extensions.services import ServicesDep, services_of
+from extensions.services import ServicesDep
 from extensions.signing import Signer
 from pgstac.missions import AIRBUS
 
@@ -36,9 +36,10 @@ IMAGE_PATH = "/federation/oneatlas/image"
 class Federation:
     """The Airbus archive as seen by searches."""
 
-    def __init__(self, client: OneAtlasClient, signer: Signer) -> None:
+    def __init__(self, client: OneAtlasClient, signer: Signer, catalogue: Database) -> None:
         self.client = client
         self.signer = signer
+        self.catalogue = catalogue
 
     def image_url(self, base_url: str, href: str) -> str:
         """Our proxy's URL for an upstream image: signed, so that nobody makes us fetch
@@ -49,8 +50,8 @@ class Federation:
     def total(self, search_request: Any) -> Coroutine[Any, Any, int]:
         """How many scenes of the archive match: the upstream's count, an upper bound of the
         commandable ones (the scenes held here are only removed page by page). The search is
-        read at once (InvalidSearch when the archive cannot take it), so that the caller may
-        go on narrowing it to the held items while the count runs."""
+        read at once (InvalidSearch when the archive cannot take it); the count is left to
+        run beside the held items' page."""
         return self._total(to_query(search_request, 1, 1))
 
     async def _total(self, query: dict[str, Any]) -> int:
@@ -66,7 +67,7 @@ class Federation:
             )
         result = await self.client.search(to_query(search_request, limit, page))
         features = [f for f in result["features"] if isinstance(f, dict)]
-        held = await held_datastrips(services_of(request).database, features)
+        held = await held_datastrips(self.catalogue, features)
         base_url = get_base_url(request)
         items = [
             item

@@ -2,8 +2,7 @@
 read once (`plan_search`), then a page (`search_page`) or the counts (`count_plan`) are
 executed from the plan: pgstac for the items held here, OneAtlas for the commandable ones."""
 
-from extensions.search.execute import count_plan, search_page
-from extensions.search.held import matching_terms
+from extensions.search.execute import count_plan, matching_terms, search_page
 from extensions.search.plan import PRODUCT_TYPES, ProductType, SearchPlan, plan_search
 
 __all__ = [

@@ -1,35 +1,170 @@
-"""What a plan gives: a page of results (held items first, then the commandable ones, with
-tokens that carry on from one to the other), or the counts of the aggregation extension.
+"""What a plan gives: a page of results, or the counts of the aggregation extension.
 
-The Airbus archive is never waited for before the held items are done: while they page, it
-is only asked for its count, beside the held page, and a page it cannot count is still
-served.
+- The items held here: a page from pgstac's `search()` with its exact count beside it
+  (extensions.facets), each item presented for the caller (`dinamis:access` and asset hrefs)
+  and the signatures issued audited.
+- The commandable ones: the Airbus archive's pages (extensions.federation), after the held
+  items, with tokens that carry on from one to the other. It is never waited for before the
+  held items are done: while they page, it is only asked for its count, beside the held
+  page, and a page it cannot count is still served.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from asyncpg.exceptions import DataError, InvalidDatetimeFormatError, RaiseError
+from stac_fastapi.pgstac.models.links import ItemLinks, PagingLinks
+from stac_fastapi.types.errors import InvalidQueryParameter
+from stac_fastapi.types.requests import get_base_url
 from starlette.requests import Request
 
 from extensions import facets
+from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
+from extensions.assets.hrefs import record_signatures
 from extensions.errors import InvalidSearch
 from extensions.federation.search import TOKEN, page_links
-from extensions.search import held
 from extensions.search.plan import SearchPlan
-from extensions.services import services_of
+
+if TYPE_CHECKING:
+    from stac_fastapi.pgstac.types.search import PgstacSearch
+
+    from extensions.database import Database
+    from extensions.services import Services
+
+ACCESS_PROPERTY = f"properties.{ACCESS}"
+# What a search carries that does not decide which items match: its page, its shape, the
+# terms of the aggregation extension's request models, and our own terms (the plan reads
+# them before pgstac does).
+NOT_MATCHING = {
+    *("limit", "token", "sortby", "fields", "conf"),
+    *("aggregations", "datetime_frequency_interval"),
+    *("product_type", "downloadable", "place"),
+}
 
 
-async def search_page(plan: SearchPlan, request: Request, counted: bool = True) -> dict[str, Any]:
+def matching_terms(search: PgstacSearch) -> dict[str, Any]:
+    """The search as pgstac reads it, without what only shapes the page."""
+    body = search.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return {k: v for k, v in body.items() if k not in NOT_MATCHING}
+
+
+async def count(database: Database, search: PgstacSearch, grouped: bool) -> facets.Counts:
+    """Exact counts of the items held here that the search matches."""
+    try:
+        async with database.read() as conn:
+            return await facets.count(
+                conn, matching_terms(search), search.start_date, search.end_date, grouped=grouped
+            )
+    except InvalidDatetimeFormatError as exc:
+        raise InvalidSearch(f"Invalid date or time: {exc}") from exc
+    except (DataError, RaiseError) as exc:  # what pgstac's SQL refuses in a search
+        raise InvalidSearch(f"Invalid search: {exc}") from exc
+
+
+async def pgstac_page(database: Database, search: PgstacSearch, request: Request) -> dict[str, Any]:
+    """One page of pgstac's `search()` (hydrated by the database), with the item and paging
+    links stac-fastapi-pgstac gives."""
+    body = search.model_dump_json(exclude_none=True, by_alias=True)
+    try:
+        async with database.read() as conn:
+            page: dict[str, Any] = await conn.fetchval(
+                "SELECT * FROM search($1::text::jsonb)", body
+            )
+    except InvalidDatetimeFormatError as exc:
+        # pgstac reports any bad timestamp as a bad `datetime`, also one inside a filter.
+        raise InvalidQueryParameter(f"Invalid date or time: {exc}") from exc
+    tokens = {"next": page.pop("next", None), "prev": page.pop("prev", None)}
+    for link in page.get("links", []):
+        if link.get("rel") in tokens:
+            tokens[link["rel"]] = link["href"].split(f"token={link['rel']}:")[1]
+    fields = getattr(search, "fields", None)
+    exclude = fields.exclude if fields and fields.exclude else set()
+    for feature in page.get("features", []):
+        collection, item = feature.get("collection"), feature.get("id")
+        if not exclude or ("links" not in exclude and collection and item):
+            feature["links"] = await ItemLinks(
+                collection_id=collection, item_id=item, request=request
+            ).get_links(extra_links=feature.get("links"))
+    page["links"] = await PagingLinks(
+        request=request, next=tokens["next"], prev=tokens["prev"]
+    ).get_links()
+    return page
+
+
+def wants_access(search: PgstacSearch) -> bool:
+    """Whether `dinamis:access` belongs in the response's properties (`fields` may leave it
+    out: then only asset hrefs are adapted)."""
+    fields = getattr(search, "fields", None)
+    if fields is None:
+        return True
+    include, exclude = fields.include or set(), fields.exclude or set()
+    if {ACCESS_PROPERTY, "properties"} & exclude:
+        return False
+    return not include or bool({ACCESS_PROPERTY, "properties"} & include)
+
+
+async def present(
+    services: Services,
+    features: list[dict[str, Any]],
+    request: Request,
+    rights: Rights,
+    with_access: bool,
+) -> None:
+    """Each item's `dinamis:access` and asset hrefs for this caller; the signatures issued
+    are audited."""
+    keys = [
+        (f["collection"], f["id"])
+        for f in features
+        if isinstance(f.get("collection"), str) and isinstance(f.get("id"), str)
+    ]
+    verdicts = await decide(services.database, rights, keys)
+    base_url = get_base_url(request)
+    grants = []
+    for feature in features:
+        key = (feature.get("collection"), feature.get("id"))
+        verdict = verdicts.get(key) or rights.verdict(str(key[0])) or OUTSIDE_MISSION  # type: ignore[arg-type]
+        grants += services.hrefs.present(feature, base_url, verdict, rights)
+        if not with_access:
+            feature.get("properties", {}).pop(ACCESS, None)
+    await record_signatures(services.database, grants, "item")
+
+
+async def held_page(
+    services: Services, search: PgstacSearch, request: Request, counted: bool = True
+) -> dict[str, Any]:
+    """A page of the items held here, with its exact count (`counted`) computed beside it,
+    presented for the caller."""
+    database = services.database
+    rights = await get_rights(request)
+    if counted:
+        page, counts = await asyncio.gather(
+            pgstac_page(database, search, request),
+            count(database, search, grouped=False),
+            return_exceptions=True,
+        )
+        if isinstance(page, BaseException):  # the page's error first: it says more
+            raise page
+        if isinstance(counts, BaseException):
+            raise counts
+        page["numberMatched"] = counts.total
+    else:
+        page = await pgstac_page(database, search, request)
+    await present(services, page.get("features", []), request, rights, wants_access(search))
+    return page
+
+
+async def search_page(
+    services: Services, plan: SearchPlan, request: Request, counted: bool = True
+) -> dict[str, Any]:
     """The page the plan asks for; `counted`: with its exact `numberMatched`."""
-    services = services_of(request)
     if plan.airbus_page is not None:
         assert plan.airbus is not None
         page = await services.federation.page(request, plan.airbus, plan.airbus_page)
         if plan.held is not None:  # numberMatched counts both archives, as /aggregate does
-            counts = await held.count(services.database, plan.held, grouped=False)
+            counts = await count(services.database, plan.held, grouped=False)
             page["numberMatched"] += counts.total
         return page
     assert plan.held is not None
@@ -38,10 +173,10 @@ async def search_page(plan: SearchPlan, request: Request, counted: bool = True) 
         with contextlib.suppress(InvalidSearch):  # a filter the archive cannot take
             upstream = services.federation.total(plan.airbus)
     if upstream is None:
-        page = await held.held_page(plan.held, request, counted)
+        page = await held_page(services, plan.held, request, counted)
     else:  # side by side; the held items are served even when Airbus cannot count
         page, total = await asyncio.gather(
-            held.held_page(plan.held, request), upstream, return_exceptions=True
+            held_page(services, plan.held, request), upstream, return_exceptions=True
         )
         if isinstance(page, BaseException):
             raise page
@@ -55,13 +190,12 @@ async def search_page(plan: SearchPlan, request: Request, counted: bool = True) 
 
 
 async def count_plan(
-    plan: SearchPlan, request: Request, grouped: bool = True
+    services: Services, plan: SearchPlan, grouped: bool = True
 ) -> tuple[facets.Counts, int]:
     """Exact counts of the held items the plan matches (by collection × platform × month ×
     cloud-cover class when `grouped`), and the Airbus archive's count."""
-    services = services_of(request)
     upstream = await services.federation.total(plan.airbus) if plan.airbus is not None else 0
     counts = facets.Counts([])
     if plan.held is not None:
-        counts = await held.count(services.database, plan.held, grouped)
+        counts = await count(services.database, plan.held, grouped)
     return counts, upstream

@@ -1,5 +1,5 @@
-"""What an account may download: its entity's licences, its own certifications, and its
-entity's missions.
+"""What an account may download (the registry as the core's access policy): its entity's
+licences, its own certifications, and its entity's missions.
 
 A collection names the licences that grant it (`dinamis:licences` in pgstac/collections.yaml:
 data, not code). A user holds a licence when the entity accepted it (through its legal
@@ -10,16 +10,20 @@ sensor's acquisition period and the mission's area.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from extensions.access import MissionScope, Rights
+from extensions.access import ANONYMOUS, MissionScope, Rights
 from extensions.identity import Identity
 from registry_plugin.domain.licences import CHARTER
+
+if TYPE_CHECKING:
+    from extensions.database import Database
 
 # What an account's rights are made of, for the row `a` of registry.accounts joined with its
 # entity `e`: the identity query selects them too, so that a request costs one query.
@@ -75,3 +79,33 @@ def rights_of(
 
 def as_json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+LICENCES_TTL = 30.0
+
+
+class RegistryAccessPolicy:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._licences: tuple[float, dict[str, frozenset[str]]] = (0.0, {})
+
+    async def collection_licences(self) -> dict[str, frozenset[str]]:
+        """collection → the licences granting it, read from the collections (cached briefly)."""
+        loaded_at, mapping = self._licences
+        if time.monotonic() - loaded_at > LICENCES_TTL:
+            async with self.database.read() as conn:
+                rows = await conn.fetch(
+                    "SELECT id, content->'dinamis:licences' AS licences FROM pgstac.collections"
+                )
+            mapping = {row["id"]: frozenset(as_json(row["licences"]) or ()) for row in rows}
+            self._licences = (time.monotonic(), mapping)
+        return mapping
+
+    async def rights(self, identity: Identity | None) -> Rights:
+        if identity is None:
+            return ANONYMOUS
+        grants = identity.grants if isinstance(identity, RegistryIdentity) else None
+        if grants is None and not identity.has("instructor", "admin"):
+            async with self.database.read() as conn:
+                grants = await conn.fetchrow(RIGHTS_SQL, identity.account_id)
+        return rights_of(identity, grants, await self.collection_licences())

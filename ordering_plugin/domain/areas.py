@@ -4,12 +4,13 @@ since Airbus prices, orders and tasks surfaces. Reading GeoJSON and files is
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import shapely
 from shapely.validation import explain_validity
 
-from extensions.areas import file_kind, geojson_geometries, in_degrees, read_file
+from extensions.areas import file_kind, from_bbox, geojson_geometries, in_degrees, read_file
 from extensions.errors import InvalidRequest
 
 
@@ -54,3 +55,31 @@ def checked(geometry: shapely.Geometry) -> shapely.Geometry:
             f"The area of interest is not a valid polygon: {explain_validity(geometry)}."
         )
     return in_degrees(geometry, "The area of interest")
+
+
+def area_of(geometry: dict[str, Any] | None, bbox: list[float] | None) -> shapely.Geometry:
+    if geometry is not None and bbox is not None:
+        raise InvalidRequest("Give `geometry` or `bbox`, not both.")
+    if geometry is not None:
+        return from_geojson(geometry)
+    if bbox is not None:
+        return from_bbox(bbox)
+    raise InvalidRequest("The area of interest is missing: `geometry` (GeoJSON) or `bbox`.")
+
+
+def parse_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidRequest(f"Not an RFC 3339 date-time: {value!r}.") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def interval(value: str) -> tuple[datetime, datetime]:
+    start, slash, end = value.partition("/")
+    if not slash or start in ("", "..") or end in ("", ".."):
+        raise InvalidRequest("`datetime` is a closed interval: start/end.")
+    low, high = parse_time(start), parse_time(end)
+    if high <= low:
+        raise InvalidRequest("`datetime` ends before it starts.")
+    return low, high

@@ -9,7 +9,6 @@ so a job that dies half way is simply run again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import shutil
@@ -28,10 +27,11 @@ from extensions.federation.client import OneAtlasClient, UpstreamError, Upstream
 from extensions.services import Services, job_services
 from ingest.harvest import HarvestOptions, harvest
 from ingest.sources import SourceSpec
-from ordering_plugin import workflow
-from ordering_plugin.desk import Desk
+from ordering_plugin.domain import workflow
+from ordering_plugin.domain.desk import Desk
+from ordering_plugin.domain.dispatch import defer_poll, defer_submit
+from ordering_plugin.domain.products import AIRBUS_PROVIDER, PRODUCTS, Product
 from ordering_plugin.models import Request
-from ordering_plugin.products import AIRBUS_PROVIDER, PRODUCTS, Product
 from ordering_plugin.settings import OrderingSettings
 
 logger = logging.getLogger(__name__)
@@ -292,24 +292,6 @@ class Connector:
         await desk.move(
             request, Status.completed, SYSTEM, "delivered", f"{len(items)} produit(s) au catalogue"
         )
-
-
-async def defer_submit(queue: Any, request_id: str) -> None:
-    if queue is None:
-        return
-    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
-        await queue.configure_task(
-            "ordering:submit", queueing_lock=f"submit-{request_id}"
-        ).defer_async(request_id=request_id)
-
-
-async def defer_poll(queue: Any, request_id: str, seconds: float) -> None:
-    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
-        await queue.configure_task(
-            "ordering:poll",
-            queueing_lock=f"poll-{request_id}",
-            schedule_in={"seconds": int(seconds)},
-        ).defer_async(request_id=request_id)
 
 
 async def submit_task(context: procrastinate.JobContext, request_id: str) -> None:

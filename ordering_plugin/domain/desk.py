@@ -1,91 +1,42 @@
 """The ordering desk's operations: projects, requests, their workflow, messages and quotas.
 
-Routes and pages call these with a `Desk` (the session, the caller, mail); the Airbus
-connector calls `move` as the provider answers.
+Routes and pages call these with a `Desk` (the session, the caller, mail, the Airbus
+archive); the Airbus connector calls `move` as the provider answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
-from pydantic import BaseModel, Field, field_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from stapi_pydantic import OrderStatusCode as Status
 
+from extensions.access import Rights
 from extensions.areas import as_geojson
 from extensions.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from extensions.federation.client import OneAtlasClient
+from extensions.federation.search import held_datastrips
+from extensions.federation.stac import datastrip_ids
 from extensions.geodesy import area_km2
 from extensions.identity import Identity
 from extensions.mail import Mailing
-from ordering_plugin import workflow
+from ordering_plugin.domain import workflow
+from ordering_plugin.domain.areas import area_of, interval, parse_time
+from ordering_plugin.domain.dispatch import defer_submit
+from ordering_plugin.domain.products import Product, tasking_window
 from ordering_plugin.models import Message, Project, Quota, Request, StatusEvent
-from ordering_plugin.products import Product
+from ordering_plugin.schemas import OrderBody, ProjectForm
 from ordering_plugin.settings import OrderingSettings
+from pgstac.missions import AIRBUS
 
-PROJECT_KINDS = {
-    "SCI": "Recherche scientifique",
-    "POL": "Appui aux politiques publiques",
-    "RND": "Recherche et développement",
-    "EDU": "Enseignement",
-}
-THEMES = (
-    "Agriculture",
-    "Biodiversité",
-    "Eau",
-    "Forêt",
-    "Littoral",
-    "Risques",
-    "Urbanisme",
-    "Climat",
-    "Santé",
-    "Archéologie",
-    "Autre",
-)
-
-
-class ProjectForm(BaseModel):
-    """« Nouveau projet »."""
-
-    title: str = Field(min_length=3, max_length=200)
-    kind: str = Field("SCI", description=", ".join(f"{k} ({v})" for k, v in PROJECT_KINDS.items()))
-    themes: list[str] = Field(default_factory=list, max_length=6)
-    end_date: date
-    description: str = Field(min_length=10, max_length=5000)
-    objectives: str = Field("", max_length=5000)
-    methodology: str = Field("", max_length=5000)
-    expected_results: str = Field("", max_length=5000)
-    publications: str = Field("", max_length=5000)
-    members: list[str] = Field(default_factory=list, description="Members' e-mail addresses")
-
-    @field_validator("kind")
-    @classmethod
-    def known_kind(cls, value: str) -> str:
-        if value not in PROJECT_KINDS:
-            raise ValueError(f"kind is one of {', '.join(PROJECT_KINDS)}")
-        return value
-
-    @field_validator("themes")
-    @classmethod
-    def known_themes(cls, value: list[str]) -> list[str]:
-        if unknown := [t for t in value if t not in THEMES]:
-            raise ValueError(f"unknown themes {unknown}: one of {', '.join(THEMES)}")
-        return value
-
-    @field_validator("end_date")
-    @classmethod
-    def in_future(cls, value: date) -> date:
-        if value < datetime.now(UTC).date():
-            raise ValueError("the end date is in the past")
-        return value
-
-    @field_validator("members")
-    @classmethod
-    def emails(cls, value: list[str]) -> list[str]:
-        return sorted({v.strip().lower() for v in value if v.strip()})
+if TYPE_CHECKING:
+    from extensions.database import Database
 
 
 @dataclass
@@ -94,6 +45,10 @@ class Desk(Mailing):
 
     settings: OrderingSettings
     identity: Identity | None = None
+    airbus: OneAtlasClient | None = None
+    """The Airbus archive, to check the scenes of an archive order."""
+    catalogue: Database | None = None
+    """The catalogue, to tell scenes held here from commandable ones."""
 
     # -- who -----------------------------------------------------------------------------
 
@@ -180,6 +135,110 @@ class Desk(Mailing):
             raise Conflict(f"The project has {pending} request(s) still in progress.")
         project.status, project.closed_at = "closed", datetime.now(UTC)
         return project
+
+    # -- filing and acting -----------------------------------------------------------------
+
+    async def file_order(
+        self, product: Product, body: OrderBody, rights: Rights
+    ) -> tuple[Request, str | None]:
+        """Check an order (options, licence, scenes, area, window) and file it (committed)."""
+        try:
+            parameters = product.parameters.model_validate(body.order_parameters)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("order_parameters", *e["loc"])} for e in exc.errors()]
+            ) from exc
+        collection = product.collection
+        if not (
+            rights.everything or collection in rights.licensed or collection in rights.collections
+        ):
+            raise PermissionDenied(
+                f"Your entity does not hold the licence of {product.sensor_title} "
+                f"(`{collection}`): its deliveries could not be downloaded. Ask your referent "
+                "to add it."
+            )
+        options = parameters.model_dump(mode="json")
+        project_id = options.pop("project_id")
+        scenes: list[dict[str, Any]] = []
+        if product.kind == "A":
+            scenes = await self.commandable_scenes(product, options.pop("item_ids"))
+            footprints = shapely.union_all([shapely.geometry.shape(s["geometry"]) for s in scenes])
+            geometry = footprints
+            if body.geometry is not None or body.bbox is not None:
+                geometry = area_of(body.geometry, body.bbox).intersection(footprints)
+                if geometry.is_empty or geometry.area == 0:
+                    raise InvalidRequest("The area of interest does not cross the scenes ordered.")
+            times = sorted(s["properties"]["acquisitionDate"] for s in scenes)
+            window = (parse_time(times[0]), parse_time(times[-1]))
+        else:
+            if body.datetime is None:
+                raise InvalidRequest("`datetime` is the tasking window: start/end.")
+            geometry = area_of(body.geometry, body.bbox)
+            window = interval(body.datetime)
+            try:
+                tasking_window(*window)
+            except ValueError as exc:
+                raise InvalidRequest(str(exc)) from exc
+        if geometry.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InvalidRequest("The area ordered is not a surface.")
+        order, warning = await self.create_request(
+            product,
+            project_id,
+            geometry,
+            window,
+            options,
+            scenes=scenes,
+            request_filter=body.filter,
+        )
+        await self.commit()
+        return order, warning
+
+    async def commandable_scenes(
+        self, product: Product, item_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """The scenes of the commandable collection, as Airbus lists them now: each must
+        exist, be of the product's constellation, and not be held here already."""
+        assert self.airbus is not None
+        assert self.catalogue is not None
+        ids = sorted(set(item_ids))
+        page = await self.airbus.search(
+            {
+                "id": ",".join(ids),
+                "itemsPerPage": len(ids),
+                "startPage": 1,
+                "constellation": ",".join(AIRBUS),
+            }
+        )
+        found = {str((f.get("properties") or {}).get("id")): f for f in page["features"]}
+        if missing := [i for i in ids if i not in found]:
+            raise InvalidRequest(f"Not in the Airbus archive: {', '.join(missing)}.")
+        scenes = [found[i] for i in ids]
+        for scene in scenes:
+            constellation = scene["properties"].get("constellation")
+            if constellation != product.constellation:
+                raise InvalidRequest(
+                    f"{scene['properties']['id']} is a {constellation} scene, not one of "
+                    f"{product.sensor_title}: order it with the right product."
+                )
+        held = await held_datastrips(self.catalogue, scenes)
+        if already := [
+            s["properties"]["id"] for s in scenes if datastrip_ids(s["properties"]) & held
+        ]:
+            raise InvalidRequest(
+                f"Already in the catalogue, to download rather than order: {', '.join(already)}."
+            )
+        return [
+            {"type": "Feature", "geometry": s["geometry"], "properties": s["properties"]}
+            for s in scenes
+        ]
+
+    async def perform(self, request_id: str, action: str, reason: str | None) -> Request:
+        """An action on a request, committed; an accepted request goes to Airbus at once."""
+        request = await self.act(request_id, action, reason)
+        await self.commit()
+        if request.status == Status.accepted:
+            await defer_submit(self.queue, request.id)
+        return request
 
     # -- requests ------------------------------------------------------------------------
 

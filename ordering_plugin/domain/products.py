@@ -77,7 +77,6 @@ PRODUCTS = {
     **{f"airbus-tasking-{k}": Product(f"airbus-tasking-{k}", "P", m) for k, m in ORDERED.items()},
 }
 ARCHIVE_PRODUCT = {m.oneatlas: f"airbus-archive-{k}" for k, m in ORDERED.items()}
-FAMILIES = tuple(m.ordering.family for m in ORDERED.values() if m.ordering)
 
 
 class ProcessingLevel(StrEnum):
