@@ -10,6 +10,8 @@ from typing import Any
 from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
 
+from pgstac.db import close_pgstac_db
+
 CHUNK_SIZE = 10_000
 INFERRED_RELS = frozenset(("self", "item", "parent", "collection", "root", "items", "child"))
 """Links the API derives for every item (stac-fastapi-pgstac's): not worth storing."""
@@ -53,13 +55,13 @@ class BulkLoader:
         try:
             self.loader.load_items(counted(), insert_mode=mode, chunksize=self.chunk_size)
         except Exception:
-            self.db.close()
+            self.close()
             self._open()
             raise
         return count
 
     def close(self) -> None:
-        self.db.close()
+        close_pgstac_db(self.db)
 
     def __enter__(self) -> BulkLoader:
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from pypgstac.db import PgstacDB
 
 SEARCH_PATH = "pgstac,public"
 
@@ -15,3 +16,12 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:
         options=f"-c search_path={SEARCH_PATH}",
         application_name="dinamis",
     )
+
+
+def close_pgstac_db(db: PgstacDB) -> None:
+    """Close a pypgstac database: its `close()` alone closes its pool but leaves the
+    connection it handed out open (and held by an exit handler until the process ends)."""
+    pool = db.pool
+    db.disconnect()  # the connection back to the pool…
+    if pool is not None:
+        pool.close()  # …which closes it

@@ -22,7 +22,7 @@ from pypgstac.migrate import Migrate
 
 from pgstac import PGSTAC_VERSION
 from pgstac.collections import CollectionDefinition, load_collections, read_collections
-from pgstac.db import connect
+from pgstac.db import close_pgstac_db, connect
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def migrate_pgstac(dsn: str) -> str:
     try:
         return str(Migrate(db).run_migration(toversion=PGSTAC_VERSION))
     finally:
-        db.close()
+        close_pgstac_db(db)
 
 
 def read_yaml(path: Path) -> Any:

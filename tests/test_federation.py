@@ -207,6 +207,24 @@ async def test_counts_of_both_archives_agree(federated: httpx.AsyncClient) -> No
     assert token_page["numberMatched"] == page["numberMatched"]
 
 
+async def test_a_place_searches_both_archives(federated: httpx.AsyncClient) -> None:
+    """`place` is the area of the Airbus archive's search too, and of its count."""
+    for kind in ("commandable", "all"):
+        params = {"place": "Hérault", "product_type": kind, "limit": 50}
+        page = await federated.get("/search", params=params)
+        assert page.status_code == 200, page.text
+        commandable = [f for f in page.json()["features"] if f["collection"] == "airbus-archive"]
+        assert commandable or kind == "all", kind
+        for feature in commandable:  # every scene crosses the département's box
+            west, south, east, north = feature["bbox"]
+            assert west < 4.2 and east > 2.5 and south < 44.0 and north > 42.6, feature["id"]
+        aggregate = await federated.get(
+            "/aggregate", params={**params, "aggregations": "total_count"}
+        )
+        assert aggregate.status_code == 200, aggregate.text
+        assert aggregate.json()["aggregations"][0]["value"] == page.json()["numberMatched"]
+
+
 async def test_filters_reach_the_archive_or_are_refused(federated: httpx.AsyncClient) -> None:
     clear = await federated.post(
         "/search",

@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from ingest.harvest import HarvestOptions, HarvestReport, harvest
+from ingest.loader import BulkLoader
 from ingest.sources import SourceSpec
 from pgstac.cluster import free_port
 from pgstac.db import connect
+from simulators.archive import generate_items
 from stac_api.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dimap"
@@ -230,3 +233,27 @@ def test_a_missing_source_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope"), "--dry-run"])
     assert result.exit_code == 1
     assert "not a folder, a zip file or an s3:// URL" in " ".join(result.output.split())
+
+
+def test_bulk_loads_leave_no_connection_open(database: str) -> None:
+    """pypgstac's own close leaves the connection it handed out open for the life of the
+    process (the ordering worker ingests every delivery): ours closes it."""
+
+    def loader_connections() -> int:
+        with psycopg.connect(database) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgstac'"
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    items = list(generate_items(3, 424242))
+    before = loader_connections()
+    try:
+        for _ in range(3):
+            with BulkLoader(database) as loader:
+                loader.load(items)
+        assert loader_connections() == before
+    finally:
+        with psycopg.connect(database) as conn:
+            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [[i["id"] for i in items]])
