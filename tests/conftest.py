@@ -3,12 +3,15 @@ demo archive loaded once, and the app built by the production factory."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -95,7 +98,9 @@ def make_settings(
     mode: str = "development",
     **api: Any,
 ) -> Settings:
-    """The settings of a test app; rate limits are off unless a test sets its own."""
+    """The settings of a test app; rate limits are off unless a test sets its own, and the
+    app runs no job worker unless the test gives it one (`jobs=JobSettings()`): tests share
+    one database, and a worker runs any job of its queue, with its own app's settings."""
     return Settings(
         mode=mode,
         api=ApiSettings(**{"admin_token": ADMIN_TOKEN, **api}),
@@ -106,7 +111,7 @@ def make_settings(
         oneatlas=oneatlas or OneAtlasSettings(),
         geometries=geometries or GeometrySettings(),
         mail=mail or MailSettings(),
-        jobs=jobs or JobSettings(),
+        jobs=jobs or JobSettings(worker="none"),
     )
 
 
@@ -124,10 +129,8 @@ def registry_demo(database: str) -> list[str]:
 async def app(
     database: str, storage_root: Path, demo_items: list[dict[str, Any]], registry_demo: list[str]
 ) -> AsyncIterator[FastAPI]:
-    """The app most tests share, started once. It runs no job worker: the apps of the
-    tests that need jobs run their own, with their settings (a worker runs any job of the
-    shared database's queue)."""
-    application = make_app(database, storage_root, jobs=JobSettings(worker="none"))
+    """The app most tests share, started once (with no job worker, as every test app)."""
+    application = make_app(database, storage_root)
     async with application.router.lifespan_context(application):
         yield application
 
@@ -191,3 +194,32 @@ def live_url(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def print_tasks(loop: asyncio.AbstractEventLoop, nodeid: str) -> None:
+    print(f"\n--- asyncio tasks of {nodeid}, still running ---", file=sys.stderr)
+    for task in asyncio.all_tasks(loop):
+        print(repr(task), file=sys.stderr)
+        task.print_stack(limit=12, file=sys.stderr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test still running shortly before its timeout prints what its asyncio tasks wait
+    on (pytest-timeout shows only the threads' stacks, and an async test's are all alike)."""
+
+    def report() -> None:
+        for loop in (o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)):
+            if loop.is_running():
+                loop.call_soon_threadsafe(print_tasks, loop, item.nodeid)
+
+    timeout = float(item.config.getini("timeout") or 0)
+    timer = threading.Timer(max(timeout - 20, 1), report) if timeout else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer:
+            timer.cancel()

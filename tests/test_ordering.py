@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from extensions.jobs import JobSettings
 from simulators.oneatlas import SimulatorSettings
 from tests.airbus import running_simulator
 from tests.conftest import make_app
@@ -56,7 +57,7 @@ async def desk(
     mp = pytest.MonkeyPatch()
     mp.setenv("DINAMIS_ORDERING_POLL_SECONDS", "1")
     settings = oneatlas(simulator, data_url=simulator, tasking_url=simulator, timeout_seconds=10.0)
-    app = make_app(database, storage_root, oneatlas=settings)
+    app = make_app(database, storage_root, oneatlas=settings, jobs=JobSettings())
     transport = httpx.ASGITransport(app=app)
     try:
         async with (
