@@ -172,7 +172,7 @@ class DinamisAggregationClient(AsyncBaseAggregationClient):
             await self.core.get_collection(collection_id, request)  # 404 when unknown
             search_request = search_request.model_copy(update={"collections": [collection_id]})
         services = services_of(request)
-        plan = await plan_search(search_request, request, services.database)
+        plan = await plan_search(search_request, request, services)
         counts, upstream = await count_plan(services, plan)
         return {
             "type": "AggregationCollection",

@@ -114,7 +114,7 @@ class DinamisClient(CoreCrudClient):
 
     async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:
         services = services_of(request)
-        plan = await plan_search(search_request, request, services.database)
+        plan = await plan_search(search_request, request, services)
         page = await search_page(services, plan, request)
         if shaped(search_request):
             return GeoJSONResponse(page)
@@ -124,7 +124,7 @@ class DinamisClient(CoreCrudClient):
     async def get_search(self, request: Request, **kwargs: Any) -> Any:
         services = services_of(request)
         search = self.search_from_query(request, **kwargs)
-        plan = await plan_search(search, request, services.database)
+        plan = await plan_search(search, request, services)
         page = await search_page(services, plan, request)
         page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
         return GeoJSONResponse(page) if shaped(search) else page
@@ -134,7 +134,7 @@ class DinamisClient(CoreCrudClient):
         kwargs.pop("ids", None)
         services = services_of(request)
         search = self.search_from_query(request, collections=[collection_id], **kwargs)
-        plan = await plan_search(search, request, services.database, check=False)
+        plan = await plan_search(search, request, services, check=False)
         page = await search_page(services, plan, request)
         page["links"] = await ItemCollectionLinks(
             collection_id=collection_id, request=request
@@ -147,7 +147,7 @@ class DinamisClient(CoreCrudClient):
         await self.get_collection(collection_id, request)  # 404 when unknown
         services = services_of(request)
         search = self.pgstac_search_model(ids=[item_id], collections=[collection_id], limit=1)
-        plan = await plan_search(search, request, services.database, check=False)
+        plan = await plan_search(search, request, services, check=False)
         page = await search_page(services, plan, request, counted=False)
         if not page["features"]:
             raise NotFoundError(f"Item {item_id} in Collection {collection_id} does not exist.")

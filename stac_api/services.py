@@ -14,6 +14,7 @@ from extensions.jobs import make_jobs
 from extensions.mail import mail_tasks
 from extensions.plugins import Plugin, load_plugins
 from extensions.ratelimit import RateLimiter
+from extensions.search.plan import KnownCollections
 from extensions.services import Services
 from extensions.settings import Settings
 from extensions.signing import Signer
@@ -46,6 +47,7 @@ async def open_services(
                     hrefs=AssetHrefs(signer, make_storage(settings.storage)),
                     airbus=airbus,
                     federation=Federation(airbus, signer, database),
+                    collections=KnownCollections(database),
                     rate_limiter=RateLimiter(settings.rate_limits),
                     identity=next(
                         (i for p in plugins if (i := p.identity_provider(settings, database))),

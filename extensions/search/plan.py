@@ -10,6 +10,8 @@ commandable ones. The request object is never changed: each archive gets its own
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from stac_fastapi.pgstac.types.search import PgstacSearch
 
     from extensions.database import Database
+    from extensions.services import Services
 
 ProductType = Literal["downloadable", "commandable", "pwh", "all"]
 PRODUCT_TYPES: tuple[str, ...] = get_args(ProductType)
@@ -96,26 +99,39 @@ def airbus_page(token: str) -> int | None:
     return int(number) if number.isdigit() else 1
 
 
-async def check_collections(database: Database, collections: list[str] | None) -> None:
-    """A search naming a collection that does not exist is a clear 400, not an empty page."""
-    if not collections:
-        return
-    async with database.read() as conn:
-        known = await conn.fetch(
-            "SELECT id FROM pgstac.collections WHERE id = ANY($1::text[])", collections
-        )
-    if missing := sorted(set(collections) - {row["id"] for row in known}):
-        raise InvalidSearch(
-            f"Unknown collection(s): {', '.join(missing)}. "
-            "GET /collections lists the available ones."
-        )
+class KnownCollections:
+    """The catalogue's collection ids, read again when a search names one not seen yet (a
+    new collection is found at once; a deleted one is forgotten within `seconds`)."""
+
+    def __init__(self, database: Database, seconds: float = 30.0) -> None:
+        self.database = database
+        self.seconds = seconds
+        self.ids: frozenset[str] = frozenset()
+        self.read_at = -math.inf
+
+    async def check(self, collections: list[str] | None) -> None:
+        """A search naming a collection that does not exist is a clear 400, not an empty
+        page."""
+        if not collections:
+            return
+        stale = time.monotonic() - self.read_at > self.seconds
+        if stale or not self.ids.issuperset(collections):
+            async with self.database.read() as conn:
+                rows = await conn.fetch("SELECT id FROM pgstac.collections")
+            self.ids, self.read_at = frozenset(row["id"] for row in rows), time.monotonic()
+        if missing := sorted(set(collections) - self.ids):
+            raise InvalidSearch(
+                f"Unknown collection(s): {', '.join(missing)}. "
+                "GET /collections lists the available ones."
+            )
 
 
 async def plan_search(
-    search: PgstacSearch, request: Request, database: Database, check: bool = True
+    search: PgstacSearch, request: Request, services: Services, check: bool = True
 ) -> SearchPlan:
     """The plan of a search (POST body or GET query, as the search model) for this caller;
     `check`: refuse unknown collections (a route that already checked its own says no)."""
+    database = services.database
     query = request.query_params
     kind = product_type(getattr(search, "product_type", None) or query.get("product_type"))
     downloadable = downloadable_only(
@@ -123,7 +139,7 @@ async def plan_search(
     )
     place = getattr(search, "place", None) or query.get("place")
     if check:
-        await check_collections(database, search.collections)
+        await services.collections.check(search.collections)
     ours: dict[str, Any] = {name: None for name in OURS if name in type(search).model_fields}
     if place:
         if search.bbox is not None or search.intersects is not None:
