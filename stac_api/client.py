@@ -6,7 +6,8 @@ Only the library's public methods are overridden:
   the plan: exact `numberMatched`, each item's `dinamis:access` and asset hrefs for this
   caller, `product_type`, `place`, `downloadable` and the Airbus archive's pages;
 - a search naming a collection that does not exist is a clear 400, not an empty page;
-- responses of item searches are `application/geo+json` also when `fields` is used;
+- item searches answer `application/geo+json` (also when `fields` is used), written from the
+  database's JSON as it is (FastAPI's encoder would walk every value of every item again);
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
 - GET filters are validated like POST ones (stac_api.search), once per distinct filter;
 - collection links carry titles, as STAC best practices ask.
@@ -116,10 +117,9 @@ class DinamisClient(CoreCrudClient):
         services = services_of(request)
         plan = await plan_search(search_request, request, services)
         page = await search_page(services, plan, request)
-        if shaped(search_request):
-            return GeoJSONResponse(page)
-        page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
-        return page
+        if not shaped(search_request):
+            page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
+        return GeoJSONResponse(page)
 
     async def get_search(self, request: Request, **kwargs: Any) -> Any:
         services = services_of(request)
@@ -127,7 +127,7 @@ class DinamisClient(CoreCrudClient):
         plan = await plan_search(search, request, services)
         page = await search_page(services, plan, request)
         page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
-        return GeoJSONResponse(page) if shaped(search) else page
+        return GeoJSONResponse(page)
 
     async def item_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
         await self.get_collection(collection_id, request)  # 404 when unknown
@@ -139,7 +139,7 @@ class DinamisClient(CoreCrudClient):
         page["links"] = await ItemCollectionLinks(
             collection_id=collection_id, request=request
         ).get_links(extra_links=page["links"])
-        return GeoJSONResponse(page) if shaped(search) else page
+        return GeoJSONResponse(page)
 
     async def get_item(
         self, item_id: str, collection_id: str, request: Request, **kwargs: Any
