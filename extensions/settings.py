@@ -25,6 +25,7 @@ from extensions.mail.settings import MailSettings
 from extensions.plugins import DEFAULT_PLUGINS, load_plugins
 from extensions.ratelimit import RateLimitSettings
 from extensions.signing import SigningSettings
+from extensions.viewer.settings import ViewerSettings
 from extensions.web.settings import DEV_SECRET, WebSettings
 from pgstac.settings import DatabaseSettings
 
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     geometries: GeometrySettings = Field(default_factory=GeometrySettings)
+    viewer: ViewerSettings = Field(default_factory=ViewerSettings)
     plugins: Annotated[list[str], NoDecode, BeforeValidator(_names)] = list(DEFAULT_PLUGINS)
     """The plugins to load, by entry-point name; a name not installed is skipped."""
     plugin_settings: dict[str, Any] = Field(default_factory=dict)

@@ -43,6 +43,8 @@ from extensions.plugins import load_plugins
 from extensions.services import services_of
 from extensions.settings import ApiSettings, Settings
 from extensions.tiles import add_tiles
+from extensions.viewer import add_viewer
+from extensions.viewer.pages import STATIC as VIEWER_STATIC
 from extensions.web import HERE as WEB_HERE
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
@@ -57,6 +59,17 @@ from stac_api.search import DinamisSearch
 from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
+
+
+def search_reader(client: DinamisClient, get_request_model: type[APIRequest]) -> Any:
+    """A dependency reading `GET /search`'s parameters into the search model, for other
+    routes that take a search (the viewer's footprint tiles)."""
+
+    async def read_search(request: Request, query: Any = Depends(get_request_model)) -> Any:
+        return client.search_from_query(request, **query.kwargs())
+
+    return read_search
+
 
 # Every route of the transaction extensions: all need the admin credential.
 TRANSACTION_SCOPES: list[dict[str, str]] = [
@@ -190,6 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=api_settings.stac_fastapi_description,
         lifespan=lifespan,
     )
+    # The viewer's built scripts first: /static/viewer/ is theirs.
+    app.mount("/static/viewer", StaticFiles(directory=VIEWER_STATIC, check_dir=False))
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 
     api = StacApi(
@@ -232,6 +247,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_check=health_check,
     )
     add_tiles(api.app)
+    add_viewer(
+        api.app,
+        api_settings.prefix_path,
+        search_reader(client, get_request_model),
+        post_request_model,
+    )
     add_places(api.app)
     add_geometries(api.app)
     add_federation(api.app)

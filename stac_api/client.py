@@ -10,7 +10,8 @@ Only the library's public methods are overridden:
   database's JSON as it is (FastAPI's encoder would walk every value of every item again);
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
 - GET filters are validated like POST ones (stac_api.search), once per distinct filter;
-- collection links carry titles, as STAC best practices ask.
+- collection links carry titles, as STAC best practices ask;
+- a browser asking for HTML at the landing page gets the catalogue viewer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from urllib.parse import unquote_plus
 
 import orjson
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from stac_fastapi.api.models import GeoJSONResponse
 from stac_fastapi.pgstac.core import CoreCrudClient, clean_search_args
@@ -30,6 +33,7 @@ from extensions.errors import InvalidSearch
 from extensions.federation.stac import COLLECTION
 from extensions.search import plan_search, search_page
 from extensions.services import services_of
+from extensions.viewer import viewer_page, wants_viewer
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 
@@ -152,6 +156,14 @@ class DinamisClient(CoreCrudClient):
         if not page["features"]:
             raise NotFoundError(f"Item {item_id} in Collection {collection_id} does not exist.")
         return page["features"][0]
+
+    async def landing_page(self, **kwargs: Any) -> Any:
+        """The STAC landing page, or the catalogue viewer for a browser asking for HTML."""
+        request: Request = kwargs["request"]
+        if wants_viewer(request):
+            return await viewer_page(request)
+        landing = await super().landing_page(**kwargs)
+        return JSONResponse(jsonable_encoder(landing), headers={"Vary": "Accept"})
 
     async def get_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
         collection = await super().get_collection(collection_id, request, **kwargs)

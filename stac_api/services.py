@@ -18,6 +18,7 @@ from extensions.search.plan import KnownCollections
 from extensions.services import Services
 from extensions.settings import Settings
 from extensions.signing import Signer
+from extensions.viewer.pages import TEMPLATES as VIEWER_TEMPLATES
 from extensions.web import make_templates
 
 
@@ -29,7 +30,7 @@ async def open_services(
     plugins = load_plugins(settings.plugins) if plugins is None else plugins
     signer = Signer(settings.web.secret_key.get_secret_value(), settings.signing)
     templates = make_templates(
-        [folder for p in plugins if (folder := p.templates())],
+        [VIEWER_TEMPLATES, *(folder for p in plugins if (folder := p.templates()))],
         settings.web.public_url,
         {k: f for p in plugins for k, f in p.template_filters().items()},
     )

@@ -1,0 +1,104 @@
+"""Vector tiles for the catalogue viewer: the footprints of a whole result set, and the
+embedded offline basemap.
+
+A search may match a million scenes: the viewer cannot load them as pages, so the map draws
+them from tiles that PostGIS makes (`tiles.footprints`, migration 0007) with exactly the
+search's terms, planned like any other search (extensions.search): same parameters as
+`GET /search`, same `product_type`, `place` and `downloadable`, same rights. The
+commandable archive is not held here: its scenes are drawn from the result pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.responses import Response
+
+from extensions.errors import NotFound
+from extensions.search import plan_search
+from extensions.search.execute import matching_terms
+from extensions.services import ServicesDep
+
+MVT = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 22
+BASEMAP_SECONDS = 86_400
+"""The basemap changes only when the gazetteer is loaded again."""
+TILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MVT: {}}, "description": "A Mapbox Vector Tile"}
+}
+
+SearchReader = Callable[..., Awaitable[Any]]
+"""A dependency that reads a GET search's parameters into the search model."""
+
+Zoom = Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level")]
+Column = Annotated[int, Path(ge=0, description="Tile column")]
+Row = Annotated[int, Path(ge=0, description="Tile row")]
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if x >= 2**z or y >= 2**z:
+        raise NotFound(f"No tile {z}/{x}/{y}: at zoom {z}, x and y are below {2**z}.")
+
+
+def tile_response(tile: bytes | None, cache: str) -> Response:
+    return Response(tile or b"", media_type=MVT, headers={"Cache-Control": cache})
+
+
+def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> None:
+    router = APIRouter(prefix=prefix, tags=["Viewer"])
+
+    @router.get(
+        "/footprints/{z}/{x}/{y}",
+        response_class=Response,
+        responses=TILE_RESPONSE,
+        summary="Footprints of a search's items, as a vector tile",
+    )
+    async def footprints(
+        request: Request,
+        z: Zoom,
+        x: Column,
+        y: Row,
+        services: ServicesDep,
+        search: Any = Depends(read_search),
+    ) -> Response:
+        """The footprints of the items held here that a search matches, in one Mapbox Vector
+        Tile (layer `footprints`: id, collection, platform, datetime, cloud, angle). Takes the
+        parameters of `GET /search` (its page aside); at most `DINAMIS_VIEWER_FOOTPRINTS_PER_TILE`
+        footprints per tile."""
+        check_tile(z, x, y)
+        plan = await plan_search(search, request, services)
+        private = plan.rights is not None
+        cache = "private, no-store" if private else "public, max-age=60"
+        if plan.held is None:  # only the commandable archive: drawn from its pages
+            return tile_response(None, cache)
+        terms = orjson.dumps(matching_terms(plan.held)).decode()
+        async with services.database.read() as conn:
+            tile = await conn.fetchval(
+                "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5)",
+                terms,
+                z,
+                x,
+                y,
+                services.settings.viewer.footprints_per_tile,
+            )
+        return tile_response(tile, cache)
+
+    @router.get(
+        "/basemap/{z}/{x}/{y}",
+        response_class=Response,
+        responses=TILE_RESPONSE,
+        summary="The embedded offline basemap, as a vector tile",
+    )
+    async def basemap(z: Zoom, x: Column, y: Row, services: ServicesDep) -> Response:
+        """Country and territory outlines, then régions (zoom 4), départements (6) and
+        communes (9), from the gazetteer (layer `places`: kind, name): a map with no
+        internet."""
+        check_tile(z, x, y)
+        async with services.database.read() as conn:
+            tile = await conn.fetchval("SELECT tiles.basemap($1, $2, $3)", z, x, y)
+        return tile_response(tile, f"public, max-age={BASEMAP_SECONDS}")
+
+    app.include_router(router)
