@@ -10,9 +10,11 @@ from typing import Any
 from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
 
-from pgstac.db import close_pgstac_db
+from pgstac.db import close_pgstac_db, settle_after_load
 
 CHUNK_SIZE = 10_000
+SETTLE_AFTER = 10_000
+"""Items loaded by one loader after which it settles the tables (smaller loads: autovacuum)."""
 INFERRED_RELS = frozenset(("self", "item", "parent", "collection", "root", "items", "child"))
 """Links the API derives for every item (stac-fastapi-pgstac's): not worth storing."""
 
@@ -34,6 +36,7 @@ class BulkLoader:
         self._open()
 
     def _open(self) -> None:
+        self.loaded = 0
         self.db = PgstacDB(dsn=self.dsn)
         self.loader = Loader(db=self.db)
 
@@ -50,6 +53,7 @@ class BulkLoader:
             nonlocal count
             for item in items:
                 count += 1
+                self.loaded += 1
                 yield without_inferred_links(item)
 
         try:
@@ -62,6 +66,9 @@ class BulkLoader:
 
     def close(self) -> None:
         close_pgstac_db(self.db)
+        if self.loaded >= SETTLE_AFTER:
+            settle_after_load(self.dsn)
+            self.loaded = 0
 
     def __enter__(self) -> BulkLoader:
         return self

@@ -9,6 +9,7 @@ Only the library's public methods are overridden:
 - item searches answer `application/geo+json` (also when `fields` is used), written from the
   database's JSON as it is (FastAPI's encoder would walk every value of every item again);
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
+- `"conf": {"context": "off"}` (pgstac's switch) leaves out `numberMatched` and its count;
 - GET filters are validated like POST ones (stac_api.search), once per distinct filter;
 - collection links carry titles, as STAC best practices ask;
 - a browser asking for HTML at the landing page gets the catalogue viewer.
@@ -71,6 +72,14 @@ def check_json_parameters(**parameters: str | None) -> None:
             raise InvalidSearch(f"`{name}` must be JSON ({exc}): {value[:80]!r}") from exc
 
 
+def counted(search: Any) -> bool:
+    """Whether the page carries `numberMatched`: pgstac's own switch, `"conf": {"context":
+    "off"}`, spares the count to a client that has it already (the viewer, from
+    `/aggregate`)."""
+    conf = getattr(search, "conf", None) or {}
+    return conf.get("context") != "off"
+
+
 def shaped(search: Any) -> bool:
     """Whether `fields` shapes the items (they may then not be valid STAC items)."""
     fields = getattr(search, "fields", None)
@@ -120,7 +129,7 @@ class DinamisClient(CoreCrudClient):
     async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:
         services = services_of(request)
         plan = await plan_search(search_request, request, services)
-        page = await search_page(services, plan, request)
+        page = await search_page(services, plan, request, counted=counted(search_request))
         if not shaped(search_request):
             page["links"] = await SearchLinks(request=request).get_links(extra_links=page["links"])
         return GeoJSONResponse(page)

@@ -289,3 +289,15 @@ async def test_a_zone_that_cannot_be_covered_is_told_why(
     response = await client.post("/coverage", json=body)
     assert response.status_code == 400, response.text
     assert says in response.text
+
+
+async def test_a_page_asked_without_its_count(client: httpx.AsyncClient) -> None:
+    """The viewer has the count from /aggregate: pgstac's switch spares counting it twice."""
+    body = {"bbox": [3.6, 43.5, 4.1, 43.8], "limit": 5}
+    counted = (await client.post("/search", json=body)).json()
+    assert counted["numberMatched"] > 5
+    spared = (await client.post("/search", json={**body, "conf": {"context": "off"}})).json()
+    assert "numberMatched" not in spared
+    assert [f["id"] for f in spared["features"]] == [f["id"] for f in counted["features"]]
+    everything = {**body, "product_type": "all", "conf": {"context": "off"}}
+    assert "numberMatched" not in (await client.post("/search", json=everything)).json()

@@ -21,6 +21,7 @@ from tests.registry import DEMO_PASSWORD
 from tests.test_registry_browser import browser
 
 __all__ = ["browser"]
+expect.set_options(timeout=15_000)  # 2 cores on CI, a search at a time
 ROOT = Path(__file__).parents[1]
 SHOTS = Path(os.environ.get("DINAMIS_SCREENSHOTS", ROOT / "build" / "screenshots" / "viewer"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -411,6 +412,16 @@ def test_bad_urls_places_and_failures_are_told_and_the_rest_works(viewer: Viewer
     page.get_by_text("Commandable", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="indisponible (503)")).to_be_visible()
     expect(page.locator("table.list tbody tr").first).to_be_visible()
+    # The Airbus archive does not answer: the search says so, nothing pretends "no results".
+    airbus_down = {"code": "UpstreamTimeout", "description": "The Airbus archive did not answer."}
+    page.route("**/search", lambda route: route.fulfill(status=504, json=airbus_down))
+    page.get_by_text("PWH", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="did not answer")).to_be_visible()
+    expect(page.get_by_test_id("total")).to_have_text("—")
+    page.unroute("**/search")
+    page.unroute("**/aggregate")
+    page.get_by_text("Tous", exact=True).click()
+    expect(page.get_by_test_id("total")).to_have_text(re.compile(r"\d"))
     viewer.errors.clear()  # the browser logs the refused requests
 
 

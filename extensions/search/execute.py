@@ -163,7 +163,7 @@ async def search_page(
     if plan.airbus_page is not None:
         assert plan.airbus is not None
         page = await services.federation.page(request, plan.airbus, plan.airbus_page)
-        if plan.held is not None:  # numberMatched counts both archives, as /aggregate does
+        if plan.held is not None and counted:  # both archives, as /aggregate counts
             counts = await count(services.database, plan.held, grouped=False)
             page["numberMatched"] += counts.total
         return page

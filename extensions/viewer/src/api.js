@@ -35,7 +35,9 @@ export async function request(path, { body, signal, method, form } = {}) {
     /* not JSON */
   }
   if (response.status === 401) throw new ApiError(t("Votre session a expiré : reconnectez-vous."), 401);
-  if (response.status >= 500 || response.status === 0)
-    throw new ApiError(t("Le service est momentanément indisponible ({status}).", { status: response.status }), response.status);
+  if (response.status >= 500) {
+    const unavailable = t("Le service est momentanément indisponible ({status}).", { status: response.status });
+    throw new ApiError(detail ? `${unavailable} ${detail}` : unavailable, response.status);
+  }
   throw new ApiError(detail || t("Requête refusée ({status}).", { status: response.status }), response.status);
 }

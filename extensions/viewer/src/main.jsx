@@ -6,11 +6,11 @@ import { render } from "preact";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { request } from "./api.js";
 import { AreaTools, Bounds, Missions, PlaceSearch, ProductType, Timeline } from "./filters.jsx";
-import { config, formatDay, lang, t } from "./i18n.js";
+import { config, formatCount, formatDay, lang, t } from "./i18n.js";
 import { CatalogueMap, Swipe } from "./map.js";
 import { CoveragePanel, Details, PickList, Quicklook, Results, isCommandable, itemKey } from "./results.jsx";
 import { Basket, loadBasket, saveBasket } from "./basket.jsx";
-import { EMPTY, PAGE_SIZE, PLATFORM_LABELS, readUrl, searchBody, searchParams, sortby, writeUrl } from "./state.js";
+import { EMPTY, PAGE_SIZE, PLATFORM_LABELS, platforms as platformFilter, readUrl, searchBody, searchParams, sortby, writeUrl } from "./state.js";
 
 const csrf = JSON.parse(document.getElementById("viewer-csrf").textContent);
 
@@ -128,6 +128,7 @@ function App() {
   const [placeOutline, setPlaceOutline] = useState(null);
   const [proposal, setProposal] = useState(null);
   const [compare, setCompare] = useState({ left: null, right: null });
+  const [zoom, setZoom] = useState(null);
   const mapBox = useRef(null);
   const map = useRef(null);
   const controller = useRef(null);
@@ -182,6 +183,7 @@ function App() {
         setPick({ features, x: Math.min(point.x, mapBox.current.clientWidth - 300), y: point.y });
       },
       onMove: (view) => {
+        setZoom(Number(view.split("/")[0]));
         const q = new URLSearchParams(location.search);
         q.set("map", view);
         history.replaceState(null, "", `${location.pathname}?${q}`);
@@ -205,21 +207,49 @@ function App() {
     if (!state.place) setPlaceOutline(null);
     map.current.setSearch(searchParams(state));
     map.current.setArea(state.area?.geometry || null);
-    const pageRequest = request("/search", { body: { ...searchBody(state), sortby: sortby(state), limit: PAGE_SIZE }, signal })
+    // One count of the whole search gives the number of results, and the missions' counts
+    // and the timeline when the search has no mission or period of its own; otherwise those
+    // are counted without them, beside it. The page itself is not counted again.
+    const full = searchBody(state);
+    const aggregations = ["total_count"];
+    if (!platformFilter(state)) aggregations.push("platform_frequency");
+    if (!full.datetime) aggregations.push("datetime_frequency");
+    let first = null; // the first page, and the number of results, as they come
+    let matched;
+    const publish = () => first && !signal.aborted && setPage({ ...first, numberMatched: matched });
+    const frequencies = (r, name) => r.aggregations.find((a) => a.name === name)?.buckets || [];
+    const byPlatform = (buckets) => Object.fromEntries(buckets.map((b) => [b.key, b.frequency]));
+    const pageRequest = request("/search", { body: { ...full, sortby: sortby(state), limit: PAGE_SIZE, conf: { context: "off" } }, signal })
       .then((result) => {
-        setPage({ ...result, next: result.links?.find((l) => l.rel === "next") });
+        first = { ...result, next: result.links?.find((l) => l.rel === "next") };
+        publish();
         map.current.setPage(result.features);
       });
-    const counts = request("/aggregate", { body: { ...searchBody(state, "platform"), aggregations: ["platform_frequency"] }, signal })
-      .then((r) => setPlatformCounts(Object.fromEntries((r.aggregations.find((a) => a.name === "platform_frequency")?.buckets || []).map((b) => [b.key, b.frequency]))));
-    const months = request("/aggregate", { body: { ...searchBody(state, "datetime"), aggregations: ["datetime_frequency"] }, signal })
-      .then((r) => setTimeline(r.aggregations.find((a) => a.name === "datetime_frequency")?.buckets || []));
-    Promise.allSettled([pageRequest, counts, months]).then((outcomes) => {
+    const total = request("/aggregate", { body: { ...full, aggregations }, signal }).catch((error) => {
+      matched = null; // not counted: said as such, not left spinning
+      publish();
+      throw error;
+    }).then((r) => {
+      matched = r.aggregations.find((a) => a.name === "total_count")?.value ?? 0;
+      publish();
+      if (aggregations.includes("platform_frequency")) setPlatformCounts(byPlatform(frequencies(r, "platform_frequency")));
+      if (aggregations.includes("datetime_frequency")) setTimeline(frequencies(r, "datetime_frequency"));
+    });
+    const counts = platformFilter(state)
+      ? request("/aggregate", { body: { ...searchBody(state, "platform"), aggregations: ["platform_frequency"] }, signal })
+        .then((r) => setPlatformCounts(byPlatform(frequencies(r, "platform_frequency"))))
+      : total;
+    const months = full.datetime
+      ? request("/aggregate", { body: { ...searchBody(state, "datetime"), aggregations: ["datetime_frequency"] }, signal })
+        .then((r) => setTimeline(frequencies(r, "datetime_frequency")))
+      : total;
+    Promise.allSettled([pageRequest, total, counts, months]).then((outcomes) => {
       if (signal.aborted) return;
       setLoading(false);
       const messages = new Set(outcomes.filter((o) => o.status === "rejected" && o.reason.name !== "AbortError").map((o) => o.reason.message));
       for (const m of messages) fail(m);
-      if (outcomes[0].status === "rejected") setPage((p) => p || { features: [], numberMatched: 0 });
+      // The results could not be read: say nothing rather than "no results".
+      if (outcomes[0].status === "rejected") setPage({ features: [], numberMatched: null, failed: true });
     });
     if (state.place) {
       request(`/places/${encodeURIComponent(state.place.id)}`, { signal })
@@ -383,6 +413,11 @@ function App() {
               {config.basemaps.map((b) => <option key={b.id} value={b.id}>{lang === "en" && b.name_en ? b.name_en : b.name}</option>)}
             </select>
           </div>
+          {page?.numberMatched > config.footprintsPerTile && zoom !== null && zoom < 8 && (
+            <p class="map-note" role="note">
+              {t("À cette échelle, une tuile montre au plus {n} emprises : zoomez pour les voir toutes.", { n: formatCount(config.footprintsPerTile) })}
+            </p>
+          )}
           <PickList pick={pick} onOpen={openFeature} onClose={() => setPick(null)} />
           {compare.left && compare.right && (
             <SwipeView left={compare.left} right={compare.right} camera={map.current.camera()} onError={fail}

@@ -57,7 +57,7 @@ export function Results({ page, loading, mode, sort, hovered, selected, zone, on
     <section class="results" aria-labelledby="results-title">
       <div class="results-head">
         <h2 id="results-title">
-          {t("Résultats")} <span class="total" data-testid="total">{page ? formatCount(page.numberMatched ?? features.length) : "…"}</span>
+          {t("Résultats")} <span class="total" data-testid="total">{!page || page.numberMatched === undefined ? "…" : page.numberMatched === null ? "—" : formatCount(page.numberMatched)}</span>
         </h2>
         <label class="sort">
           <span class="sr-only">{t("Trier par")}</span>
@@ -70,7 +70,8 @@ export function Results({ page, loading, mode, sort, hovered, selected, zone, on
           <button type="button" aria-pressed={mode === "thumbs"} onClick={() => onMode("thumbs")}>{t("Vignettes")}</button>
         </div>
       </div>
-      {page && !features.length && !loading && <p class="empty">{t("Aucune scène ne correspond à ces filtres.")}</p>}
+      {page?.failed && !loading && <p class="empty">{t("Les résultats n'ont pas pu être lus : voir le message en haut de la page.")}</p>}
+      {page && !page.failed && !features.length && !loading && <p class="empty">{t("Aucune scène ne correspond à ces filtres.")}</p>}
       {mode === "list" ? (
         <table class="list">
           <thead>
