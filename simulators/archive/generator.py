@@ -402,7 +402,7 @@ def generate_item(seed: int, index: int) -> dict[str, Any]:
         "title": f"{platform.label} {product.spectral} {day.isoformat()} {level}",
         "description": (
             f"Scène {platform.label} {product.spectral} ({level}, {product.gsd:g} m) acquise le "
-            f"{day:%d/%m/%Y} à {centre:%H:%M} UTC, {area.name}."
+            f"{centre:%d/%m/%Y à %H:%M} UTC, {area.name}."
         ),
         "datetime": isoformat(centre),
         "start_datetime": isoformat(centre - duration / 2),

@@ -77,6 +77,20 @@ function Chips({ state, onChange, onClear }) {
   );
 }
 
+// The counts made without one of the filters (the missions', the timeline's) do not change
+// when only that filter does: dragging the period asks for the timeline once.
+const aggregates = new Map();
+function remembered(body) {
+  const key = JSON.stringify(body);
+  if (!aggregates.has(key)) {
+    const answer = request("/aggregate", { body });
+    aggregates.set(key, answer);
+    answer.catch(() => aggregates.delete(key));
+    if (aggregates.size > 20) aggregates.delete(aggregates.keys().next().value);
+  }
+  return aggregates.get(key);
+}
+
 function SwipeView({ left, right, camera, onClose, onError }) {
   const leftBox = useRef(null);
   const rightBox = useRef(null);
@@ -236,12 +250,12 @@ function App() {
       if (aggregations.includes("datetime_frequency")) setTimeline(frequencies(r, "datetime_frequency"));
     });
     const counts = platformFilter(state)
-      ? request("/aggregate", { body: { ...searchBody(state, "platform"), aggregations: ["platform_frequency"] }, signal })
-        .then((r) => setPlatformCounts(byPlatform(frequencies(r, "platform_frequency"))))
+      ? remembered({ ...searchBody(state, "platform"), aggregations: ["platform_frequency"] })
+        .then((r) => signal.aborted || setPlatformCounts(byPlatform(frequencies(r, "platform_frequency"))))
       : total;
     const months = full.datetime
-      ? request("/aggregate", { body: { ...searchBody(state, "datetime"), aggregations: ["datetime_frequency"] }, signal })
-        .then((r) => setTimeline(frequencies(r, "datetime_frequency")))
+      ? remembered({ ...searchBody(state, "datetime"), aggregations: ["datetime_frequency"] })
+        .then((r) => signal.aborted || setTimeline(frequencies(r, "datetime_frequency")))
       : total;
     Promise.allSettled([pageRequest, total, counts, months]).then((outcomes) => {
       if (signal.aborted) return;
