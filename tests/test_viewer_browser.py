@@ -266,8 +266,7 @@ def test_footprint_tiles_carry_the_search_and_the_map_picks_among_them(
     viewer.page.on("request", lambda r: "/footprints/" in r.url and tiles.append(r.url))
     lon, lat = overlapped_point(live_url)
     page = viewer.open(f"?type=downloadable&include=spot-6&map=10/{lat}/{lon}")
-    expect(page.locator(".map canvas")).to_be_visible()
-    page.wait_for_timeout(1500)  # tiles drawn
+    expect(page.locator(".map[data-idle=true]")).to_be_visible()  # every tile drawn
     assert tiles
     searched = parse_qs(urlsplit(tiles[-1]).query)
     assert searched["product_type"] == ["downloadable"]
@@ -330,11 +329,9 @@ def test_signed_in_download_copy_preview_and_basket(viewer: Viewer) -> None:
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("/vsicurl/http") and "&sig=" in copied
     expect(details.locator(".gdal code")).to_have_text(copied)
-    tiles: list[int] = []
-    page.on("response", lambda r: "/tiles/WebMercatorQuad/" in r.url and tiles.append(r.status))
-    details.get_by_role("button", name="Aperçu sur la carte").click()
-    page.wait_for_timeout(1500)
-    assert tiles and set(tiles) <= {200, 204}
+    with page.expect_response(lambda r: "/tiles/WebMercatorQuad/" in r.url) as tile:
+        details.get_by_role("button", name="Aperçu sur la carte").click()
+    assert tile.value.status == 200  # the image, through the gated tiles
     details.get_by_role("button", name="Ajouter au panier").click()
     expect(page.get_by_role("region", name=re.compile("Panier"))).to_be_visible()
     viewer.shot("7-signed-in-details")
@@ -430,13 +427,16 @@ def test_bad_urls_places_and_failures_are_told_and_the_rest_works(viewer: Viewer
 
 def test_coverage_of_my_area(viewer: Viewer) -> None:
     page = viewer.open("?type=downloadable&place=commune:34172")
+    expect(page.locator(".chip").filter(has_text="Lieu : Montpellier")).to_be_visible()
     expect(page.get_by_role("columnheader", name="Zone %")).to_be_visible()
     expect(page.locator("table.list tbody tr").first.locator("td").last).to_have_text(
         re.compile(r"^\d+ %$")
     )
     page.get_by_role("button", name="Couvrir ma zone").click()
     panel = page.get_by_role("region", name="Couverture de ma zone")
-    expect(panel.get_by_role("status")).to_contain_text("scènes couvrent")
+    expect(panel.get_by_role("status")).to_contain_text(
+        re.compile(r"(scènes couvrent|scène couvre) [\d.]+ %")
+    )
     assert panel.get_by_role("listitem").count() >= 1
     viewer.shot("9-coverage-of-my-area")
     panel.get_by_role("button", name="Tout mettre au panier").click()
@@ -460,7 +460,7 @@ def test_two_downloadable_scenes_compared_with_a_swipe(viewer: Viewer) -> None:
     expect(cut).to_have_attribute(
         "style", re.compile(r"inset\(0px 0px 0px 30%\)|inset\(0 0 0 30%\)")
     )
-    page.wait_for_timeout(1500)  # the two images drawn
+    expect(swipe.locator(".swipe-map[data-idle=true]")).to_have_count(2)
     viewer.shot("9-swipe")
     swipe.get_by_role("button", name="Fermer la comparaison").click()
     expect(swipe).to_be_hidden()

@@ -235,7 +235,7 @@ export function AreaTools({ drawing, hasArea, hasZone, onDraw, onView, onImport,
       <div class="buttons">
         <button type="button" aria-pressed={drawing === "rectangle"} onClick={() => onDraw("rectangle")}><span aria-hidden="true">▭</span> {t("Rectangle")}</button>
         <button type="button" aria-pressed={drawing === "polygon"} onClick={() => onDraw("polygon")}><span aria-hidden="true">⬠</span> {t("Polygone")}</button>
-        <button type="button" onClick={onView}><span aria-hidden="true">⛶</span> {t("Vue de la carte")}</button>
+        <button type="button" onClick={onView}>{t("Vue de la carte")}</button>
         <button type="button" onClick={() => file.current.click()}><span aria-hidden="true">⇪</span> {t("Importer")}</button>
         <button type="button" disabled={!hasArea} onClick={onClear}><span aria-hidden="true">✕</span> {t("Effacer")}</button>
       </div>

@@ -48,13 +48,15 @@ function Header({ user }) {
   );
 }
 
-function Chips({ state, onChange, onClear }) {
+function Chips({ state, placeName, onChange, onClear }) {
   const chips = [];
   const types = { downloadable: t("Téléchargeable"), commandable: t("Commandable"), pwh: "PWH" };
   if (state.type !== "all") chips.push([t("Type : {v}", { v: types[state.type] }), { type: "all" }]);
   for (const p of state.include) chips.push([`+ ${PLATFORM_LABELS[p]}`, { include: state.include.filter((x) => x !== p) }]);
   for (const p of state.exclude) chips.push([`− ${PLATFORM_LABELS[p]}`, { exclude: state.exclude.filter((x) => x !== p) }]);
-  if (state.place) chips.push([t("Lieu : {v}", { v: state.place.name }), { place: null }]);
+  // An address naming the place by its id only: its name once read.
+  const place = state.place && state.place.name === state.place.id ? placeName || state.place.id : state.place?.name;
+  if (state.place) chips.push([t("Lieu : {v}", { v: place }), { place: null }]);
   const drawn = t("dessinée");
   if (state.area) chips.push([t("Zone : {v}", { v: state.area.name || drawn }), { area: null }]);
   if (state.from || state.to)
@@ -267,7 +269,11 @@ function App() {
     });
     if (state.place) {
       request(`/places/${encodeURIComponent(state.place.id)}`, { signal })
-        .then((place) => { setPlaceOutline(place.geometry); map.current.setArea(place.geometry); map.current.fitTo(place.bbox); })
+        .then((place) => {
+          setPlaceOutline({ geometry: place.geometry, name: place.properties?.name });
+          map.current.setArea(place.geometry);
+          map.current.fitTo(place.bbox);
+        })
         .catch((e) => e.name !== "AbortError" && fail(e.message));
     }
   }, [state]);
@@ -370,7 +376,7 @@ function App() {
     setBasemap(id);
     map.current.setBasemap(id);
   };
-  const zone = state.area?.geometry || (state.place ? placeOutline : null);
+  const zone = state.area?.geometry || (state.place ? placeOutline?.geometry : null);
   const cover = async () => {
     try {
       const found = await request("/coverage", { body: searchBody(state) });
@@ -417,7 +423,7 @@ function App() {
           onClear={() => change({ area: null, place: null })} />
       </aside>
       <main class="main">
-        <Chips state={state} onChange={change} onClear={() => change({ ...EMPTY })} />
+        <Chips state={state} placeName={placeOutline?.name} onChange={change} onClear={() => change({ ...EMPTY })} />
         <div class="map-wrap">
           <div ref={mapBox} class="map" role="region" aria-label={t("Carte des emprises")} />
           <div class="basemaps">

@@ -76,6 +76,10 @@ export class Swipe {
       to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), bearing: from.getBearing(), pitch: from.getPitch() });
       syncing = false;
     };
+    for (const map of [this.left, this.right]) {
+      map.on("dataloading", () => (map.getContainer().dataset.idle = "false"));
+      map.on("idle", () => (map.getContainer().dataset.idle = "true"));
+    }
     this.left.on("move", follow(this.left, this.right));
     this.right.on("move", follow(this.right, this.left));
     this.ready = Promise.all([
@@ -129,6 +133,9 @@ export class CatalogueMap {
       onClick(this.pick(e.point), e.lngLat);
     });
     this.map.on("moveend", () => onMove(this.view()));
+    // Whether every tile asked for is drawn (what a script waits for before reading the map).
+    this.map.on("dataloading", () => (container.dataset.idle = "false"));
+    this.map.on("idle", () => (container.dataset.idle = "true"));
   }
 
   addLayers() {

@@ -147,7 +147,9 @@ export function CoveragePanel({ proposal, onOpen, onBasket, onClose }) {
       </header>
       <p role="status">
         {scenes.length
-          ? t("{n} scènes couvrent {p} % de la zone.", { n: scenes.length, p: Math.round(covered * 1000) / 10 })
+          ? scenes.length === 1
+            ? t("Une scène couvre {p} % de la zone.", { p: Math.round(covered * 1000) / 10 })
+            : t("{n} scènes couvrent {p} % de la zone.", { n: scenes.length, p: Math.round(covered * 1000) / 10 })
           : t("Aucune scène de cette recherche ne touche la zone.")}
         {reachable > covered + 0.005 && <> {t("Toutes les scènes ensemble en couvrent {p} %.", { p: Math.round(reachable * 1000) / 10 })}</>}
         {candidates >= 3000 && <> {t("(parmi les 3 000 plus récentes)")}</>}
