@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,6 +125,18 @@ def read_clause(clause: Any, terms: Terms) -> bool:
 UNDERSTOOD = {"collections", "bbox", "intersects", "datetime", "filter", "filter-lang"}
 
 
+def bbox_polygon(bbox: Sequence[float]) -> dict[str, Any] | None:
+    """A 2D or 3D bbox as a GeoJSON polygon; None when it is not 4 or 6 numbers, or crosses the
+    antimeridian (west > east)."""
+    if len(bbox) not in (4, 6):
+        return None
+    west, south, east, north = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
+    if west > east or south > north:
+        return None
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
 def read_terms(
     search: dict[str, Any], start: datetime | None, end: datetime | None
 ) -> Terms | None:
@@ -135,17 +148,9 @@ def read_terms(
         terms.restrict("collections", set(collections))
     bbox = search.get("bbox")
     if bbox is not None:
-        if len(bbox) not in (4, 6):
-            return None
-        west, south, east, north = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
-        if west > east or south > north:
+        terms.area = bbox_polygon(bbox)
+        if terms.area is None:
             return None  # across the antimeridian: pgstac's SQL knows how it treats it
-        terms.area = {
-            "type": "Polygon",
-            "coordinates": [
-                [[west, south], [east, south], [east, north], [west, north], [west, south]]
-            ],
-        }
     if (intersects := search.get("intersects")) is not None:
         if terms.area is not None:
             return None
@@ -361,10 +366,16 @@ FROM pgstac.items WHERE {} GROUP BY 1, 2, 3, 4
 PGSTAC_TOTAL = "SELECT count(*) FROM pgstac.items WHERE {}"
 
 
-async def pgstac_counts(conn: asyncpg.Connection, search: dict[str, Any], grouped: bool) -> Counts:
-    where = await conn.fetchval(
+async def where_clause(conn: asyncpg.Connection, search: dict[str, Any]) -> str:
+    """The SQL condition pgstac itself makes of a search's matching terms, on its items."""
+    where: str = await conn.fetchval(
         "SELECT pgstac.stac_search_to_where($1::text::jsonb)", orjson.dumps(search).decode()
     )
+    return where
+
+
+async def pgstac_counts(conn: asyncpg.Connection, search: dict[str, Any], grouped: bool) -> Counts:
+    where = await where_clause(conn, search)
     if grouped:
         rows = await conn.fetch(PGSTAC_GROUPED.format(where))
         return Counts([tuple(r) for r in rows])

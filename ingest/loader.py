@@ -33,10 +33,11 @@ class BulkLoader:
     def __init__(self, dsn: str, chunk_size: int = CHUNK_SIZE) -> None:
         self.dsn = dsn
         self.chunk_size = chunk_size
+        self.loaded = 0
+        """Items loaded since the tables were last settled."""
         self._open()
 
     def _open(self) -> None:
-        self.loaded = 0
         self.db = PgstacDB(dsn=self.dsn)
         self.loader = Loader(db=self.db)
 
@@ -53,7 +54,6 @@ class BulkLoader:
             nonlocal count
             for item in items:
                 count += 1
-                self.loaded += 1
                 yield without_inferred_links(item)
 
         try:
@@ -62,6 +62,7 @@ class BulkLoader:
             self.close()
             self._open()
             raise
+        self.loaded += count
         return count
 
     def close(self) -> None:

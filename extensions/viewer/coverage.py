@@ -15,14 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import orjson
 import shapely
 from fastapi import APIRouter, Body, FastAPI, Query, Request
 from pydantic import BaseModel, ValidationError
 from pyproj import Transformer
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import mapping, shape
 
 from extensions.errors import InvalidSearch
+from extensions.facets import bbox_polygon, where_clause
 from extensions.search import plan_search
 from extensions.search.execute import matching_terms
 from extensions.services import ServicesDep
@@ -67,9 +67,10 @@ def zone_of(search: Any) -> shapely.Geometry:
     if search.intersects is not None:
         zone = shape(search.intersects.model_dump(exclude_none=True))
     elif search.bbox is not None:
-        bbox = list(search.bbox)
-        west, south, east, north = bbox[:2] + bbox[3:5] if len(bbox) == 6 else bbox
-        zone = box(west, south, east, north)
+        polygon = bbox_polygon(search.bbox)
+        if polygon is None:
+            raise InvalidSearch("A zone across the antimeridian is given as `intersects`.")
+        zone = shape(polygon)
     else:
         raise InvalidSearch("Give the zone to cover: `intersects`, `bbox` or `place`.")
     zone = shapely.make_valid(zone)
@@ -132,11 +133,8 @@ def add_coverage(app: FastAPI, prefix: str, search_model: type[BaseModel]) -> No
         if plan.held is None:
             raise InvalidSearch("The commandable archive is not held here: choose held products.")
         zone = zone_of(plan.held)
-        terms = orjson.dumps(matching_terms(plan.held)).decode()
         async with services.database.read() as conn:
-            where = await conn.fetchval(
-                "SELECT pgstac.stac_search_to_where($1::text::jsonb)", terms
-            )
+            where = await where_clause(conn, matching_terms(plan.held))
             rows = await conn.fetch(CANDIDATES_SQL.format(where, CANDIDATES))
         project = equal_area(zone)
         zone_m = project(zone)

@@ -16,7 +16,6 @@ from babel.messages.pofile import read_po
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from stac_fastapi.types.requests import get_base_url
-from starlette.datastructures import Headers
 
 from extensions.federation.stac import COLLECTION
 from extensions.identity import get_identity
@@ -34,20 +33,23 @@ LANGUAGE_COOKIE = "dinamis_lang"
 JSON_TYPES = ("application/json", "application/geo+json")
 
 
-def quality(headers: Headers, media_type: str) -> float:
-    """The q of `media_type` in the Accept header (0 when absent; wildcards not counted)."""
-    for part in headers.get("accept", "").split(","):
-        name, *params = (p.strip() for p in part.split(";"))
-        if name.lower() == media_type:
-            for param in params:
-                key, _, value = param.partition("=")
-                if key.strip() == "q":
-                    try:
-                        return float(value)
-                    except ValueError:
-                        return 0.0
-            return 1.0
-    return 0.0
+def weights(header: str) -> dict[str, float]:
+    """The values of an Accept or Accept-Language header (lower case) and their q (1 when
+    not given, 0 when unreadable)."""
+    found: dict[str, float] = {}
+    for part in header.split(","):
+        value, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(number)
+                except ValueError:
+                    q = 0.0
+        if value:
+            found.setdefault(value.lower(), q)
+    return found
 
 
 def wants_viewer(request: Request) -> bool:
@@ -56,8 +58,9 @@ def wants_viewer(request: Request) -> bool:
     explicit = request.query_params.get("f")
     if explicit in ("json", "html"):
         return explicit == "html"
-    html = quality(request.headers, "text/html")
-    return html > 0 and html >= max(quality(request.headers, t) for t in JSON_TYPES)
+    accepted = weights(request.headers.get("accept", ""))  # wildcards do not count
+    html = accepted.get("text/html", 0.0)
+    return html > 0 and html >= max(accepted.get(t, 0.0) for t in JSON_TYPES)
 
 
 def language(request: Request) -> str:
@@ -66,16 +69,10 @@ def language(request: Request) -> str:
     asked = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if asked in LANGUAGES:
         return asked
-    weighted = []
-    for part in request.headers.get("accept-language", "").split(","):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weighted.append((float(q or 1), tag.split("-")[0].lower()))
-        except ValueError:
-            continue
-    for _, tag in sorted(weighted, reverse=True):
-        if tag in LANGUAGES:
-            return tag
+    tags = weights(request.headers.get("accept-language", ""))
+    for tag, q in sorted(tags.items(), key=lambda t: -t[1]):
+        if q > 0 and tag.split("-")[0] in LANGUAGES:
+            return tag.split("-")[0]
     return "fr"
 
 

@@ -35,7 +35,6 @@ DEFAULT_BASEMAPS = [
         name_en="IGN map",
         tiles=IGN_WMTS + "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&FORMAT=image/png",
         attribution="© IGN Géoplateforme",
-        max_zoom=19,
     ),
     Basemap(
         id="ign-ortho",
@@ -43,7 +42,6 @@ DEFAULT_BASEMAPS = [
         name_en="IGN orthophotos",
         tiles=IGN_WMTS + "&LAYER=ORTHOIMAGERY.ORTHOPHOTOS&FORMAT=image/jpeg",
         attribution="© IGN Géoplateforme",
-        max_zoom=19,
     ),
 ]
 

@@ -33,26 +33,44 @@ function save(name, text, type) {
 
 const quote = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
 
-/** The basket's downloadable items read again, so that their links are freshly signed. */
+/** The basket's downloadable items read again in one search, so that their links are
+ * freshly signed. */
 async function signed(items) {
-  const fresh = await Promise.all(
-    items.filter((f) => !isCommandable(f)).map((f) =>
-      request(`/collections/${encodeURIComponent(f.collection)}/items/${encodeURIComponent(f.id)}`).catch(() => null)),
-  );
-  return fresh.filter((f) => f && downloadable(f) && f.assets?.data?.href);
+  const held = items.filter((f) => !isCommandable(f));
+  if (!held.length) return [];
+  const wanted = new Set(held.map(itemKey));
+  const body = {
+    ids: [...new Set(held.map((f) => f.id))],
+    collections: [...new Set(held.map((f) => f.collection))],
+    limit: held.length,
+    conf: { context: "off" },
+  };
+  const found = await request("/search", { body });
+  return found.features.filter((f) => wanted.has(itemKey(f)) && downloadable(f) && f.assets?.data?.href);
+}
+
+async function signedOrSaid(items, onNotice) {
+  try {
+    return await signed(items);
+  } catch (error) {
+    onNotice(error.message, "error");
+    return null;
+  }
 }
 
 export function Basket({ items, onRemove, onClear, onOrder, onNotice }) {
   if (!items.length) return null;
   const commandable = items.filter(isCommandable);
   const manifest = async () => {
-    const ready = await signed(items);
+    const ready = await signedOrSaid(items, onNotice);
+    if (!ready) return;
     if (!ready.length) return onNotice(t("Aucune scène du panier n'est téléchargeable pour vous."), "error");
     const body = { type: "FeatureCollection", generated: new Date().toISOString(), features: ready };
     save("dinamis-panier.json", JSON.stringify(body, null, 2), "application/geo+json");
   };
   const script = async () => {
-    const ready = await signed(items);
+    const ready = await signedOrSaid(items, onNotice);
+    if (!ready) return;
     if (!ready.length) return onNotice(t("Aucune scène du panier n'est téléchargeable pour vous."), "error");
     const lines = [
       "#!/bin/sh",

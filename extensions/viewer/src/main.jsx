@@ -307,10 +307,8 @@ function App() {
     }
   }
 
-  const hover = (f) => {
-    setHovered(f?.id || null);
-    map.current.highlight(f ? { id: f.id, key: itemKey(f) } : null);
-  };
+  // A row or a footprint hovered: both are highlighted, here, whichever was hovered.
+  const hover = (f) => setHovered(f?.id || null);
   useEffect(() => {
     const f = pageRef.current?.features.find((x) => x.id === hovered);
     map.current.highlight(hovered ? { id: hovered, key: f ? itemKey(f) : hovered } : null);

@@ -3,6 +3,7 @@
 // loaded page (with the commandable scenes, which are not held here), the searched area and
 // the preview of a downloadable scene through the gated tiles.
 import maplibregl from "maplibre-gl";
+import { request } from "./api.js";
 import { config, t } from "./i18n.js";
 
 const api = (path) => `${config.api}${path}`;
@@ -52,9 +53,7 @@ async function showImage(map, id, item, before) {
   const bits = item.assets?.data?.bands?.[0]?.data_type === "uint8" || item.collection === "spot-swh" ? 255 : 4095;
   q.set("rescale", `0,${bits}`);
   const path = `/collections/${encodeURIComponent(item.collection)}/items/${encodeURIComponent(item.id)}/WebMercatorQuad/tilejson.json`;
-  const response = await fetch(api(`${path}?${q}`), { credentials: "same-origin" });
-  if (!response.ok) throw new Error(t("L'aperçu de cette scène n'est pas disponible ({status}).", { status: response.status }));
-  const tilejson = await response.json();
+  const tilejson = await request(`${path}?${q}`);
   map.addSource(id, { type: "raster", tiles: tilejson.tiles, tileSize: 256, bounds: tilejson.bounds, minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom });
   map.addLayer({ id, type: "raster", source: id }, before && map.getLayer(before) ? before : undefined);
   return tilejson.bounds;
