@@ -37,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 
 from extensions.areas import add_geometries
 from extensions.assets import AssetsExtension
+from extensions.bodies import BodyLimit
 from extensions.federation.search import add_federation
 from extensions.places import add_places
 from extensions.plugins import load_plugins
@@ -71,20 +72,19 @@ def search_reader(client: DinamisClient, get_request_model: type[APIRequest]) ->
     return read_search
 
 
-# Every route of the transaction extensions: all need the admin credential.
-TRANSACTION_SCOPES: list[dict[str, str]] = [
-    {"path": "/collections", "method": "POST"},
-    *(
-        {"path": "/collections/{collection_id}", "method": method}
-        for method in ("PUT", "PATCH", "DELETE")
-    ),
-    {"path": "/collections/{collection_id}/items", "method": "POST"},
-    *(
-        {"path": "/collections/{collection_id}/items/{item_id}", "method": method}
-        for method in ("PUT", "PATCH", "DELETE")
-    ),
-    {"path": "/collections/{collection_id}/bulk_items", "method": "POST"},
-]
+def transaction_scopes(prefix: str = "") -> list[dict[str, str]]:
+    """Every route of the transaction extensions, under the API's path prefix: all need the
+    admin credential (a scope without the prefix would match no route and guard nothing)."""
+    collection = f"{prefix}/collections/{{collection_id}}"
+    item = f"{collection}/items/{{item_id}}"
+    return [
+        {"path": f"{prefix}/collections", "method": "POST"},
+        *({"path": collection, "method": m} for m in ("PUT", "PATCH", "DELETE")),
+        {"path": f"{collection}/items", "method": "POST"},
+        *({"path": item, "method": m} for m in ("PUT", "PATCH", "DELETE")),
+        {"path": f"{collection}/bulk_items", "method": "POST"},
+    ]
+
 
 bearer = HTTPBearer(auto_error=False, description="Admin credential for transactions")
 
@@ -219,7 +219,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_post_request_model=post_request_model,
         collections_get_request_model=collections_get_request_model,
         exceptions=STATUS_CODES,
-        route_dependencies=[(TRANSACTION_SCOPES, [Depends(require_admin)])],  # type: ignore[list-item]
+        route_dependencies=[
+            (transaction_scopes(api_settings.prefix_path), [Depends(require_admin)])  # type: ignore[list-item]
+        ],
         middlewares=[
             # Asset files are served as they are: compressing them would drop Content-Length
             # and break the byte ranges GDAL reads COGs with.
@@ -243,6 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 expose_headers=["Content-Range", "Content-Length", "ETag", "Accept-Ranges"],
                 max_age=600,
             ),
+            Middleware(BodyLimit, settings=settings),
         ],
         health_check=health_check,
     )

@@ -9,28 +9,56 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
-from stac_api.app import TRANSACTION_SCOPES
+from stac_api.app import transaction_scopes
 from tests.conftest import ADMIN_TOKEN, make_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 COLLECTION_ID = "test-transactions"
+# POSTs under /collections that read: aggregations, and statistics of a GeoJSON area.
+READING_POSTS = ("/aggregate", "/aggregations", "/statistics")
 
 
-def test_every_write_route_needs_the_admin(database: str, storage_root: Path) -> None:
-    """A new write route added by a future extension must not slip past the admin check."""
-    app = make_app(database, storage_root)
-    guarded = {(s["path"], s["method"]) for s in TRANSACTION_SCOPES}
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+@pytest.mark.parametrize("prefix", ["", "/stac"])
+def test_every_write_route_needs_the_admin(database: str, storage_root: Path, prefix: str) -> None:
+    """A new write route added by a future extension must not slip past the admin check,
+    with or without a path prefix."""
+    app = make_app(database, storage_root, prefix_path=prefix)
+    guarded = {(s["path"], s["method"]) for s in transaction_scopes(prefix)}
+    writes = set()
+    for context in iter_route_contexts(app.routes):  # through FastAPI's included routers
+        route = context.original_route
+        path = context.path
+        if not isinstance(route, APIRoute) or not path.startswith(f"{prefix}/collections"):
             continue
         for method in route.methods - {"GET", "HEAD", "OPTIONS"}:
-            if route.path == "/search":  # POST /search reads
+            if path.endswith(READING_POSTS):
                 continue
-            assert (route.path, method) in guarded, f"{method} {route.path} is not guarded"
+            writes.add((path, method))
             names = {d.call.__name__ for d in route.dependant.dependencies if d.call}
-            assert "require_admin" in names, f"{method} {route.path}"
+            assert "require_admin" in names, f"{method} {path} is not guarded"
+    assert writes == guarded
+
+
+async def test_writes_under_a_path_prefix_need_the_admin(
+    database: str, storage_root: Path, demo_items: list[dict[str, Any]]
+) -> None:
+    """With DINAMIS_API_PREFIX_PATH set, an anonymous PUT or DELETE changes nothing."""
+    app = make_app(database, storage_root, prefix_path="/stac")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        spot67 = (await http.get("/stac/collections/spot67")).json()
+        changed = {**spot67, "title": "Pwned"}
+        assert (await http.put("/stac/collections/spot67", json=changed)).status_code == 401
+        assert (await http.delete("/stac/collections/spot67")).status_code == 401
+        item = next(i for i in demo_items if i["collection"] == "spot67")
+        path = f"/stac/collections/spot67/items/{item['id']}"
+        assert (await http.delete(path)).status_code == 401
+        assert (await http.get(path)).status_code == 200
+        assert (await http.get("/stac/collections/spot67")).json()["title"] == spot67["title"]
 
 
 @pytest.fixture
