@@ -36,7 +36,8 @@ def credential(request: Request) -> tuple[str, tuple[str, ...]] | None:
 
 class OidcVerifier:
     """Access tokens of an external OpenID Connect provider: signature (JWKS), issuer,
-    audience and expiry checked by PyJWT; the keys are fetched once and kept."""
+    audience and expiry checked by PyJWT, and the e-mail said verified by the provider; the
+    keys are fetched once and kept."""
 
     def __init__(self, settings: OidcSettings) -> None:
         self.settings = settings
@@ -51,7 +52,7 @@ class OidcVerifier:
                 algorithms=self.settings.algorithms,
                 issuer=self.settings.issuer,
                 audience=self.settings.audience,
-                options={"verify_aud": self.settings.audience is not None},
+                options={"require": ["exp", "iss", "aud"]},
                 leeway=30,
             )
         except jwt.PyJWTError as exc:
@@ -60,6 +61,12 @@ class OidcVerifier:
         if not isinstance(email, str) or "@" not in email:
             raise AuthenticationRequired(
                 f"Le jeton OIDC ne porte pas d'adresse e-mail ({self.settings.email_claim})."
+            )
+        verified = self.settings.email_verified_claim
+        if verified is not None and claims.get(verified) is not True:
+            raise AuthenticationRequired(
+                f"Le fournisseur OIDC n'a pas vérifié l'adresse {email} ({verified}) : "
+                "elle ne peut pas ouvrir un compte DINAMIS."
             )
         return email.strip().lower()
 

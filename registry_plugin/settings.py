@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pgstac.settings import default_home
@@ -12,19 +13,34 @@ from pgstac.settings import default_home
 
 class OidcSettings(BaseSettings):
     """An external OpenID Connect provider whose access tokens (JWT) are accepted as bearer
-    tokens; the token's e-mail claim names the DINAMIS account."""
+    tokens; the token's e-mail claim names the DINAMIS account, when the provider says it
+    verified that address."""
 
     model_config = SettingsConfigDict(env_prefix="DINAMIS_OIDC_", extra="ignore")
 
     issuer: str | None = None
     jwks_url: str | None = None
     audience: str | None = None
+    """Required: the client id (or API audience) tokens must be issued for; without it, a
+    token the provider issued to any other of its clients would be taken."""
     email_claim: str = "email"
+    email_verified_claim: str | None = "email_verified"
+    """The claim that must be `true` for the e-mail to name an account; None only for a
+    provider that issues verified addresses alone (an institution's own directory)."""
     algorithms: list[str] = ["RS256", "ES256"]
 
     @property
     def enabled(self) -> bool:
         return bool(self.issuer and self.jwks_url)
+
+    @model_validator(mode="after")
+    def require_an_audience(self) -> Self:
+        if self.enabled and not self.audience:
+            raise ValueError(
+                "DINAMIS_OIDC_AUDIENCE must be set with DINAMIS_OIDC_ISSUER: the client id "
+                "DINAMIS tokens are issued for"
+            )
+        return self
 
 
 class RegistrySettings(BaseSettings):

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pgstac.cluster import free_port
+from registry_plugin.settings import OidcSettings
 from tests.conftest import make_app
 
 ISSUER = "https://sso.example/realms/dinamis"
@@ -75,8 +76,10 @@ def token(key: Any, **claims: Any) -> str:
         "iat": now,
         "exp": now + 300,
         "email": "bruce.wayne@formation.example",
+        "email_verified": True,
     }
-    return jwt.encode({**payload, **claims}, key, algorithm="RS256", headers={"kid": "k1"})
+    present = {k: v for k, v in {**payload, **claims}.items() if v is not None}
+    return jwt.encode(present, key, algorithm="RS256", headers={"kid": "k1"})
 
 
 async def test_oidc_tokens_name_accounts(
@@ -115,8 +118,19 @@ async def test_oidc_tokens_name_accounts(
         "unknown account": token(key, email="nobody@exemple.fr"),
         "pending account": token(key, email="nouveau.membre@formation.example"),
         "no e-mail": token(key, email=None),
+        "unverified e-mail": token(key, email_verified=False),
+        "e-mail not said verified": token(key, email_verified=None),
+        "no audience": token(key, aud=None),
     }
     for case, value in refused.items():
         response = await oidc_client.get("/auth/me", headers={"Authorization": f"Bearer {value}"})
         assert response.status_code == 401, case
         assert response.json()["description"], case
+
+
+def test_oidc_needs_an_audience(provider: tuple[Any, str]) -> None:
+    """Without an audience any token of the provider, issued to any of its clients, would
+    be taken: the settings refuse to enable OIDC without one."""
+    with pytest.raises(ValueError, match="DINAMIS_OIDC_AUDIENCE"):
+        OidcSettings(issuer=ISSUER, jwks_url=provider[1])
+    assert OidcSettings(issuer=ISSUER, jwks_url=provider[1], audience=AUDIENCE).enabled
