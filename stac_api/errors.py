@@ -1,7 +1,8 @@
 """Every error as `{code, description}` JSON, and never a 500 for what a client can send.
 
 Each package raises its own exception classes; this module maps them, FastAPI's validation
-errors and the database's client-caused errors to status codes in one table.
+errors and the database's client-caused errors to status codes in one table. A database that
+cannot be reached (down, restarting, out of connections) is a 503 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
+import procrastinate.exceptions
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from stac_fastapi.api.errors import DEFAULT_STATUS_CODES
 from stac_fastapi.api.models import JSONResponse
 from starlette import status
@@ -22,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from extensions.assets import AssetNotFound, OutsideStorage
+from extensions.database import UNREACHABLE, unreachable
 from extensions.errors import (
     AuthenticationRequired,
     Conflict,
@@ -45,6 +50,10 @@ from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+"""What a client is told to wait when the database cannot be reached: a restart or a
+failover of PostgreSQL takes seconds."""
 
 
 class SearchTimeout(Exception):
@@ -155,6 +164,29 @@ def add_error_handlers(app: FastAPI) -> None:
         code = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
         return error_response(exc.status_code, code, str(exc.detail), **dict(exc.headers or {}))
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """The drivers' errors that may mean the database is out of reach: a 503 then, the
+        unexpected error it is otherwise."""
+        if not unreachable(exc):
+            return await unexpected(request, exc)
+        logger.warning("Database unreachable on %s %s: %s", request.method, request.url, exc)
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_page(request):
+            page = error_page(
+                request,
+                503,
+                "La base de données est momentanément injoignable : "
+                f"réessayez dans {RETRY_AFTER_SECONDS} secondes.",
+            )
+            page.headers.update(retry)
+            return page
+        return error_response(
+            503,
+            "ServiceUnavailable",
+            f"The database cannot be reached just now: try again in {RETRY_AFTER_SECONDS} seconds.",
+            **retry,
+        )
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
         logger.exception("Unexpected error %s on %s %s", reference, request.method, request.url)
@@ -167,4 +199,11 @@ def add_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    for driver_error in (
+        *UNREACHABLE,
+        psycopg.OperationalError,
+        DBAPIError,  # SQLAlchemy's wrapping of psycopg's
+        procrastinate.exceptions.ConnectorException,  # the job queue's wrapping of psycopg's
+    ):
+        app.add_exception_handler(driver_error, database_error)
     app.add_exception_handler(Exception, unexpected)
