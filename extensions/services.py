@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from extensions.identity import IdentityProvider
     from extensions.plugins import Plugin
     from extensions.ratelimit import RateLimiter
-    from extensions.search.plan import KnownCollections
+    from extensions.search.plan import KnownNames
     from extensions.settings import Settings
     from extensions.signing import Signer
 
@@ -47,8 +47,10 @@ class Services:
     airbus: OneAtlasClient
     """The process's one OneAtlas client (its token and circuit breaker are shared)."""
     federation: Federation
-    collections: KnownCollections
+    collections: KnownNames
     """The catalogue's collection ids, to refuse searches of unknown ones."""
+    queryables: KnownNames
+    """What searches may filter and sort on."""
     rate_limiter: RateLimiter
     identity: IdentityProvider | None
     """Who is calling (a plugin's); None: everybody is anonymous."""

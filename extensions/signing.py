@@ -38,6 +38,12 @@ class SignatureRefused(PermissionDenied):
     """A signature that does not match, or has expired (403)."""
 
 
+def same(sent: str, expected: str) -> bool:
+    """A constant-time comparison that takes any text a client sends (`hmac.compare_digest`
+    refuses non-ASCII strings with a TypeError)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
 @dataclass(frozen=True)
 class Grant:
     """The right to read one asset file until `expires` (Unix time)."""
@@ -103,11 +109,11 @@ class Signer:
                 "in, or ask GET /sign?href=… ."
             )
         if "exp" not in query:
-            if hmac.compare_digest(signature, self._mac("public", path)):
+            if same(signature, self._mac("public", path)):
                 return None
             raise SignatureRefused("Invalid signature: the URL was altered.")
         values = [query.get(name, "") for name in GRANT_PARAMETERS]
-        if not hmac.compare_digest(signature, self._mac("grant", path, *values)):
+        if not same(signature, self._mac("grant", path, *values)):
             raise SignatureRefused("Invalid signature: the URL was altered.")
         expires = int(values[0]) if values[0].isdigit() else 0
         if time.time() > expires + self.settings.clock_skew_seconds:
@@ -129,7 +135,7 @@ class Signer:
         return self._mac(purpose, *parts)
 
     def check(self, purpose: str, value: object, signature: str) -> bool:
-        return hmac.compare_digest(signature, self._mac(purpose, value))
+        return same(signature, self._mac(purpose, value))
 
     @staticmethod
     def digest(signature: str) -> str:
@@ -149,9 +155,7 @@ class Signer:
     def verify_token(self, token: str, collection: str) -> tuple[int | None, int | None, int]:
         """(account, entity, expires) of a collection token valid for `collection`."""
         parts = token.split(".")
-        if len(parts) != 4 or not hmac.compare_digest(
-            parts[3], self._mac("token", collection, *parts[:3])
-        ):
+        if len(parts) != 4 or not same(parts[3], self._mac("token", collection, *parts[:3])):
             raise SignatureRefused("Invalid token for this collection.")
         expires = int(parts[0]) if parts[0].isdigit() else 0
         if time.time() > expires + self.settings.clock_skew_seconds:

@@ -14,7 +14,7 @@ from extensions.jobs import make_jobs
 from extensions.mail import mail_tasks
 from extensions.plugins import Plugin, load_plugins
 from extensions.ratelimit import RateLimiter
-from extensions.search.plan import KnownCollections
+from extensions.search.plan import known_collections, known_queryables
 from extensions.services import Services
 from extensions.settings import Settings
 from extensions.signing import Signer
@@ -48,7 +48,8 @@ async def open_services(
                     hrefs=AssetHrefs(signer, make_storage(settings.storage)),
                     airbus=airbus,
                     federation=Federation(airbus, signer, database),
-                    collections=KnownCollections(database),
+                    collections=known_collections(database),
+                    queryables=known_queryables(database),
                     rate_limiter=RateLimiter(settings.rate_limits),
                     identity=next(
                         (i for p in plugins if (i := p.identity_provider(settings, database))),

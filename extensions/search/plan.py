@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
@@ -39,6 +40,10 @@ OURS = ("product_type", "downloadable", "place")
 GEOMETRY = TypeAdapter(Intersection)
 NOTHING = {"op": "isNull", "args": [{"property": "id"}]}
 """A filter no item matches."""
+CORE_TERMS = frozenset(
+    {"id", "collection", "geometry", "datetime", "start_datetime", "end_datetime"}
+)
+"""What pgstac filters and sorts on besides its queryables."""
 
 
 @dataclass(frozen=True)
@@ -99,31 +104,72 @@ def airbus_page(token: str) -> int | None:
     return int(number) if number.isdigit() else 1
 
 
-class KnownCollections:
-    """The catalogue's collection ids, read again when a search names one not seen yet (a
-    new collection is found at once; a deleted one is forgotten within `seconds`)."""
+class KnownNames:
+    """Names the catalogue declares (collection ids, queryables), read again when a request
+    names one not seen yet: a new one is found at once, a removed one forgotten within
+    `seconds`."""
 
-    def __init__(self, database: Database, seconds: float = 30.0) -> None:
+    def __init__(self, database: Database, sql: str, seconds: float = 30.0) -> None:
         self.database = database
+        self.sql = sql
         self.seconds = seconds
-        self.ids: frozenset[str] = frozenset()
+        self.names: frozenset[str] = frozenset()
         self.read_at = -math.inf
 
-    async def check(self, collections: list[str] | None) -> None:
-        """A search naming a collection that does not exist is a clear 400, not an empty
-        page."""
-        if not collections:
-            return
+    async def missing(self, names: Iterable[str]) -> list[str]:
+        """Those of `names` the catalogue does not declare."""
+        wanted = set(names)
+        if not wanted:
+            return []
         stale = time.monotonic() - self.read_at > self.seconds
-        if stale or not self.ids.issuperset(collections):
+        if stale or not self.names.issuperset(wanted):
             async with self.database.read() as conn:
-                rows = await conn.fetch("SELECT id FROM pgstac.collections")
-            self.ids, self.read_at = frozenset(row["id"] for row in rows), time.monotonic()
-        if missing := sorted(set(collections) - self.ids):
-            raise InvalidSearch(
-                f"Unknown collection(s): {', '.join(missing)}. "
-                "GET /collections lists the available ones."
-            )
+                rows = await conn.fetch(self.sql)
+            self.names, self.read_at = frozenset(row[0] for row in rows), time.monotonic()
+        return sorted(wanted - self.names)
+
+
+def known_collections(database: Database) -> KnownNames:
+    return KnownNames(database, "SELECT id FROM pgstac.collections")
+
+
+def known_queryables(database: Database) -> KnownNames:
+    return KnownNames(database, "SELECT name FROM pgstac.queryables")
+
+
+def properties_of(cql2: Any) -> set[str]:
+    """The properties a CQL2-JSON expression reads."""
+    if isinstance(cql2, dict):
+        if isinstance(cql2.get("property"), str):
+            return {cql2["property"]}
+        return set().union(*(properties_of(v) for v in cql2.values()))
+    if isinstance(cql2, list):
+        return set().union(*(properties_of(v) for v in cql2))
+    return set()
+
+
+def searched_terms(search: PgstacSearch) -> set[str]:
+    """What a search filters or sorts on (`filter`, `query`, `sortby`), as queryable names."""
+    terms = properties_of(getattr(search, "filter_expr", None))
+    terms |= set(getattr(search, "query", None) or ())
+    terms |= {sort.field for sort in getattr(search, "sortby", None) or ()}
+    return {term.removeprefix("properties.") for term in terms} - CORE_TERMS
+
+
+async def check_terms(search: PgstacSearch, services: Services, collections: bool) -> None:
+    """Refuse unknown collections (a clear 400, not an empty page), and filters or sorts on
+    anything but the declared queryables: a filter on `assets.data.href` would answer, one
+    character at a time, where a file the caller may not download is stored."""
+    if collections and (missing := await services.collections.missing(search.collections or [])):
+        raise InvalidSearch(
+            f"Unknown collection(s): {', '.join(missing)}. "
+            "GET /collections lists the available ones."
+        )
+    if unknown := await services.queryables.missing(searched_terms(search)):
+        raise InvalidSearch(
+            f"Cannot filter or sort on {', '.join(unknown)}: only on the queryables that "
+            "GET /queryables lists."
+        )
 
 
 async def plan_search(
@@ -138,8 +184,7 @@ async def plan_search(
         getattr(search, "downloadable", None), query.get("downloadable")
     )
     place = getattr(search, "place", None) or query.get("place")
-    if check:
-        await services.collections.check(search.collections)
+    await check_terms(search, services, collections=check)
     ours: dict[str, Any] = {name: None for name in OURS if name in type(search).model_fields}
     if place:
         if search.bbox is not None or search.intersects is not None:

@@ -1,0 +1,101 @@
+"""What an attacker tries against the catalogue: each test fails on the defect it names
+(issue 15's security review)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+Items = list[dict[str, Any]]
+
+HREF_LIKE = {"op": "like", "args": [{"property": "assets.data.href"}, "spot67%"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        pytest.param("POST", "/search", {"filter": HREF_LIKE}, id="post-filter"),
+        pytest.param(
+            "GET",
+            "/search",
+            {"filter": "assets.data.href LIKE 'spot67%'", "filter-lang": "cql2-text"},
+            id="get-filter",
+        ),
+        pytest.param(
+            "POST", "/search", {"query": {"assets.data.href": {"gte": "spot67/2"}}}, id="query"
+        ),
+        pytest.param(
+            "POST",
+            "/search",
+            {"sortby": [{"field": "assets.data.href", "direction": "asc"}]},
+            id="sortby",
+        ),
+        pytest.param("GET", "/search", {"sortby": "+assets.data.href"}, id="get-sortby"),
+        pytest.param(
+            "POST",
+            "/aggregate",
+            {"filter": HREF_LIKE, "aggregations": ["total_count"]},
+            id="aggregate",
+        ),
+        pytest.param(
+            "GET",
+            "/collections/spot67/items",
+            {"filter": "assets.data.href LIKE 'spot67%'"},
+            id="items",
+        ),
+    ],
+)
+async def test_storage_paths_are_no_oracle(
+    client: httpx.AsyncClient, demo_items: Items, method: str, path: str, payload: dict[str, Any]
+) -> None:
+    """Defect 5: filtering or sorting on `assets.*.href` would tell, character by character,
+    where a file is stored; only the declared queryables may be filtered and sorted on."""
+    if method == "GET":
+        response = await client.get(path, params=payload)
+    else:
+        response = await client.post(path, json=payload)
+    assert response.status_code == 400, response.text
+    assert "assets.data.href" in response.json()["description"]
+    assert "queryables" in response.json()["description"]
+
+
+async def test_queryables_still_filter_and_sort(
+    client: httpx.AsyncClient, demo_items: Items
+) -> None:
+    body = {
+        "filter": {"op": "<=", "args": [{"property": "properties.eo:cloud_cover"}, 10]},
+        "sortby": [{"field": "properties.datetime", "direction": "desc"}],
+        "collections": ["spot67"],
+    }
+    response = await client.post("/search", json={**body, "limit": 5})
+    assert response.status_code == 200, response.text
+    features = response.json()["features"]
+    assert features and all(f["properties"]["eo:cloud_cover"] <= 10 for f in features)
+    query = {"query": {"platform": {"eq": "spot-6"}}, "limit": 5}
+    response = await client.post("/search", json=query)
+    assert response.status_code == 200, response.text
+    features = response.json()["features"]
+    assert features and all(f["properties"]["platform"] == "spot-6" for f in features)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/assets/spot67/x.tif?sig=%C3%A9t%C3%A9", id="public-sig"),
+        pytest.param("/assets/spot67/x.tif?sig=%C3%A9&exp=9999999999&col=spot67", id="grant-sig"),
+        pytest.param(
+            "/collections/spot67/items/{item}/assets/data?token=1.2.3.%C3%A9", id="collection-token"
+        ),
+        pytest.param("/federation/oneatlas/image?href=%C3%A9&sig=%C3%A9", id="oneatlas-image"),
+    ],
+)
+async def test_non_ascii_signatures_are_refused(
+    client: httpx.AsyncClient, demo_items: Items, path: str
+) -> None:
+    """Defect 11: a non-ASCII `sig` or `token` was a 500 (`hmac.compare_digest` on text)."""
+    item = next(i["id"] for i in demo_items if i["collection"] == "spot67")
+    response = await client.get(path.format(item=item))
+    assert response.status_code == 403, response.text
+    assert response.json()["description"]
