@@ -16,10 +16,11 @@ from simulators.oneatlas import SimulatorSettings, create_simulator
 
 @contextmanager
 def running_simulator(
-    settings: SimulatorSettings, held: Iterable[dict[str, Any]] = ()
+    settings: SimulatorSettings, held: Iterable[dict[str, Any]] = (), port: int | None = None
 ) -> Iterator[str]:
-    """The simulator's base URL while it runs (stopped on exit, bounded start)."""
-    port = free_port()
+    """The simulator's base URL while it runs (stopped on exit, bounded start); `port` to
+    start it again where it was."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     server = uvicorn.Server(
         uvicorn.Config(

@@ -10,21 +10,30 @@ import asyncio
 import shutil
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 
+from extensions.federation.settings import OneAtlasSettings
+from extensions.jobs import JobSettings
+from extensions.mail import MailSettings
 from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
 from ingest.harvest import HarvestOptions, HarvestReport, harvest
 from ingest.loader import load_items
 from ingest.sources import SourceSpec
-from pgstac.cluster import EmbeddedCluster
+from pgstac.cluster import EmbeddedCluster, free_port
 from pgstac.db import connect
 from pgstac.settings import ClusterSettings
 from simulators.archive import generate_items
+from simulators.oneatlas import SimulatorSettings
+from tests.airbus import running_simulator
 from tests.conftest import make_app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dimap" / "v2"
@@ -179,3 +188,147 @@ async def test_postgresql_restarted_under_searches_and_a_harvest(
     assert again.skipped + again.loaded + again.updated == PRODUCTS
     assert catalogue_counts(dsn) == (PRODUCTS, PRODUCTS, PRODUCTS, others)
     assert harvest(SourceSpec(str(products)), dsn, options).skipped == PRODUCTS
+
+
+# -- the SMTP server down, then back ------------------------------------------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.recipients: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.recipients.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+def outbox(database: str, addresses: list[str]) -> list[tuple[str, int]]:
+    with psycopg.connect(database) as conn:
+        return [
+            (status, attempts)
+            for status, attempts in conn.execute(
+                "SELECT status, attempts FROM dinamis.outbox WHERE recipients && %s::text[]",
+                [addresses],
+            )
+        ]
+
+
+async def test_smtp_down_then_back_every_mail_delivered_once(
+    database: str, storage_root: Path, registry_demo: list[str]
+) -> None:
+    """Mails written while the SMTP server is down stay queued, and each is delivered exactly
+    once when it is back (the job queue's retry)."""
+    port = free_port()  # nothing listens there yet
+    mail = MailSettings(smtp_host="127.0.0.1", smtp_port=port, security="none", timeout_seconds=2)
+    app = make_app(database, storage_root, mail=mail, jobs=JobSettings())
+    addresses = [f"faults-{uuid.uuid4().hex[:8]}-{n}@exemple.fr" for n in range(5)]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    statuses = []
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        for address in addresses:
+            response = await http.post(
+                "/registry/email-verifications", json={"email": address, "purpose": "adhesion"}
+            )
+            statuses.append(response.status_code)
+        assert statuses == [202] * len(addresses)
+        deadline = time.monotonic() + 20
+        while not all(attempts >= 1 for _, attempts in outbox(database, addresses)):
+            assert time.monotonic() < deadline, outbox(database, addresses)
+            await asyncio.sleep(0.2)
+        down = outbox(database, addresses)
+        assert down == [("queued", 1)] * len(addresses), down  # failed once, kept
+        controller.start()
+        try:
+            deadline = time.monotonic() + 45
+            while sorted(inbox.recipients) != sorted(addresses):
+                assert time.monotonic() < deadline, (inbox.recipients, outbox(database, addresses))
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1)  # anything sent twice would be here by now
+        finally:
+            controller.stop()
+    after = outbox(database, addresses)
+    print(
+        f"\nsmtp: {len(statuses)} requests answered {Counter(statuses)}; while down: {down}; "
+        f"received {len(inbox.recipients)} for {len(addresses)} mails; outbox after: {after}"
+    )
+    assert sorted(inbox.recipients) == sorted(addresses)  # each once
+    assert {status for status, _ in after} == {"sent"}
+
+
+# -- the Airbus archive slow, down or answering garbage --------------------------------------
+
+
+AIRBUS_KEY = "faults-simulator-key"
+
+
+async def test_airbus_slow_down_or_garbage_local_search_unaffected(
+    database: str, storage_root: Path, demo_items: list[dict[str, Any]], registry_demo: list[str]
+) -> None:
+    """Searches of the commandable archive fail with a bounded, clear 502/503/504 while the
+    Airbus simulator is slow, answers garbage or errors, or is down; searches of the held
+    archive answer meanwhile; once Airbus is back, the commandable archive answers again."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    simulator = SimulatorSettings(archive_size=500, seed=5, api_key=AIRBUS_KEY)
+    settings = OneAtlasSettings(
+        api_key=AIRBUS_KEY,
+        auth_url=url,
+        search_url=url,
+        access_url=url,
+        timeout_seconds=1.0,
+        retries=1,
+        breaker_threshold=3,
+        breaker_seconds=1.0,
+    )
+    app = make_app(database, storage_root, oneatlas=settings)
+    commandable = {"product_type": "commandable", "bbox": "-5.2,41.3,9.6,51.1", "limit": 5}
+    held = {"limit": 5, "collections": "spot67"}
+    outcomes: list[tuple[str, int]] = []
+    unclear: list[str] = []
+
+    async def round_of(http: httpx.AsyncClient, phase: str, expected: set[int]) -> None:
+        """Commandable and held searches at once; each answer as expected, with a message."""
+        asked = [commandable, held, commandable, {**held, "product_type": "all"}, held]
+        answers = await asyncio.gather(*(http.get("/search", params=p) for p in asked))
+        for params, answer in zip(asked, answers, strict=True):
+            kind = "held" if params is not commandable else "commandable"
+            outcomes.append((f"{phase} {kind}", answer.status_code))
+            wanted = {200} if kind == "held" else expected
+            body = answer.json()
+            if answer.status_code not in wanted or (
+                answer.status_code != 200 and not body.get("description")
+            ):
+                unclear.append(f"{phase} {kind}: {answer.status_code} {answer.text[:200]}")
+            elif kind == "held" and not body["features"]:
+                unclear.append(f"{phase} held: no feature")
+
+    async def configure(failure: str) -> None:
+        async with httpx.AsyncClient() as direct:
+            (await direct.post(f"{url}/_simulator", json={"failure": failure})).raise_for_status()
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        with running_simulator(simulator, port=port):
+            await round_of(http, "up", {200})
+            for failure, expected in (("slow", {504}), ("garbage", {502}), ("error", {502})):
+                await configure(failure)
+                for _ in range(2):  # the second round finds the circuit open (502 too)
+                    await round_of(http, failure, expected | {502})
+                await configure("none")
+                await asyncio.sleep(1.1)  # the circuit lets a search try again
+                await round_of(http, f"after {failure}", {200})
+        for _ in range(2):  # the simulator stopped: nothing listens
+            await round_of(http, "down", {502, 503})
+        with running_simulator(simulator, port=port):
+            await asyncio.sleep(1.1)
+            await round_of(http, "back", {200})
+    print(f"\nairbus: {len(outcomes)} requests: {tally(outcomes)}")
+    assert not unclear, unclear
