@@ -62,6 +62,9 @@ class ApiSettings(PgstacApiSettings):
     cors_methods: ListOfStr = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     cors_headers: ListOfStr = ("Content-Type", "Authorization", "Range", "If-Range")
 
+    trusted_proxies: ListOfStr = ()
+    """Addresses or networks of the reverse proxies in front of the API (e.g. `127.0.0.1`,
+    `10.0.0.0/8`): only their `Forwarded` / `X-Forwarded-*` headers are read."""
 
 def _names(value: object) -> object:
     return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value

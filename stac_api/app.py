@@ -17,7 +17,6 @@ from brotli_asgi import BrotliMiddleware
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from stac_fastapi.api.app import StacApi
-from stac_fastapi.api.middleware import ProxyHeaderMiddleware
 from stac_fastapi.api.models import (
     EmptyRequest,
     ItemCollectionUri,
@@ -56,6 +55,7 @@ from stac_api.errors import (
     PermissionDenied,
     add_error_handlers,
 )
+from stac_api.proxies import TrustedProxies
 from stac_api.search import DinamisSearch
 from stac_api.services import open_services
 
@@ -233,7 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     rf"^{api_settings.prefix_path}/collections/[^/]+/items/[^/]+/(tiles|preview)",
                 ],
             ),
-            Middleware(ProxyHeaderMiddleware),
+            Middleware(TrustedProxies, trusted=api_settings.trusted_proxies),
             Middleware(CachingByIdentity),
             Middleware(
                 CORSMiddleware,

@@ -362,7 +362,8 @@ def serve(
     if settings.oneatlas.simulated:
         mount_simulator(app, settings)
     console.print(f"DINAMIS STAC on {url}/ — portal: {url}/portail")
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    # Forwarding headers are read by the app, from DINAMIS_API_TRUSTED_PROXIES only.
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
 
 
 @app.command("worker")

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import Request
+
+from extensions.ratelimit import client_address
+from tests.conftest import make_app
 
 Items = list[dict[str, Any]]
 
@@ -99,3 +104,52 @@ async def test_non_ascii_signatures_are_refused(
     response = await client.get(path.format(item=item))
     assert response.status_code == 403, response.text
     assert response.json()["description"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}, id="x"),
+        pytest.param({"Forwarded": "host=evil.example;proto=https"}, id="forwarded"),
+    ],
+)
+@pytest.mark.parametrize("trusted", [(), ("10.0.0.0/8",)])
+async def test_forwarding_headers_of_untrusted_clients_are_ignored(
+    database: str, storage_root: Path, headers: dict[str, str], trusted: tuple[str, ...]
+) -> None:
+    """Defect 4: a client's own `X-Forwarded-Host` chose the links of an anonymous, publicly
+    cacheable answer (cache poisoning); only configured proxies are read."""
+    app = make_app(database, storage_root, trusted_proxies=trusted)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        response = await http.get("/search", params={"limit": 1}, headers=headers)
+    assert response.status_code == 200
+    assert "http://t/" in response.text
+    assert "evil.example" not in response.text
+    assert "public" in response.headers["cache-control"]
+
+
+async def test_a_trusted_proxy_sets_host_and_client(database: str, storage_root: Path) -> None:
+    app = make_app(database, storage_root, trusted_proxies=["127.0.0.1"])
+    seen: list[str] = []
+
+    @app.get("/_client")
+    async def client_of(request: Request) -> dict[str, str]:
+        seen.append(client_address(request))
+        return {}
+
+    forwarded = {
+        "X-Forwarded-Host": "dinamis.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": "203.0.113.9, 127.0.0.1",
+    }
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        links = (await http.get("/collections/spot67", headers=forwarded)).json()["links"]
+        await http.get("/_client", headers=forwarded)
+    assert all(link["href"].startswith("https://dinamis.example/") for link in links)
+    assert seen == ["203.0.113.9"]
