@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyogrio
@@ -27,11 +27,14 @@ from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry import box, mapping, shape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
+from extensions.bodies import accepts_file, size
 from extensions.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from extensions.geodesy import area_km2
 from extensions.services import ServicesDep
+
+if TYPE_CHECKING:
+    from extensions.settings import Settings
 
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".zip": "zipped shapefile"}
 GEOJSON_TYPES = {
@@ -50,14 +53,15 @@ LONLAT = ("EPSG:4326", "OGC:CRS84")
 # coordinates could be in any system and would be silently misplaced.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 SHAPEFILE_REQUIRED = (".shp", ".shx", ".prj")
-UNZIPPED_MAX_BYTES = 200 * 2**20
+UNZIPPED_MAX_BYTES = 100 * 2**20
 """A zipped shapefile's parts once unzipped: more is a zip bomb, not an area."""
+ZIP_MAX_MEMBERS = 1000
+"""Files in a zipped shapefile: a shapefile is a handful, a folder of them a few dozen."""
+CHUNK = 2**20
 # Simplification steps, in metres on the ground (a degree of latitude is 111.32 km; a degree
 # of longitude is shorter, so the displacement is never more than stated).
 TOLERANCES_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 METRES_PER_DEGREE = 111_320
-# Multipart framing (boundaries, part headers) around the file, on top of its size limit.
-FORM_OVERHEAD = 64 * 2**10
 GEOMETRIES_PATH = "/geometries"
 
 
@@ -207,8 +211,14 @@ def _check_kml(name: str, content: bytes) -> None:
 def _unzip_shapefile(name: str, archive: Path) -> Path:
     """The archive's one shapefile, extracted under fixed names (no path from the archive is
     ever used on disk), or a clear error."""
+    unzipped_too_large = f"{name} unzips to more than {UNZIPPED_MAX_BYTES // 2**20} MB."
     try:
         with zipfile.ZipFile(archive) as zipped:
+            if len(zipped.infolist()) > ZIP_MAX_MEMBERS:
+                raise PayloadTooLarge(
+                    f"{name} holds more than {ZIP_MAX_MEMBERS} files: a zipped shapefile "
+                    "holds its .shp, .shx, .dbf and .prj."
+                )
             members = [
                 m
                 for m in zipped.infolist()
@@ -241,14 +251,20 @@ def _unzip_shapefile(name: str, archive: Path) -> Path:
                     f"{name}: the shapefile {shp} comes without its "
                     f"{', '.join(missing)}{why}; zip it with all its files."
                 )
+            # The sizes the archive declares first, then the bytes counted as they are
+            # unzipped: the headers may lie.
             if sum(m.file_size for m in parts.values()) > UNZIPPED_MAX_BYTES:
-                raise InvalidRequest(
-                    f"{name} unzips to more than {UNZIPPED_MAX_BYTES // 2**20} MB."
-                )
+                raise PayloadTooLarge(unzipped_too_large)
             folder = archive.parent / "shapefile"
             folder.mkdir()
+            budget = UNZIPPED_MAX_BYTES
             for suffix, member in parts.items():
-                (folder / f"layer{suffix}").write_bytes(zipped.read(member))
+                with zipped.open(member) as source, (folder / f"layer{suffix}").open("wb") as out:
+                    while chunk := source.read(CHUNK):
+                        budget -= len(chunk)
+                        if budget < 0:
+                            raise PayloadTooLarge(unzipped_too_large)
+                        out.write(chunk)
     # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
     except (
         zipfile.BadZipFile,
@@ -380,37 +396,18 @@ def imported_geometry(name: str, content: bytes, max_vertices: int) -> ImportedG
     )
 
 
-def _limited(request: Request, max_bytes: int, refusal: str) -> Request:
-    """The request, whose body is refused (413, `refusal`) as soon as it goes over
-    `max_bytes`, so that an oversized upload is never spooled whole to disk."""
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > max_bytes:
-                raise PayloadTooLarge(refusal)
-        return message
-
-    return Request(request.scope, receive)
+def too_large(settings: Settings) -> tuple[int, str]:
+    """The geometry files accepted, and the refusal of a larger one."""
+    max_bytes = settings.geometries.max_bytes
+    return max_bytes, f"The file is over the {size(max_bytes)} accepted for geometry files."
 
 
-def _too_large(max_bytes: int) -> str:
-    size = f"{max_bytes / 2**20:g} MB" if max_bytes >= 2**20 else f"{max_bytes / 2**10:g} KB"
-    return f"The file is over the {size} accepted for geometry files."
-
-
+@accepts_file(too_large)
 async def import_geometry(request: Request, services: ServicesDep) -> ImportedGeometry:
     """Read a GeoJSON, KML or zipped shapefile file (multipart field `file`) into one geometry
     in EPSG:4326, to post as `intersects` to /search or /aggregate."""
-    settings = services.settings.geometries
-    limit, refusal = settings.max_bytes + FORM_OVERHEAD, _too_large(settings.max_bytes)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(refusal)
-    async with _limited(request, limit, refusal).form(max_files=1, max_fields=10) as form:
+    max_bytes, refusal = too_large(services.settings)
+    async with request.form(max_files=1, max_fields=10) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest(
@@ -418,12 +415,13 @@ async def import_geometry(request: Request, services: ServicesDep) -> ImportedGe
                 "(GeoJSON, KML or zipped shapefile)."
             )
         name = PurePosixPath((upload.filename or "upload").replace("\\", "/")).name
-        if upload.size is not None and upload.size > settings.max_bytes:
+        if upload.size is not None and upload.size > max_bytes:
             raise PayloadTooLarge(f"{name}: {refusal}")
         content = await upload.read()
     if not content:
         raise InvalidRequest(f"{name} is empty.")
-    return await run_in_threadpool(imported_geometry, name, content, settings.max_vertices)
+    max_vertices = services.settings.geometries.max_vertices
+    return await run_in_threadpool(imported_geometry, name, content, max_vertices)
 
 
 FILE_FORM: dict[str, Any] = {

@@ -19,6 +19,7 @@ from stac_fastapi.pgstac.config import str_to_list
 
 from extensions.areas import GeometrySettings
 from extensions.assets.settings import StorageSettings
+from extensions.bodies import BodySettings
 from extensions.federation.settings import OneAtlasSettings
 from extensions.jobs import JobSettings
 from extensions.mail.settings import MailSettings
@@ -61,10 +62,10 @@ class ApiSettings(PgstacApiSettings):
 
     cors_methods: ListOfStr = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     cors_headers: ListOfStr = ("Content-Type", "Authorization", "Range", "If-Range")
-
     trusted_proxies: ListOfStr = ()
     """Addresses or networks of the reverse proxies in front of the API (e.g. `127.0.0.1`,
     `10.0.0.0/8`): only their `Forwarded` / `X-Forwarded-*` headers are read."""
+
 
 def _names(value: object) -> object:
     return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     geometries: GeometrySettings = Field(default_factory=GeometrySettings)
+    body: BodySettings = Field(default_factory=BodySettings)
     viewer: ViewerSettings = Field(default_factory=ViewerSettings)
     plugins: Annotated[list[str], NoDecode, BeforeValidator(_names)] = list(DEFAULT_PLUGINS)
     """The plugins to load, by entry-point name; a name not installed is skipped."""

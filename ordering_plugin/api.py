@@ -21,6 +21,7 @@ from stapi_pydantic import (
 from stapi_pydantic import Product as StapiProduct
 
 from extensions.access import get_rights
+from extensions.bodies import accepts_file
 from extensions.errors import InvalidRequest, NotFound
 from extensions.geodesy import area_km2
 from extensions.identity import SignedIn
@@ -45,8 +46,7 @@ from ordering_plugin.schemas import (
     ProjectForm,
     QuotaBody,
 )
-from ordering_plugin.settings import OrderingSettings
-from ordering_plugin.web import DeskDep
+from ordering_plugin.web import DeskDep, aoi_file
 
 PREFIX = "/ordering"
 STAPI = "https://stapi.example.com/v0.1.0"
@@ -355,12 +355,16 @@ async def set_quota(body: QuotaBody, desk: DeskDep) -> dict[str, Any]:
     return quota_json(quota)
 
 
-@router.post("/aoi", summary="Read an area of interest file (GeoJSON, KML, zipped shapefile)")
+@router.post(
+    "/aoi",
+    summary="Read an area of interest file (GeoJSON, KML, zipped shapefile)",
+    form_limits={"max_files": 1, "max_fields": 1},
+)
+@accepts_file(aoi_file)
 async def read_aoi(
     request: Request, identity: SignedIn, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    settings = services_of(request).settings.plugin(OrderingSettings)
-    limit = settings.upload_max_mb * 2**20
+    limit, _ = aoi_file(services_of(request).settings)
     content = await file.read(limit + 1)
     geometry = from_file(file.filename or "aoi", content, limit)
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 
@@ -10,6 +10,9 @@ from extensions.identity import SignedIn
 from extensions.services import DbSession, ServicesDep
 from ordering_plugin.domain.desk import Desk
 from ordering_plugin.settings import OrderingSettings
+
+if TYPE_CHECKING:
+    from extensions.settings import Settings
 
 
 def desk_for(services: ServicesDep, session: DbSession, identity: SignedIn) -> Desk:
@@ -25,3 +28,9 @@ def desk_for(services: ServicesDep, session: DbSession, identity: SignedIn) -> D
 
 
 DeskDep = Annotated[Desk, Depends(desk_for)]
+
+
+def aoi_file(settings: Settings) -> tuple[int, str]:
+    """The area of interest files accepted (`accepts_file`), and the refusal of a larger one."""
+    max_mb = settings.plugin(OrderingSettings).upload_max_mb
+    return max_mb * 2**20, f"An area of interest file is {max_mb} MB at most."

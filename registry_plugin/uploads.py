@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import UploadFile
 
@@ -11,12 +12,21 @@ from extensions.errors import PayloadTooLarge, UnsupportedMediaType
 from registry_plugin.domain.adhesions import Upload
 from registry_plugin.settings import RegistrySettings
 
+if TYPE_CHECKING:
+    from extensions.settings import Settings
+
 CHUNK = 1024 * 1024
+
+
+def description_file(settings: Settings) -> tuple[int, str]:
+    """The descriptions accepted (`accepts_file`), and the refusal of a larger one."""
+    max_mb = settings.plugin(RegistrySettings).upload_max_mb
+    return max_mb * 2**20, f"Le fichier de description dépasse {max_mb} Mo."
 
 
 async def save_description(settings: RegistrySettings, file: UploadFile) -> Upload:
     """Store the file if it is a PDF within the size limit; nothing is kept otherwise."""
-    limit = settings.upload_max_mb * 1024 * 1024
+    limit = settings.upload_max_mb * 2**20
     head = await file.read(5)
     if head != b"%PDF-":
         raise UnsupportedMediaType("Le fichier de description doit être un PDF.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -335,6 +336,63 @@ async def test_size_limit_setting(small: httpx.AsyncClient) -> None:
     )
     assert chunked.status_code == 413, chunked.text
     assert "Content-Length" not in chunked.request.headers
+
+
+@pytest.fixture(scope="module")
+def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A shapefile whose .shp is 1 GB of zeros, about 1 MB zipped: written in 1 MB chunks,
+    never held in memory."""
+    path = tmp_path_factory.mktemp("bomb") / "zone.zip"
+    zeros = bytes(2**20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("zone.shp", "w") as shp:
+            for _ in range(1024):
+                shp.write(zeros)
+        archive.writestr("zone.shx", zeros[:100])
+        archive.writestr("zone.prj", 'GEOGCS["WGS 84"]')
+    return path.read_bytes()
+
+
+async def post_measured(client: httpx.AsyncClient, name: str, content: bytes) -> tuple[Any, int]:
+    """The answer to posting the file, and the most memory Python held meanwhile."""
+    tracemalloc.start()
+    try:
+        response = await client.post("/geometries", files={"file": (name, content)})
+        return response, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_a_zip_bomb_is_refused_unread(client: httpx.AsyncClient, zip_bomb: bytes) -> None:
+    """The sizes the archive declares are checked before anything is unzipped."""
+    response, peak = await post_measured(client, "zone.zip", zip_bomb)
+    assert response.status_code == 413, response.text
+    assert "unzips to more than 100 MB" in response.json()["description"]
+    assert peak < 32 * 2**20
+
+
+async def test_a_zip_bomb_that_lies_about_its_size_is_refused(
+    client: httpx.AsyncClient, zip_bomb: bytes
+) -> None:
+    """The same archive whose directory says the .shp is 1000 bytes: unzipping stops there,
+    and the member is refused."""
+    content = bytearray(zip_bomb)
+    entry = content.index(b"PK\x01\x02", len(content) - 1000)  # the .shp's, written first
+    content[entry + 24 : entry + 28] = (1000).to_bytes(4, "little")
+    response, peak = await post_measured(client, "zone.zip", bytes(content))
+    assert response.status_code in (400, 413), response.text
+    assert "zone.zip" in response.json()["description"]
+    assert peak < 32 * 2**20
+
+
+async def test_a_zip_of_many_files_is_refused(client: httpx.AsyncClient) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n in range(1001):
+            archive.writestr(f"empty-{n}.txt", b"")
+    response = await client.post("/geometries", files={"file": ("many.zip", buffer.getvalue())})
+    assert response.status_code == 413, response.text
+    assert "more than 1000 files" in response.json()["description"]
 
 
 def test_geodesic_area_counts_polygons_whatever_their_orientation() -> None:

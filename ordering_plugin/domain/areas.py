@@ -11,7 +11,7 @@ import shapely
 from shapely.validation import explain_validity
 
 from extensions.areas import file_kind, from_bbox, geojson_geometries, in_degrees, read_file
-from extensions.errors import InvalidRequest
+from extensions.errors import InvalidRequest, PayloadTooLarge
 
 
 def from_geojson(value: dict[str, Any]) -> shapely.Geometry:
@@ -27,7 +27,7 @@ def from_file(name: str, content: bytes, max_bytes: int) -> shapely.Geometry:
     """An uploaded file (GeoJSON, KML or zipped shapefile) as one (multi)polygon."""
     file_kind(name)
     if len(content) > max_bytes:
-        raise InvalidRequest(f"{name} is over {max_bytes // 2**20} MB.")
+        raise PayloadTooLarge(f"{name} is over {max_bytes // 2**20} MB.")
     return checked(_union(read_file(name, content)))
 
 
