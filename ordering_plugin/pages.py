@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from extensions.access import get_rights
+from extensions.bodies import accepts_file
 from extensions.errors import AuthenticationRequired, Conflict, InvalidRequest, PermissionDenied
 from extensions.federation.client import UpstreamError
 from extensions.identity import Identity, get_identity
@@ -34,7 +35,7 @@ from ordering_plugin.domain.products import (
 )
 from ordering_plugin.schemas import OrderBody, ProjectForm
 from ordering_plugin.vocabulary import PROJECT_KINDS, THEMES
-from ordering_plugin.web import desk_for
+from ordering_plugin.web import aoi_file, desk_for
 
 router = page_router(prefix="/commandes")
 
@@ -118,9 +119,9 @@ def labels() -> dict[str, Any]:
     }
 
 
-async def read(request: Request) -> dict[str, Any]:
+async def read(request: Request, max_files: int = 0) -> dict[str, Any]:
     """The form's fields (CSRF checked), and its uploaded files under `_files`."""
-    form = await read_form(request)
+    form = await read_form(request, max_files)
     values = values_of(form)
     values["_files"] = {
         key: value
@@ -237,8 +238,9 @@ async def archive_form(
 
 
 @router.post("/archive")
+@accepts_file(aoi_file)
 async def archive_order(request: Request, desk: PageDesk) -> Response:
-    values = await read(request)
+    values = await read(request, max_files=1)
     scenes = as_list(values.get("scene"))
     product_id = str(values.get("product_id", ""))
     body = order_body(values, {"item_ids": scenes})
@@ -274,8 +276,9 @@ async def tasking_form(request: Request, desk: PageDesk, projet: str | None = No
 
 
 @router.post("/programmation")
+@accepts_file(aoi_file)
 async def tasking_order(request: Request, desk: PageDesk) -> Response:
-    values = await read(request)
+    values = await read(request, max_files=1)
     product_id = str(values.get("product_id", ""))
     extra = {
         k: values[k]

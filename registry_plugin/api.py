@@ -14,6 +14,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 from sqlalchemy import select
 
+from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PermissionDenied
 from extensions.identity import SignedIn, require_role
 from extensions.mail import OutboxMessage
@@ -36,7 +37,7 @@ from registry_plugin.schemas import (
     field_errors,
 )
 from registry_plugin.security import hash_password
-from registry_plugin.uploads import save_description
+from registry_plugin.uploads import description_file, save_description
 from registry_plugin.vocabulary import CATEGORIES, INTEREST_DOMAINS, SENSORS
 from registry_plugin.web import RegistryContext, limit_mail, limit_sign_in, send_verification
 
@@ -354,8 +355,13 @@ def adhesion_public(adhesion: Adhesion) -> AdhesionPublic:
 
 
 @router.post(
-    "/adhesions", response_model=AdhesionPublic, status_code=201, summary="Submit an adhesion"
+    "/adhesions",
+    response_model=AdhesionPublic,
+    status_code=201,
+    summary="Submit an adhesion",
+    form_limits={"max_files": 1, "max_fields": 2},
 )
+@accepts_file(description_file)
 async def submit_adhesion(
     ctx: RegistryContext,
     ticket: Annotated[str, Form(description="From the e-mail verification")],

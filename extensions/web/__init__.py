@@ -86,9 +86,11 @@ def check_csrf(request: Request, form: Any) -> None:
         )
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, once its CSRF token is checked."""
-    form = await request.form()
+async def read_form(request: Request, max_files: int = 0) -> FormData:
+    """The posted form, once its CSRF token is checked. Only forms that take files accept
+    them (`max_files`): Starlette refuses any other before writing it anywhere; fields are
+    within Starlette's limits (1000 fields of 1 MB) and the body within `BodyLimit`'s."""
+    form = await request.form(max_files=max_files)
     check_csrf(request, form)
     return form
 

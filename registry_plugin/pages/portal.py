@@ -12,6 +12,7 @@ from pydantic import BaseModel, EmailStr
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
 from extensions.mail import OutboxMessage
 from extensions.services import services_of
@@ -34,7 +35,7 @@ from registry_plugin.schemas import (
     field_errors,
 )
 from registry_plugin.security import hash_password
-from registry_plugin.uploads import save_description
+from registry_plugin.uploads import description_file, save_description
 from registry_plugin.vocabulary import (
     CATEGORIES,
     INTEREST_DOMAINS,
@@ -352,9 +353,10 @@ async def adhesion_submit(request: Request, ctx: RegistryContext) -> Response:
 
 
 @router.post("/adhesion/{step}")
+@accepts_file(description_file)
 async def adhesion_save(step: str, request: Request, ctx: RegistryContext) -> Response:
     """Check one step and keep it in the draft; its errors are shown next to its fields."""
-    form = await read_form(request)
+    form = await read_form(request, max_files=1)
     draft = await current_draft(ctx, request, "adhesion")
     steps = steps_of(draft)
     if step not in steps or step == "recapitulatif":
