@@ -17,7 +17,7 @@ from sqlalchemy import select
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PermissionDenied
 from extensions.identity import SignedIn, require_role
-from extensions.mail import OutboxMessage
+from extensions.mail import OutboxMessage, masked
 from registry_plugin.domain import accounts, adhesions, auth, drafts, entities, links
 from registry_plugin.domain.licences import accepted, current_licences
 from registry_plugin.models import (
@@ -34,6 +34,7 @@ from registry_plugin.schemas import (
     AdhesionRequest,
     LegalRepresentative,
     NewPassword,
+    RowId,
     field_errors,
 )
 from registry_plugin.security import hash_password
@@ -116,7 +117,7 @@ async def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], ctx: RegistryContext
 ) -> TokenResponse:
     """Exchange an e-mail (`username`) and password for a bearer token valid one hour."""
-    limit_sign_in(request, form.username)
+    await limit_sign_in(ctx, request, form.username)
     account = await auth.sign_in(ctx, form.username, form.password)
     value, credential = await auth.issue(ctx, account, "bearer")
     await ctx.commit()
@@ -184,7 +185,7 @@ async def list_api_keys(identity: SignedIn, ctx: RegistryContext) -> list[ApiKey
 
 
 @auth_router.delete("/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_api_key(key_id: int, identity: SignedIn, ctx: RegistryContext) -> Response:
+async def revoke_api_key(key_id: RowId, identity: SignedIn, ctx: RegistryContext) -> Response:
     await auth.revoke(ctx, key_id)
     await ctx.commit()
     return Response(status_code=204)
@@ -198,7 +199,8 @@ class PasswordChange(NewPassword):
 async def change_password(
     body: PasswordChange, identity: SignedIn, ctx: RegistryContext
 ) -> Response:
-    """Other sessions and bearer tokens are signed out; API keys stay valid."""
+    """The credential this request came with stays valid if it is a session or a bearer
+    token; every other session, bearer token and API key is revoked, and a mail says so."""
     await auth.change_password(ctx, body.current_password, body)
     await ctx.commit()
     return Response(status_code=204)
@@ -226,6 +228,7 @@ async def request_reset(
 
 @auth_router.post("/password-resets/confirm", status_code=204, summary="Set a new password")
 async def confirm_reset(body: ResetConfirm, ctx: RegistryContext) -> Response:
+    """Every session, bearer token and API key of the account is revoked, and a mail says so."""
     await auth.reset_password(ctx, body.token, body)
     await ctx.commit()
     return Response(status_code=204)
@@ -249,7 +252,7 @@ async def certify(body: Certification, identity: SignedIn, ctx: RegistryContext)
 class VerificationRequest(BaseModel):
     email: EmailStr
     purpose: Literal["adhesion", "account"]
-    entity_id: int | None = Field(default=None, description="For `account`: the adherent entity")
+    entity_id: RowId | None = Field(default=None, description="For `account`: the adherent entity")
 
 
 class VerificationConfirm(BaseModel):
@@ -464,7 +467,9 @@ class Instruction(BaseModel):
 @router.post(
     "/adhesions/{adhesion_id}/accept", response_model=AdhesionPublic, summary="Accept an adhesion"
 )
-async def accept_adhesion(adhesion_id: int, ctx: RegistryContext, _: Instructor) -> AdhesionPublic:
+async def accept_adhesion(
+    adhesion_id: RowId, ctx: RegistryContext, _: Instructor
+) -> AdhesionPublic:
     decided = await adhesions.instruct(ctx, adhesion_id, accept=True)
     await ctx.commit()
     return adhesion_public(decided)
@@ -474,7 +479,7 @@ async def accept_adhesion(adhesion_id: int, ctx: RegistryContext, _: Instructor)
     "/adhesions/{adhesion_id}/reject", response_model=AdhesionPublic, summary="Reject an adhesion"
 )
 async def reject_adhesion(
-    adhesion_id: int, body: Instruction, ctx: RegistryContext, _: Instructor
+    adhesion_id: RowId, body: Instruction, ctx: RegistryContext, _: Instructor
 ) -> AdhesionPublic:
     decided = await adhesions.instruct(ctx, adhesion_id, accept=False, reason=body.reason)
     await ctx.commit()
@@ -484,7 +489,9 @@ async def reject_adhesion(
 @router.get(
     "/adhesions/{adhesion_id}/act", response_class=FileResponse, summary="The Acte d'adhésion (PDF)"
 )
-async def adhesion_act(adhesion_id: int, identity: SignedIn, ctx: RegistryContext) -> FileResponse:
+async def adhesion_act(
+    adhesion_id: RowId, identity: SignedIn, ctx: RegistryContext
+) -> FileResponse:
     adhesion = await ctx.session.get(Adhesion, adhesion_id)
     if adhesion is None or adhesion.act_path is None:
         raise NotFound("Pas d'acte d'adhésion pour cette demande.")
@@ -501,7 +508,7 @@ async def adhesion_act(adhesion_id: int, identity: SignedIn, ctx: RegistryContex
     summary="A private entity's project description (PDF)",
 )
 async def mission_description(
-    mission_id: int, identity: SignedIn, ctx: RegistryContext
+    mission_id: RowId, identity: SignedIn, ctx: RegistryContext
 ) -> FileResponse:
     """For instructors, the entity's referent, and the referent of its partner entity."""
     mission = await ctx.session.get(Mission, mission_id)
@@ -563,7 +570,7 @@ async def list_partnerships(identity: SignedIn, ctx: RegistryContext) -> list[Pa
     summary="Validate or refuse",
 )
 async def decide_partnership(
-    partnership_id: int,
+    partnership_id: RowId,
     decision: Literal["validate", "refuse"],
     identity: SignedIn,
     ctx: RegistryContext,
@@ -578,7 +585,7 @@ async def decide_partnership(
 
 class AccountCreate(AccountRequest):
     ticket: str
-    entity_id: int
+    entity_id: RowId
 
 
 @router.post(
@@ -605,7 +612,7 @@ async def create_account(body: AccountCreate, ctx: RegistryContext) -> AccountPu
     summary="Accounts of an entity",
 )
 async def entity_accounts(
-    entity_id: int, identity: SignedIn, ctx: RegistryContext
+    entity_id: RowId, identity: SignedIn, ctx: RegistryContext
 ) -> list[AccountPublic]:
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
@@ -635,7 +642,7 @@ class Refusal(BaseModel):
     "/accounts/{account_id}/validate", response_model=AccountPublic, summary="Validate an account"
 )
 async def validate_account(
-    account_id: int, body: Validation, identity: SignedIn, ctx: RegistryContext
+    account_id: RowId, body: Validation, identity: SignedIn, ctx: RegistryContext
 ) -> AccountPublic:
     account = await accounts.validate(ctx, account_id, body.expires_on)
     await ctx.commit()
@@ -646,7 +653,7 @@ async def validate_account(
     "/accounts/{account_id}/refuse", response_model=AccountPublic, summary="Refuse an account"
 )
 async def refuse_account(
-    account_id: int, body: Refusal, identity: SignedIn, ctx: RegistryContext
+    account_id: RowId, body: Refusal, identity: SignedIn, ctx: RegistryContext
 ) -> AccountPublic:
     account = await accounts.refuse(ctx, account_id, body.reason)
     await ctx.commit()
@@ -659,7 +666,7 @@ async def refuse_account(
     summary="Deactivate or reactivate",
 )
 async def change_account(
-    account_id: int,
+    account_id: RowId,
     action: Literal["deactivate", "reactivate"],
     identity: SignedIn,
     ctx: RegistryContext,
@@ -676,7 +683,7 @@ async def change_account(
     summary="Set or clear the expiry date",
 )
 async def account_expiry(
-    account_id: int, body: Validation, identity: SignedIn, ctx: RegistryContext
+    account_id: RowId, body: Validation, identity: SignedIn, ctx: RegistryContext
 ) -> AccountPublic:
     account = await accounts.set_expiry(ctx, account_id, body.expires_on)
     await ctx.commit()
@@ -684,7 +691,7 @@ async def account_expiry(
 
 
 class ReferentChange(BaseModel):
-    account_id: int
+    account_id: RowId
 
 
 @router.post(
@@ -693,7 +700,7 @@ class ReferentChange(BaseModel):
     summary="Hand over the referent role",
 )
 async def hand_over(
-    entity_id: int, body: ReferentChange, identity: SignedIn, ctx: RegistryContext
+    entity_id: RowId, body: ReferentChange, identity: SignedIn, ctx: RegistryContext
 ) -> AccountPublic:
     account = await accounts.hand_over_referent(ctx, entity_id, body.account_id)
     await ctx.commit()
@@ -704,7 +711,7 @@ async def hand_over(
     "/entities/{entity_id}/legal-representative", summary="Designate the legal representative"
 )
 async def legal_representative(
-    entity_id: int, body: LegalRepresentative, identity: SignedIn, ctx: RegistryContext
+    entity_id: RowId, body: LegalRepresentative, identity: SignedIn, ctx: RegistryContext
 ) -> dict[str, str]:
     rl = await accounts.change_legal_representative(ctx, entity_id, body)
     await ctx.commit()
@@ -715,11 +722,11 @@ async def legal_representative(
 
 
 class Merge(BaseModel):
-    into: int
+    into: RowId
 
 
 class Members(BaseModel):
-    member_ids: list[int] = Field(min_length=1)
+    member_ids: list[RowId] = Field(min_length=1)
 
 
 class Relay(BaseModel):
@@ -729,7 +736,7 @@ class Relay(BaseModel):
 @router.post(
     "/entities/{entity_id}/merge", response_model=EntityPublic, summary="Merge into another entity"
 )
-async def merge(entity_id: int, body: Merge, ctx: RegistryContext, _: Instructor) -> EntityPublic:
+async def merge(entity_id: RowId, body: Merge, ctx: RegistryContext, _: Instructor) -> EntityPublic:
     target = await entities.merge(ctx, entity_id, body.into)
     await ctx.commit()
     return entity_public(target)
@@ -741,7 +748,7 @@ async def merge(entity_id: int, body: Merge, ctx: RegistryContext, _: Instructor
     summary="Group into a super-entity",
 )
 async def group(
-    entity_id: int, body: Members, ctx: RegistryContext, _: Instructor
+    entity_id: RowId, body: Members, ctx: RegistryContext, _: Instructor
 ) -> list[EntityPublic]:
     members = await entities.group(ctx, entity_id, body.member_ids)
     await ctx.commit()
@@ -751,7 +758,7 @@ async def group(
 @router.put(
     "/entities/{entity_id}/relay", response_model=EntityPublic, summary="Make a relay partner"
 )
-async def relay(entity_id: int, body: Relay, ctx: RegistryContext, _: Instructor) -> EntityPublic:
+async def relay(entity_id: RowId, body: Relay, ctx: RegistryContext, _: Instructor) -> EntityPublic:
     entity = await entities.set_relay(ctx, entity_id, body.relay)
     await ctx.commit()
     return entity_public(entity)
@@ -771,7 +778,9 @@ class OutboxPublic(BaseModel):
 
 
 @router.get(
-    "/outbox", response_model=list[OutboxPublic], summary="Mails sent or waiting (instructors)"
+    "/outbox",
+    response_model=list[OutboxPublic],
+    summary="Mails sent or waiting (instructors), their single-use links masked",
 )
 async def outbox(
     ctx: RegistryContext,
@@ -783,7 +792,9 @@ async def outbox(
     if to:
         query = query.where(OutboxMessage.recipients.contains([to.lower()]))
     return [
-        OutboxPublic.model_validate(m, from_attributes=True)
+        OutboxPublic.model_validate(m, from_attributes=True).model_copy(
+            update={"body": masked(m.body)}
+        )
         for m in await ctx.session.scalars(query)
     ]
 
@@ -803,7 +814,7 @@ async def audit_log(
     ctx: RegistryContext,
     _: Instructor,
     subject_type: str | None = None,
-    subject_id: int | None = None,
+    subject_id: RowId | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditPublic]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)

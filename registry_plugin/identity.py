@@ -5,14 +5,16 @@ deactivating takes effect at once."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 import anyio
 import jwt
 from fastapi import Request
 
-from extensions.errors import AuthenticationRequired
+from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.identity import Identity
+from extensions.web import CSRF_COOKIE, is_page
 from registry_plugin.domain import auth
 from registry_plugin.settings import OidcSettings
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from extensions.database import Database
 
 SESSION_COOKIE = "dinamis_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def credential(request: Request) -> tuple[str, tuple[str, ...]] | None:
@@ -71,6 +75,20 @@ class OidcVerifier:
         return email.strip().lower()
 
 
+def check_csrf_header(request: Request) -> None:
+    """A browser sends the session cookie with any same-site form, JSON endpoints included: a
+    state-changing API request the cookie authenticates must also carry the page's CSRF token
+    (which another site cannot read). Pages check the token of their forms themselves."""
+    if request.method in SAFE_METHODS or is_page(request):
+        return
+    sent, expected = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
+    if not sent or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise PermissionDenied(
+            f"Requête authentifiée par le cookie de session sans jeton CSRF valide : envoyez "
+            f"l'en-tête {CSRF_HEADER} de la page, ou un jeton Bearer ou une clé d'API."
+        )
+
+
 def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2 and not token.startswith(("dnb_", "dnk_", "dns_"))
 
@@ -87,6 +105,8 @@ class RegistryIdentityProvider:
         if found is None:
             return None
         token, kinds = found
+        if kinds == ("session",):
+            check_csrf_header(request)
         if self.oidc is not None and "bearer" in kinds and looks_like_jwt(token):
             email = await self.oidc.email(token)
             async with self.database.session() as session:

@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
+from annotated_types import Interval
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -29,6 +31,20 @@ from registry_plugin.vocabulary import (
     SENSORS,
     countries,
 )
+
+ROW_ID_MAX = 2**31 - 1
+RowId = Annotated[int, Interval(ge=1, le=ROW_ID_MAX)]
+"""The id of a registry row (a PostgreSQL integer): any other number is refused as a bad
+value before it reaches the database, in paths, queries, bodies and forms alike."""
+ROW_IDS: TypeAdapter[int] = TypeAdapter(RowId)
+
+
+def row_id(value: Any) -> int | None:
+    """A form's row id, or None when the value is not one."""
+    try:
+        return ROW_IDS.validate_python(str(value), strict=False)
+    except ValidationError:
+        return None
 
 
 def _strip(value: Any) -> Any:
@@ -177,7 +193,7 @@ class MissionInfo(Step):
 class Partner(Step):
     """Entité publique partenaire (private contractors of a public order)."""
 
-    public_entity_id: int = Field(gt=0)
+    public_entity_id: RowId
 
 
 class Person(Step):

@@ -53,6 +53,10 @@ class RegistrySettings(BaseSettings):
     """Uploaded mission descriptions and generated acts; `<home>/registry` by default."""
     link_hours: int = 48
     """Validity of links sent by e-mail (verification, legal representative)."""
+    sign_in_ceiling: str = "50/hour"
+    """Sign-in attempts on one account from every address together (the limiter's notation);
+    past it, only addresses the account signed in from before are let through, so that
+    guesses spread over many addresses are bounded and still cannot lock the owner out."""
     session_hours: int = 12
     bearer_minutes: int = 60
     upload_max_mb: int = 25

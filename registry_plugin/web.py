@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from extensions.errors import InvalidFields
+from extensions.errors import InvalidFields, TooManyRequests
 from extensions.identity import CurrentIdentity
 from extensions.ratelimit import client_address
 from extensions.services import DbSession, services_of
-from registry_plugin.domain import links
+from registry_plugin.domain import auth, links
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Entity
 from registry_plugin.settings import RegistrySettings
@@ -41,14 +41,19 @@ async def context(request: Request, session: DbSession, identity: CurrentIdentit
 RegistryContext = Annotated[Context, Depends(context)]
 
 
-def limit_sign_in(request: Request, email: str) -> None:
-    """Count a sign-in attempt against the client's address and the account."""
+async def limit_sign_in(ctx: Context, request: Request, email: str) -> None:
+    """Count a sign-in attempt against the client's address, then against the account's
+    ceiling (every address together). An attacker's failures never block the account from
+    the owner's usual address: past the ceiling, an address the account signed in from
+    before is still let through."""
     limit = services_of(request).rate_limiter
-    limit.hit(
-        limit.settings.sign_in,
-        f"sign-in:{client_address(request)}",
-        f"sign-in:{email.strip().lower()}",
-    )
+    address, account = client_address(request), email.strip().lower()
+    limit.hit(limit.settings.sign_in, f"sign-in:{address}")
+    try:
+        limit.hit(ctx.settings.sign_in_ceiling, f"sign-in:{account}")
+    except TooManyRequests:
+        if not await auth.signed_in_from(ctx, account, address):
+            raise
 
 
 def limit_mail(request: Request, email: str) -> None:
@@ -79,7 +84,7 @@ async def send_verification(
             "email": email,
             "purpose": purpose,
             "hours": ctx.settings.link_hours,
-            "link": ctx.link(f"/portail/verification/{token}"),
+            "link": ctx.private_link("/portail/verification/", token),
         },
     )
     ctx.audit("email.verification_sent", "email", None, actor=email, purpose=purpose)

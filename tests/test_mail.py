@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -14,10 +15,11 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from jinja2 import DictLoader, Environment, select_autoescape
+from sqlalchemy import select
 
 from extensions.database import application_lane
 from extensions.jobs import JobSettings
-from extensions.mail import MailSettings, OutboxMessage, deliver, queue_mail
+from extensions.mail import MailSeal, MailSettings, OutboxMessage, deliver, queue_mail
 from pgstac.cluster import free_port
 from tests.conftest import make_app
 from tests.registry import mails, unique
@@ -43,6 +45,9 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         controller.stop()
+
+
+SEAL = MailSeal("a-test-secret")
 
 
 def settings(port: int, **options: Any) -> MailSettings:
@@ -82,7 +87,13 @@ async def test_notifications_leave_by_smtp(
         email.header.make_header(email.header.decode_header(received["Subject"]))
     )
     body = received.get_payload(decode=True).decode()
-    assert "/portail/verification/" in body
+    assert re.search(r"/portail/verification/[\w-]{20,}\.", body), body  # the working link
+    async with application_lane(database) as lane, lane.session() as session:
+        stored = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.recipients.contains([address]))
+        )
+        assert stored is not None and stored.status == "sent"
+        assert "/portail/verification/[masqué]" in stored.body  # the copy kept is masked
 
 
 async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Path) -> None:
@@ -105,7 +116,7 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         closed = free_port()
         async with sessions() as session:
             with pytest.raises(OSError, match=r"(?i)connect"):
-                await deliver(session, message_id, settings(closed))
+                await deliver(session, message_id, settings(closed), SEAL)
         async with sessions() as session:
             stored = await session.get(OutboxMessage, message_id)
             assert stored is not None
@@ -118,7 +129,7 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         controller.start()
         try:
             async with sessions() as session:
-                assert await deliver(session, message_id, settings(closed)) == "sent"
+                assert await deliver(session, message_id, settings(closed), SEAL) == "sent"
         finally:
             controller.stop()
         (received,) = inbox.messages
@@ -126,7 +137,9 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         parts = [part.get_filename() for part in received.walk() if part.get_filename()]
         assert parts == ["acte.pdf"]
         async with sessions() as session:
-            assert await deliver(session, message_id, settings(closed)) == "sent"  # not sent twice
+            assert (
+                await deliver(session, message_id, settings(closed), SEAL) == "sent"
+            )  # not sent twice
 
         # After the last allowed attempt the message is marked failed, and kept.
         async with sessions() as session:
@@ -134,7 +147,8 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
             await session.commit()
         async with sessions() as session:
             assert (
-                await deliver(session, other.id, settings(free_port(), max_attempts=1)) == "failed"
+                await deliver(session, other.id, settings(free_port(), max_attempts=1), SEAL)
+                == "failed"
             )
         async with sessions() as session:
             kept = await session.get(OutboxMessage, other.id)

@@ -15,7 +15,19 @@ from extensions.ratelimit import RateLimitSettings
 from extensions.settings import Settings
 from extensions.web.settings import WebSettings
 from tests.conftest import make_app
-from tests.registry import DEMO_PASSWORD, FORMATION_RD, mails, unique
+from tests.registry import (
+    DEMO_PASSWORD,
+    FORMATION_RD,
+    INSTRUCTOR,
+    PASSWORD,
+    adhesion,
+    bearer,
+    link,
+    mails,
+    member,
+    submit,
+    unique,
+)
 
 
 def shown(response: httpx.Response) -> str:
@@ -204,3 +216,197 @@ async def test_production_refuses_to_start_with_the_demo_accounts(
     with pytest.raises(RuntimeError, match="demo accounts"):
         async with app.router.lifespan_context(app):
             pass
+
+
+# -- the security review's defects (issue 15) ----------------------------------------------------
+
+TOKEN_IN_LINK = r"{path}/[\w-]{{20,}}\.[\w.-]+"
+
+
+def live_link(body: str, path: str) -> bool:
+    """Whether `body` holds a usable single-use link to `path` (a token, not its mask)."""
+    return re.search(TOKEN_IN_LINK.format(path=re.escape(path)), body) is not None
+
+
+async def test_instructors_never_read_single_use_links(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient
+) -> None:
+    """An instructor could reset anyone's password and follow the link, or e-sign an RL's
+    acceptance, from the outbox: the stored mails show these links masked; only their
+    recipient (here the development mailbox) gets them."""
+    member_id, email, _ = await member(client, "Formation_6_11", [])
+    assert (await client.post("/auth/password-resets", json={"email": email})).status_code == 202
+    verified = unique("verify")
+    await client.post(
+        "/registry/email-verifications", json={"email": verified, "purpose": "adhesion"}
+    )
+    body = adhesion()
+    rl = body["legal_representative"]["email"]
+    assert (await submit(client, body, unique("referent"))).status_code == 201
+
+    mailed = {
+        email: "/connexion/nouveau-mot-de-passe",
+        verified: "/portail/verification",
+        rl: "/portail/adhesion/validation",
+    }
+    await sign_in(pages, INSTRUCTOR)
+    for to, path in mailed.items():
+        (newest, *_) = await mails(client, to)
+        assert path in newest["body"] and "[masqué]" in newest["body"], newest["body"]
+        assert not live_link(newest["body"], path), newest["body"]
+        desk = await pages.get("/registre/courriels", params={"a": to})
+        assert desk.status_code == 200 and path in shown(desk)
+        assert not live_link(shown(desk), path)
+        # The recipient's copy (the development mailbox) carries the working link.
+        mailbox = await pages.get("/portail/courriels", params={"a": to})
+        assert live_link(mailbox.text, path) and "Liens personnels" in shown(mailbox)
+    token = await link(client, email, "/connexion/nouveau-mot-de-passe")
+    new = "Nouveau#Mot2Passe"
+    done = await client.post(
+        "/auth/password-resets/confirm",
+        json={"token": token, "password": new, "password_confirmation": new},
+    )
+    assert done.status_code == 204, done.text
+    assert member_id
+
+
+async def test_a_password_reset_or_change_revokes_api_keys(client: httpx.AsyncClient) -> None:
+    """API keys (and other sessions) stop working once the password is reset or changed,
+    and the owner is told by mail; the session that changed it stays signed in."""
+    _, email, key = await member(client, "Formation_6_11", [])
+    assert (await client.get("/auth/me", headers={"X-API-Key": key})).status_code == 200
+    assert (await client.post("/auth/password-resets", json={"email": email})).status_code == 202
+    token = await link(client, email, "/connexion/nouveau-mot-de-passe")
+    new = "Nouveau#Mot2Passe"
+    reset = await client.post(
+        "/auth/password-resets/confirm",
+        json={"token": token, "password": new, "password_confirmation": new},
+    )
+    assert reset.status_code == 204
+    after = await client.get("/auth/me", headers={"X-API-Key": key})
+    assert after.status_code == 401 and "révoqué" in after.json()["description"]
+    (told, *_) = await mails(client, email)
+    assert "mot de passe" in told["subject"] and "clé" in told["body"], told
+
+    current = await bearer(client, email, new)
+    other = await bearer(client, email, new)
+    second = (await client.post("/auth/api-keys", json={"name": "QGIS"}, headers=current)).json()[
+        "key"
+    ]
+    changed = await client.post(
+        "/auth/password",
+        json={"current_password": new, "password": PASSWORD, "password_confirmation": PASSWORD},
+        headers=current,
+    )
+    assert changed.status_code == 204
+    assert (await client.get("/auth/me", headers={"X-API-Key": second})).status_code == 401
+    assert (await client.get("/auth/me", headers=other)).status_code == 401
+    assert (await client.get("/auth/me", headers=current)).status_code == 200
+    keys = (await client.get("/auth/api-keys", headers=current)).json()
+    assert keys and all(k["revoked_at"] for k in keys)
+
+
+async def test_the_json_api_wants_a_csrf_token_with_the_session_cookie(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient
+) -> None:
+    """A same-site form could make a signed-in referent's browser POST to the JSON API:
+    state-changing requests authenticated by the session cookie need the page's CSRF token
+    in `X-CSRF-Token`; bearer tokens and API keys need none."""
+    member_id, _, key = await member(client, "Formation_6_11", [])
+    assert (await sign_in(pages, FORMATION_RD)).status_code == 303
+    assert (await pages.get("/auth/me")).status_code == 200  # reading needs no token
+    forged = await pages.post(f"/registry/accounts/{member_id}/deactivate")
+    assert forged.status_code == 403 and "X-CSRF-Token" in forged.json()["description"]
+    wrong = await pages.post(
+        f"/registry/accounts/{member_id}/deactivate", headers={"X-CSRF-Token": "forged"}
+    )
+    assert wrong.status_code == 403
+    assert (await client.get("/auth/me", headers={"X-API-Key": key})).status_code == 200
+    token = await page_token(pages, "/compte")
+    done = await pages.post(
+        f"/registry/accounts/{member_id}/deactivate", headers={"X-CSRF-Token": token}
+    )
+    assert done.status_code == 200 and done.json()["status"] == "deactivated"
+    again = await client.post(
+        f"/registry/accounts/{member_id}/reactivate", headers=await bearer(client, FORMATION_RD)
+    )
+    assert again.status_code == 200
+
+
+async def test_an_attacker_cannot_lock_a_victim_out(
+    database: str, storage_root: Path, registry_demo: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign-in attempts were counted per account: anyone could block its owner. They are
+    counted per address, so failures from elsewhere do not block the victim; past the
+    account's ceiling (every address together), only addresses the account signed in from
+    before are let through."""
+    monkeypatch.setenv("DINAMIS_REGISTRY_SIGN_IN_CEILING", "8/hour")
+    app = make_app(database, storage_root, rate_limits=RateLimitSettings(sign_in="3/minute"))
+
+    def at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 4321))
+        return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+    async def attempt(address: str, password: str) -> int:
+        async with at(address) as http:
+            response = await http.post(
+                "/auth/token", data={"username": victim, "password": password}
+            )
+            return response.status_code
+
+    async with app.router.lifespan_context(app):
+        async with at("192.0.2.99") as http:
+            _, victim, _ = await member(http, "Formation_6_11", [])
+        assert await attempt("192.0.2.10", PASSWORD) == 200  # the victim's usual address
+        assert [await attempt("203.0.113.1", "guess") for _ in range(4)] == [401, 401, 401, 429]
+        assert await attempt("192.0.2.10", PASSWORD) == 200
+        statuses = [await attempt(f"198.51.100.{n}", "guess") for n in range(1, 8)]
+        assert statuses[-1] == 429, statuses  # the ceiling, reached from many addresses
+        assert await attempt("192.0.2.10", PASSWORD) == 200
+        assert await attempt("198.51.100.200", PASSWORD) == 429
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/registry/adhesions/{id}/act"),
+        ("GET", "/registry/missions/{id}/description"),
+        ("POST", "/registry/accounts/{id}/deactivate"),
+        ("POST", "/registry/accounts/{id}/validate"),
+        ("PUT", "/registry/accounts/{id}/expiry"),
+        ("POST", "/registry/partnerships/{id}/validate"),
+        ("POST", "/registry/adhesions/{id}/accept"),
+        ("GET", "/registry/entities/{id}/accounts"),
+        ("POST", "/registry/entities/{id}/merge"),
+        ("DELETE", "/auth/api-keys/{id}"),
+    ],
+)
+async def test_ids_beyond_the_database_range_are_not_found(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    headers = await bearer(client, INSTRUCTOR)
+    for value in (2**31, 2**40, 2**63, 0, -1):
+        response = await client.request(
+            method, path.format(id=value), json={"into": 1, "expires_on": None}, headers=headers
+        )
+        assert response.status_code in (400, 404), (value, response.text)
+        assert response.json()["description"]
+
+
+async def test_pages_answer_ids_beyond_the_database_range(pages: httpx.AsyncClient) -> None:
+    await sign_in(pages, INSTRUCTOR)
+    token = await page_token(pages, "/compte")
+    big = 2**40
+    for method, path in (
+        ("GET", f"/registre/instruction/{big}"),
+        ("GET", f"/registre/entite?id={big}"),
+        ("GET", f"/registre/journal?id={big}"),
+        ("POST", f"/registre/comptes/{big}/desactiver"),
+        ("POST", f"/registre/partenariats/{big}/valider"),
+        ("POST", f"/registre/instruction/{big}/accepter"),
+        ("POST", f"/registre/entites/{big}/relais"),
+        ("POST", f"/compte/cles/{big}/revoquer"),
+    ):
+        response = await pages.request(method, path, data={"csrf_token": token})
+        assert response.status_code in (400, 404), (path, response.status_code)
+        assert response.headers["content-type"].startswith("text/html")

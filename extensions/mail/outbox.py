@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions.database import Base
+from extensions.mail.seal import MailSeal, masked
 from extensions.mail.settings import MailSettings
 from extensions.services import job_services
 
@@ -129,13 +130,14 @@ async def defer_delivery(queue: Any, message_ids: list[int]) -> None:
             logger.exception("could not queue the delivery of message %s", message_id)
 
 
-def build_email(message: OutboxMessage, settings: MailSettings) -> EmailMessage:
+def build_email(message: OutboxMessage, settings: MailSettings, seal: MailSeal) -> EmailMessage:
+    """The mail as its recipients get it: sealed secrets opened."""
     email = EmailMessage()
     email["From"] = formataddr((settings.sender_name, settings.sender_address))
     email["To"] = ", ".join(message.recipients)
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="dinamis")
-    email.set_content(message.body)
+    email.set_content(seal.open(message.body))
     for attachment in message.attachments:
         path = Path(attachment["path"])
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -146,8 +148,11 @@ def build_email(message: OutboxMessage, settings: MailSettings) -> EmailMessage:
     return email
 
 
-async def deliver(session: AsyncSession, message_id: int, settings: MailSettings) -> str:
-    """Send one message; returns its new status. Raises on a failure that should be retried."""
+async def deliver(
+    session: AsyncSession, message_id: int, settings: MailSettings, seal: MailSeal
+) -> str:
+    """Send one message; returns its new status. Raises on a failure that should be retried.
+    Once sent, the stored copy keeps its secrets masked only."""
     message = await session.get(OutboxMessage, message_id, with_for_update={"skip_locked": True})
     if message is None or message.status in ("sent", "stored", "failed"):
         return message.status if message else "missing"
@@ -158,7 +163,7 @@ async def deliver(session: AsyncSession, message_id: int, settings: MailSettings
     message.attempts += 1
     try:
         await aiosmtplib.send(
-            build_email(message, settings),
+            build_email(message, settings, seal),
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -176,14 +181,16 @@ async def deliver(session: AsyncSession, message_id: int, settings: MailSettings
             return message.status
         raise
     message.status, message.sent_at, message.last_error = "sent", datetime.now(UTC), None
+    message.body = masked(message.body)
     await session.commit()
     return message.status
 
 
 async def deliver_mail(context: procrastinate.JobContext, message_id: int) -> None:
     services = job_services(context)
+    seal = MailSeal(services.settings.web.secret_key.get_secret_value())
     async with services.database.session() as session:
-        await deliver(session, message_id, services.settings.mail)
+        await deliver(session, message_id, services.settings.mail, seal)
 
 
 async def sweep_outbox(context: procrastinate.JobContext, timestamp: int) -> None:

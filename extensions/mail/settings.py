@@ -12,7 +12,8 @@ class MailSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DINAMIS_MAIL_", extra="ignore")
 
     smtp_host: str | None = None
-    """Without one, mails stay in the outbox (the admin page shows them)."""
+    """Without one, mails stay in the outbox: instructors see them with their links masked,
+    and in development the portal's development mailbox shows them whole."""
     smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None

@@ -28,7 +28,7 @@ from registry_plugin.models import (
 from registry_plugin.schemas import AdhesionForm
 from registry_plugin.vocabulary import flow_of
 
-RL_PATH = "/portail/adhesion/validation/{token}"
+RL_PATH = "/portail/adhesion/validation/"
 
 
 @dataclass
@@ -131,7 +131,7 @@ async def submit(
         "entity": entity,
         "rl": rl,
         "referent": account,
-        "link": ctx.link(RL_PATH.format(token=token)),
+        "link": ctx.private_link(RL_PATH, token),
     }
     reference = f"adhesion:{adhesion.id}"
     await ctx.mail([rl.email], "adhesion_rl_link", context, documents, reference)

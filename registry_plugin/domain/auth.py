@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.errors import (
@@ -20,7 +20,7 @@ from registry_plugin.domain import links
 from registry_plugin.domain.accounts import problem, refusal
 from registry_plugin.domain.context import Context
 from registry_plugin.domain.rights import RIGHTS_COLUMNS, RegistryIdentity
-from registry_plugin.models import Account, AuthToken
+from registry_plugin.models import Account, AuditEvent, AuthToken
 from registry_plugin.schemas import NewPassword, field_errors
 from registry_plugin.security import check_password, hash_password, new_token, token_hash
 
@@ -39,6 +39,26 @@ async def sign_in(ctx: Context, email: str, password: str) -> Account:
     account.last_sign_in_at = datetime.now(UTC)
     ctx.audit("account.signed_in", "account", account.id, actor=account.email)
     return account
+
+
+KNOWN_ADDRESS_DAYS = 180
+
+
+async def signed_in_from(ctx: Context, email: str, address: str) -> bool:
+    """Whether the account signed in from this address in the last months (the audit)."""
+    found = await ctx.session.scalar(
+        select(AuditEvent.id)
+        .join(Account, Account.id == AuditEvent.subject_id)
+        .where(
+            Account.email == email,
+            AuditEvent.subject_type == "account",
+            AuditEvent.action == "account.signed_in",
+            func.host(AuditEvent.address) == address,
+            AuditEvent.at > datetime.now(UTC) - timedelta(days=KNOWN_ADDRESS_DAYS),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def issue(
@@ -127,6 +147,7 @@ async def identify(conn: Any, token: str, kinds: tuple[str, ...]) -> tuple[Ident
         row["is_relay"],
         row["kind"],
         grants=row,
+        credential_id=row["credential_id"],
     )
     stale = row["last_used_at"] is None or now - row["last_used_at"] > LAST_USE_EVERY
     return identity, row["credential_id"] if stale else None
@@ -167,12 +188,21 @@ def make_identity(
     relay_entity: bool,
     via: str,
     grants: Any = None,
+    credential_id: int | None = None,
 ) -> Identity:
     """A relay partner's referent is also a relay; `grants`: the RIGHTS_COLUMNS read with
     the identity, if any."""
     granted = set(roles) | ({"relay"} if relay_entity and "referent" in roles else set())
     return RegistryIdentity(
-        account_id, email, name, entity_id, entity_name, frozenset(granted), via, grants
+        account_id,
+        email,
+        name,
+        entity_id,
+        entity_name,
+        frozenset(granted),
+        via,
+        grants,
+        credential_id,
     )
 
 
@@ -183,28 +213,48 @@ def validate_key_name(name: str) -> str:
     return name
 
 
-async def end_sessions(ctx: Context, account_id: int) -> None:
-    """Sign the account out everywhere (sessions and bearer tokens; API keys stay)."""
-    await ctx.session.execute(
+async def revoke_credentials(
+    ctx: Context, account: Account, reset: bool, keep: int | None = None
+) -> None:
+    """After a new password, whoever held the old one loses what it opened: every session,
+    bearer token and API key of the account but `keep` (the session that changed it) is
+    revoked, and the owner is told by mail."""
+    revoked = await ctx.session.execute(
         update(AuthToken)
         .where(
-            AuthToken.account_id == account_id,
-            AuthToken.kind.in_(("session", "bearer")),
+            AuthToken.account_id == account.id,
             AuthToken.revoked_at.is_(None),
+            AuthToken.id != keep if keep is not None else true(),
         )
         .values(revoked_at=datetime.now(UTC))
+        .returning(AuthToken.kind, AuthToken.name, AuthToken.prefix)
+    )
+    keys = [f"{name} ({prefix}…)" for kind, name, prefix in revoked if kind == "apikey"]
+    ctx.audit("account.credentials_revoked", "account", account.id, api_keys=len(keys))
+    await ctx.mail(
+        [account.email],
+        "password_changed",
+        {"account": account, "reset": reset, "keys": keys, "link": ctx.link("/compte")},
+        reference=f"account:{account.id}",
     )
 
 
 async def change_password(ctx: Context, current: str, new: NewPassword) -> Account:
-    """The signed-in user's new password; other sessions are signed out."""
-    account = await ctx.session.get(Account, ctx.identity.account_id) if ctx.identity else None
+    """The signed-in user's new password; the session or bearer token that changed it stays
+    signed in, every other credential is revoked."""
+    identity = ctx.identity
+    account = await ctx.session.get(Account, identity.account_id) if identity else None
     if account is None:
         raise AuthenticationRequired("Connectez-vous.")
     if not check_password(account.password_hash, current):
         raise InvalidFields({"current_password": "Ce n'est pas votre mot de passe actuel."})
     set_password(account, new)
-    await end_sessions(ctx, account.id)
+    keep = (
+        identity.credential_id
+        if isinstance(identity, RegistryIdentity) and identity.via in ("session", "bearer")
+        else None
+    )
+    await revoke_credentials(ctx, account, reset=False, keep=keep)
     ctx.audit("account.password_changed", "account", account.id)
     return account
 
@@ -230,7 +280,7 @@ async def request_reset(ctx: Context, email: str) -> None:
         {
             "account": account,
             "hours": ctx.settings.link_hours,
-            "link": ctx.link(f"/connexion/nouveau-mot-de-passe/{token}"),
+            "link": ctx.private_link("/connexion/nouveau-mot-de-passe/", token),
         },
         reference=f"account:{account.id}",
     )
@@ -244,6 +294,6 @@ async def reset_password(ctx: Context, token: str, new: NewPassword) -> Account:
         raise InvalidRequest("Ce lien ne correspond plus à un compte.")
     set_password(account, new)
     links.use(link)
-    await end_sessions(ctx, account.id)
+    await revoke_credentials(ctx, account, reset=True)
     ctx.audit("account.password_reset", "account", account.id, actor=account.email)
     return account

@@ -8,7 +8,7 @@ from typing import Any
 from itsdangerous import URLSafeTimedSerializer
 
 from extensions.identity import Identity
-from extensions.mail import Mailing
+from extensions.mail import Mailing, MailSeal
 from registry_plugin.models import AuditEvent
 from registry_plugin.settings import RegistrySettings
 
@@ -49,6 +49,10 @@ class Context(Mailing):
 
     def link(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
+
+    def private_link(self, path: str, token: str) -> str:
+        """A link for its recipient alone: the token is sealed in the outbox's copy."""
+        return self.link(path) + MailSeal(self.secret).seal(token)
 
     def signer(self, salt: str) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.secret, salt=f"registry-{salt}")

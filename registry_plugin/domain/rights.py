@@ -52,6 +52,8 @@ class RegistryIdentity(Identity):
     """An identity read with what its rights are made of (the RIGHTS_COLUMNS of its row)."""
 
     grants: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    credential_id: int | None = field(default=None, compare=False)
+    """The credential (session, bearer token, API key) this request came with."""
 
 
 def rights_of(

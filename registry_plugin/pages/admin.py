@@ -12,13 +12,13 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
-from extensions.mail import OutboxMessage
+from extensions.mail import OutboxMessage, masked
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, entities
 from registry_plugin.domain.licences import accepted
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Partnership
 from registry_plugin.pages.common import identity_of, validate
-from registry_plugin.schemas import LegalRepresentative
+from registry_plugin.schemas import LegalRepresentative, RowId, row_id
 from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
 from registry_plugin.web import RegistryContext
 
@@ -96,9 +96,7 @@ async def managed_entity(ctx: RegistryContext, request: Request, entity_id: int 
 
 
 @router.get("/entite")
-async def entity_page(
-    request: Request, ctx: RegistryContext, id: Annotated[int | None, Query(ge=1)] = None
-) -> Response:
+async def entity_page(request: Request, ctx: RegistryContext, id: RowId | None = None) -> Response:
     entity = await managed_entity(ctx, request, id)
     members = list(
         await ctx.session.scalars(
@@ -143,7 +141,7 @@ def entity_url(entity_id: int) -> str:
 
 @router.post("/comptes/{account_id}/{action}")
 async def account_action(
-    account_id: int, action: str, request: Request, ctx: RegistryContext
+    account_id: RowId, action: str, request: Request, ctx: RegistryContext
 ) -> Response:
     account = await ctx.session.get(Account, account_id)
     if account is None:
@@ -177,7 +175,7 @@ async def account_action(
 
 @router.post("/partenariats/{partnership_id}/{decision}")
 async def partnership_action(
-    partnership_id: int, decision: str, request: Request, ctx: RegistryContext
+    partnership_id: RowId, decision: str, request: Request, ctx: RegistryContext
 ) -> Response:
     if decision not in ("valider", "refuser"):
         raise NotFound("Action inconnue.")
@@ -194,12 +192,12 @@ async def partnership_action(
 
 
 @router.post("/entite/{entity_id}/referent")
-async def hand_over(entity_id: int, request: Request, ctx: RegistryContext) -> Response:
+async def hand_over(entity_id: RowId, request: Request, ctx: RegistryContext) -> Response:
     async def operation(values: dict[str, Any]) -> str:
-        chosen = str(values.get("account_id", ""))
-        if not chosen.isdigit():
+        chosen = row_id(values.get("account_id"))
+        if chosen is None:
             raise InvalidFields({"account_id": "Choisissez un compte actif de l'entité."})
-        successor = await accounts.hand_over_referent(ctx, entity_id, int(chosen))
+        successor = await accounts.hand_over_referent(ctx, entity_id, chosen)
         return f"{successor.full_name} est désormais Référent DINAMIS de l'entité."
 
     identity = identity_of(request)
@@ -208,7 +206,9 @@ async def hand_over(entity_id: int, request: Request, ctx: RegistryContext) -> R
 
 
 @router.post("/entite/{entity_id}/representant")
-async def legal_representative(entity_id: int, request: Request, ctx: RegistryContext) -> Response:
+async def legal_representative(
+    entity_id: RowId, request: Request, ctx: RegistryContext
+) -> Response:
     async def operation(values: dict[str, Any]) -> str:
         checked, errors = validate(LegalRepresentative, values)
         if checked is None:
@@ -240,7 +240,9 @@ async def instruction_desk(request: Request, ctx: RegistryContext) -> Response:
 
 
 @router.get("/instruction/{adhesion_id}")
-async def instruction_detail(adhesion_id: int, request: Request, ctx: RegistryContext) -> Response:
+async def instruction_detail(
+    adhesion_id: RowId, request: Request, ctx: RegistryContext
+) -> Response:
     require_instructor(request)
     adhesion = await ctx.session.get(Adhesion, adhesion_id)
     if adhesion is None:
@@ -259,7 +261,7 @@ async def instruction_detail(adhesion_id: int, request: Request, ctx: RegistryCo
 
 @router.post("/instruction/{adhesion_id}/{decision}")
 async def instruct(
-    adhesion_id: int, decision: str, request: Request, ctx: RegistryContext
+    adhesion_id: RowId, decision: str, request: Request, ctx: RegistryContext
 ) -> Response:
     require_instructor(request)
     if decision not in ("accepter", "rejeter"):
@@ -296,7 +298,9 @@ async def outbox(
             )
         ).all()
     )
-    context = {"messages": list(await ctx.session.scalars(query)), "a": a, "counts": counts}
+    messages = list(await ctx.session.scalars(query))
+    bodies = {m.id: masked(m.body) for m in messages}
+    context = {"messages": messages, "bodies": bodies, "a": a, "counts": counts}
     return render(request, "registry/courriels.html", context)
 
 
@@ -305,7 +309,7 @@ async def audit_log(
     request: Request,
     ctx: RegistryContext,
     type: Annotated[str, Query(max_length=30)] = "",
-    id: Annotated[int | None, Query(ge=1)] = None,
+    id: RowId | None = None,
 ) -> Response:
     require_instructor(request)
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(300)
@@ -340,15 +344,15 @@ async def entity_list(
 
 
 def chosen_id(values: dict[str, Any], field: str) -> int:
-    value = str(values.get(field, ""))
-    if not value.isdigit():
+    chosen = row_id(values.get(field))
+    if chosen is None:
         raise InvalidFields({field: "Choisissez une entité de la liste."})
-    return int(value)
+    return chosen
 
 
 @router.post("/entites/{entity_id}/{action}")
 async def entity_action(
-    entity_id: int, action: str, request: Request, ctx: RegistryContext
+    entity_id: RowId, action: str, request: Request, ctx: RegistryContext
 ) -> Response:
     require_instructor(request)
 
@@ -359,9 +363,10 @@ async def entity_action(
         if action == "regrouper":
             members = values.get("member_ids", [])
             members = [members] if isinstance(members, str) else members
-            if not members or not all(str(m).isdigit() for m in members):
+            chosen = [row_id(m) for m in members]
+            if not chosen or None in chosen:
                 raise InvalidFields({"member_ids": "Choisissez les entités membres."})
-            grouped = await entities.group(ctx, entity_id, [int(m) for m in members])
+            grouped = await entities.group(ctx, entity_id, [m for m in chosen if m is not None])
             return f"{len(grouped)} entité(s) regroupée(s)."
         if action == "relais":
             relay = values.get("relay") == "on"

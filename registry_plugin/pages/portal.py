@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
-from extensions.mail import OutboxMessage
+from extensions.mail import MailSeal, OutboxMessage
 from extensions.services import services_of
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import acts, adhesions, drafts, entities, links
@@ -31,8 +31,10 @@ from registry_plugin.schemas import (
     NewPassword,
     Partner,
     ReferentInfo,
+    RowId,
     Sector,
     field_errors,
+    row_id,
 )
 from registry_plugin.security import hash_password
 from registry_plugin.uploads import description_file, save_description
@@ -123,7 +125,7 @@ async def verification_form(
     request: Request,
     ctx: RegistryContext,
     demarche: Annotated[str, Query(pattern="^(adhesion|compte)$")] = "adhesion",
-    entite: int | None = None,
+    entite: RowId | None = None,
 ) -> Response:
     entity = await entity_for_account(ctx, entite) if demarche == "compte" else None
     return render(
@@ -138,8 +140,11 @@ async def verification_send(request: Request, ctx: RegistryContext) -> Response:
     form = await read_form(request)
     values = values_of(form)
     demarche = "compte" if values.get("demarche") == "compte" else "adhesion"
-    entity_id = int(values["entite"]) if str(values.get("entite", "")).isdigit() else None
-    entity = await entity_for_account(ctx, entity_id) if demarche == "compte" else None
+    entity = (
+        await entity_for_account(ctx, row_id(values.get("entite")))
+        if demarche == "compte"
+        else None
+    )
     checked, errors = validate(VerificationForm, values)
     if checked is None:
         context = {"demarche": demarche, "entity": entity, "values": values, "errors": errors}
@@ -523,7 +528,8 @@ async def account_send(request: Request, ctx: RegistryContext) -> Response:
 
 
 def dev_mailbox(request: Request) -> bool:
-    """Without SMTP in development, mails are read on the portal (never in production)."""
+    """Without SMTP in development, mails are read on the portal with their single-use
+    links, as their recipients would (never in production, where only SMTP carries them)."""
     settings = services_of(request).settings
     return not settings.production and not settings.mail.smtp_host
 
@@ -538,4 +544,7 @@ async def mailbox(
     if a.strip():
         query = query.where(OutboxMessage.recipients.contains([a.strip().lower()]))
     messages = list(await ctx.session.scalars(query))
-    return render(request, "registry/courriels.html", {"messages": messages, "a": a, "dev": True})
+    seal = MailSeal(services_of(request).settings.web.secret_key.get_secret_value())
+    bodies = {m.id: seal.open(m.body) for m in messages}
+    context = {"messages": messages, "bodies": bodies, "a": a, "dev": True}
+    return render(request, "registry/courriels.html", context)

@@ -25,7 +25,7 @@ from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.identity import SESSION_COOKIE
 from registry_plugin.models import Account, Adhesion, AuthToken
 from registry_plugin.pages.common import identity_of, validate
-from registry_plugin.schemas import NewPassword
+from registry_plugin.schemas import NewPassword, RowId
 from registry_plugin.vocabulary import CATEGORIES
 from registry_plugin.web import RegistryContext, limit_mail, limit_sign_in
 
@@ -48,7 +48,7 @@ async def sign_in(request: Request, ctx: RegistryContext) -> Response:
     form = await read_form(request)
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = local_path(str(form.get("next", "")), "/compte")
-    limit_sign_in(request, email)
+    await limit_sign_in(ctx, request, email)
     try:
         account = await auth.sign_in(ctx, email, password)
     except AuthenticationRequired as exc:
@@ -127,7 +127,11 @@ async def new_password(token: str, request: Request, ctx: RegistryContext) -> Re
         context = {"email": link.email, "errors": errors}
         return render(request, "registry/nouveau_mot_de_passe.html", context, 400)
     await ctx.commit()
-    return redirect("/connexion", request, "Mot de passe changé : connectez-vous.")
+    return redirect(
+        "/connexion",
+        request,
+        "Mot de passe changé : connectez-vous. Vos sessions et vos clés d'API sont révoquées.",
+    )
 
 
 # -- my account ---------------------------------------------------------------------------------
@@ -191,7 +195,7 @@ async def create_key(request: Request, ctx: RegistryContext) -> Response:
 
 
 @router.post("/compte/cles/{key_id}/revoquer")
-async def revoke_key(key_id: int, request: Request, ctx: RegistryContext) -> Response:
+async def revoke_key(key_id: RowId, request: Request, ctx: RegistryContext) -> Response:
     await read_form(request)
     identity_of(request)
     credential = await auth.revoke(ctx, key_id)
@@ -230,6 +234,8 @@ async def change_password(request: Request, ctx: RegistryContext) -> Response:
     if errors:
         return await account_page(request, ctx, errors, status_code=400)
     await ctx.commit()
-    response = redirect("/connexion", request, "Mot de passe changé : reconnectez-vous.")
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return redirect(
+        "/compte",
+        request,
+        "Mot de passe changé : vos autres sessions sont fermées et vos clés d'API révoquées.",
+    )

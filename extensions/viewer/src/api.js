@@ -10,13 +10,20 @@ export class ApiError extends Error {
 
 export const url = (path) => `${config.api}${path}`;
 
+// The page's CSRF token: the API wants it with every POST the session cookie authenticates.
+const csrfToken = () => JSON.parse(document.getElementById("viewer-csrf")?.textContent || "{}").token || "";
+
 /** JSON from the API; an ApiError saying what went wrong otherwise. */
 export async function request(path, { body, signal, method, form } = {}) {
+  const verb = method || (body || form ? "POST" : "GET");
+  const headers = { Accept: "application/json" };
+  if (body) headers["Content-Type"] = "application/json";
+  if (verb !== "GET") headers["X-CSRF-Token"] = csrfToken();
   let response;
   try {
     response = await fetch(url(path), {
-      method: method || (body || form ? "POST" : "GET"),
-      headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
+      method: verb,
+      headers,
       body: body ? JSON.stringify(body) : form,
       credentials: "same-origin",
       signal,
