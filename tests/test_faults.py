@@ -7,7 +7,10 @@ Each test says what it asked and what it got (`-s` shows the figures)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +24,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from extensions.assets import StorageSettings
 from extensions.federation.settings import OneAtlasSettings
 from extensions.jobs import JobSettings
 from extensions.mail import MailSettings
@@ -35,6 +39,17 @@ from simulators.archive import generate_items
 from simulators.oneatlas import SimulatorSettings
 from tests.airbus import running_simulator
 from tests.conftest import make_app
+from tests.registry import INSTRUCTOR, bearer
+from tests.test_federation import KEY, oneatlas
+from tests.test_ordering import (
+    BRUCE,
+    act,
+    archive_body,
+    commandable,
+    new_project,
+    order,
+    wait_for,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dimap" / "v2"
 SPOT6 = SAMPLES / "DIM_SPOT6_PMS_202012141415240_ORT_5588528101.XML"
@@ -332,3 +347,183 @@ async def test_airbus_slow_down_or_garbage_local_search_unaffected(
             await round_of(http, "back", {200})
     print(f"\nairbus: {len(outcomes)} requests: {tally(outcomes)}")
     assert not unclear, unclear
+
+
+# -- a full disk under a delivery ---------------------------------------------------------------
+
+
+def history(database: str, request_id: str) -> list[tuple[str, str | None]]:
+    with psycopg.connect(database) as conn:
+        return [
+            (status, reason)
+            for status, reason in conn.execute(
+                "SELECT status, reason_code FROM ordering.statuses WHERE request_id = %s "
+                "ORDER BY id",
+                [request_id],
+            )
+        ]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A storage root whose deliveries folder is a 64 KiB tmpfs (a delivery does not fit)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    root = tmp_path / "storage"
+    deliveries = root / "deliveries"
+    deliveries.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(deliveries)], check=True)
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", "--lazy", str(deliveries)], check=False)
+
+
+async def test_disk_full_while_writing_a_delivery(
+    database: str,
+    demo_items: list[dict[str, Any]],
+    registry_demo: list[str],
+    small_disk: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A delivery that does not fit on the disk is recorded on the request as a clear
+    failure, and retried: once there is room, the request completes, once."""
+    monkeypatch.setenv("DINAMIS_ORDERING_POLL_SECONDS", "1")
+    simulator = SimulatorSettings(archive_size=3000, seed=23, api_key=KEY, delivery_seconds=1)
+    with running_simulator(simulator) as url:
+        settings = oneatlas(url, data_url=url, tasking_url=url, timeout_seconds=10.0)
+        app = make_app(
+            database,
+            small_disk,
+            storage=StorageSettings(root=small_disk),
+            oneatlas=settings,
+            jobs=JobSettings(),
+        )
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as desk,
+        ):
+            project = await new_project(desk)
+            scene = await commandable(desk, "spot")
+            filed = await order(desk, "airbus-archive-spot", archive_body(project, scene["id"]))
+            assert filed.status_code == 201, filed.text
+            request_id = filed.json()["id"]
+            assert (await act(desk, request_id, "accept", INSTRUCTOR)).status_code == 200
+            deadline = time.monotonic() + 30
+            while ("processing", "delivery-storage") not in history(database, request_id):
+                assert time.monotonic() < deadline, history(database, request_id)
+                await asyncio.sleep(0.3)
+            recorded = await desk.get(
+                f"/ordering/orders/{request_id}/statuses", headers=await bearer(desk, BRUCE)
+            )
+            reasons = [s.get("reason_text") or "" for s in recorded.json()["statuses"]]
+            assert any("disque" in r for r in reasons), recorded.json()
+            room = ["mount", "-o", "remount,size=256m", str(small_disk / "deliveries")]
+            await asyncio.to_thread(subprocess.run, room, check=True)
+            done = await wait_for(desk, request_id, {"completed", "failed"}, seconds=40)
+    events = history(database, request_id)
+    print(f"\ndisk full: request {request_id}: {events}")
+    assert done["properties"]["status"]["status_code"] == "completed", events
+    assert [s for s, _ in events].count("completed") == 1
+    (delivered,) = done["properties"]["dinamis:delivered"]
+    assert held_once(database, delivered)
+
+
+def held_once(database: str, delivered: dict[str, str]) -> bool:
+    """Whether the delivered item is in the catalogue once; it is removed after."""
+    with psycopg.connect(database, autocommit=True, options="-c search_path=pgstac,public") as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM items WHERE id = %s", [delivered["id"]]
+        ).fetchone()
+        conn.execute("SELECT delete_item(%s, %s)", [delivered["id"], delivered["collection"]])
+    return held == (1,)
+
+
+# -- a worker killed in the middle of a delivery ------------------------------------------------
+
+
+def start_worker(
+    database: str, storage: Path, url: str, home: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """A `dinamis worker` process, as production runs them, polling Airbus every second."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "DINAMIS_HOME": str(home),
+        "DINAMIS_STORAGE_ROOT": str(storage),
+        "DINAMIS_ORDERING_POLL_SECONDS": "1",
+        "DINAMIS_ONEATLAS_API_KEY": KEY,
+        **{
+            f"DINAMIS_ONEATLAS_{part}_URL": url
+            for part in ("AUTH", "SEARCH", "ACCESS", "DATA", "TASKING")
+        },
+    }
+    dinamis = Path(sys.executable).parent / "dinamis"
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [str(dinamis), "worker", "--concurrency", "2"], env=env, stdout=output, stderr=output
+        )
+
+
+async def test_worker_killed_mid_delivery_the_order_completes_once(
+    database: str,
+    demo_items: list[dict[str, Any]],
+    registry_demo: list[str],
+    tmp_path: Path,
+    home: Path,
+) -> None:
+    """A worker killed (SIGKILL) while it downloads a delivery: another worker, with the
+    connector's sweep, completes the request, once."""
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    log = tmp_path / "worker.log"
+    simulator = SimulatorSettings(archive_size=3000, seed=23, api_key=KEY, delivery_seconds=1)
+    with running_simulator(simulator) as url:
+        settings = oneatlas(url, data_url=url, tasking_url=url, timeout_seconds=10.0)
+        app = make_app(database, storage, storage=StorageSettings(root=storage), oneatlas=settings)
+        worker = start_worker(database, storage, url, home, log)
+        try:
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://t"
+                ) as desk,
+                httpx.AsyncClient(base_url=url) as airbus,
+            ):
+                project = await new_project(desk)
+                scene = await commandable(desk, "spot")
+                filed = await order(desk, "airbus-archive-spot", archive_body(project, scene["id"]))
+                assert filed.status_code == 201, filed.text
+                request_id = filed.json()["id"]
+                slow = {"latency_ms": 2000, "delivery_seconds": 0}  # each Airbus call: 2 s
+                (await airbus.post("/_simulator", json=slow)).raise_for_status()
+                assert (await act(desk, request_id, "accept", INSTRUCTOR)).status_code == 200
+                folder = storage / "deliveries" / request_id
+                deadline = time.monotonic() + 40
+                while not folder.exists():
+                    assert time.monotonic() < deadline, (
+                        history(database, request_id),
+                        log.read_text()[-3000:],
+                    )
+                    await asyncio.sleep(0.1)
+                worker.kill()  # in the middle of the download
+                await asyncio.to_thread(worker.wait, 10)
+                killed_at = history(database, request_id)
+                (await airbus.post("/_simulator", json={"latency_ms": 0})).raise_for_status()
+                worker = start_worker(database, storage, url, home, log)
+                # The connector's sweep (every minute) now: it takes up what the killed job left.
+                jobs = app.state.services.jobs
+                await jobs.configure_task("ordering:sweep").defer_async(timestamp=int(time.time()))
+                done = await wait_for(desk, request_id, {"completed", "failed"}, seconds=40)
+        finally:
+            worker.kill()
+            worker.wait(timeout=10)
+    events = history(database, request_id)
+    print(f"\nworker killed: at {killed_at}; then {events}")
+    assert done["properties"]["status"]["status_code"] == "completed", (
+        events,
+        log.read_text()[-3000:],
+    )
+    assert [s for s, _ in events].count("completed") == 1
+    (delivered,) = done["properties"]["dinamis:delivered"]
+    assert held_once(database, delivered)

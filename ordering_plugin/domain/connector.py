@@ -9,6 +9,7 @@ so a job that dies half way is simply run again.
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import logging
 import shutil
@@ -31,12 +32,13 @@ from ordering_plugin.domain import workflow
 from ordering_plugin.domain.desk import Desk
 from ordering_plugin.domain.dispatch import defer_poll, defer_submit
 from ordering_plugin.domain.products import AIRBUS_PROVIDER, PRODUCTS, Product
-from ordering_plugin.models import Request
+from ordering_plugin.models import Request, StatusEvent
 from ordering_plugin.settings import OrderingSettings
 
 logger = logging.getLogger(__name__)
 SYSTEM = "connecteur Airbus"
 DELIVERIES = "deliveries"
+UNWRITTEN = "delivery-storage"
 
 
 def archive_order(request: Request, contract: str) -> dict[str, Any]:
@@ -226,6 +228,27 @@ class Connector:
             await desk.commit()
             return request.status
 
+    async def unwritten(self, request_id: str, exc: OSError) -> None:
+        """Say on the request, once, that its delivery could not be written here (a full
+        disk, say); the status stays, and the job is tried again later."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            text = "Espace disque insuffisant pour écrire la livraison : nouvel essai plus tard."
+        else:
+            text = f"La livraison n'a pas pu être écrite ({exc}) : nouvel essai plus tard."
+        async with self.services.database.session() as session:
+            latest = await self.desk(session).latest(request_id)
+            if latest.reason_code != UNWRITTEN:
+                session.add(
+                    StatusEvent(
+                        request_id=request_id,
+                        status=latest.status,
+                        actor=SYSTEM,
+                        reason_code=UNWRITTEN,
+                        reason_text=text,
+                    )
+                )
+                await session.commit()
+
     async def download(self, request_id: str, deliveries: list[dict[str, Any]]) -> list[Path]:
         folder = self.services.settings.storage.local_root / DELIVERIES / request_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -307,6 +330,11 @@ async def poll_task(context: procrastinate.JobContext, request_id: str) -> None:
     except UpstreamError as exc:  # Airbus unreachable for now: ask again later
         logger.warning("polling %s: %s", request_id, exc)
         status = Status.processing
+    except OSError as exc:
+        if isinstance(exc, ConnectionError):
+            raise
+        await connector.unwritten(request_id, exc)
+        raise  # the job's retries, then the sweep, try again
     if status in workflow.IN_FLIGHT:
         await defer_poll(context.app, request_id, connector.settings.poll_seconds)
 
