@@ -21,6 +21,7 @@ from rio_tiler.errors import (
     InvalidFormat,
     MissingAssets,
     MissingBands,
+    PointOutsideBounds,
     TileOutsideBounds,
 )
 from starlette import status
@@ -49,6 +50,7 @@ GDAL_ENVIRONMENT = {
 STATUS_CODES: dict[type[Exception], int] = {
     BadRequestError: status.HTTP_400_BAD_REQUEST,
     TileOutsideBounds: status.HTTP_404_NOT_FOUND,
+    PointOutsideBounds: status.HTTP_400_BAD_REQUEST,
     TileNotFoundError: status.HTTP_404_NOT_FOUND,
     MissingBands: status.HTTP_400_BAD_REQUEST,
     MissingAssets: status.HTTP_400_BAD_REQUEST,

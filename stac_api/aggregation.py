@@ -23,7 +23,7 @@ from stac_fastapi.extensions.aggregation.client import AsyncBaseAggregationClien
 from stac_fastapi.types.requests import get_base_url
 from stac_fastapi.types.search import APIRequest, str2list
 
-from extensions.errors import InvalidSearch
+from extensions.errors import InvalidSearch, NotFound
 from extensions.facets import CLASS_LABELS, CLASSES, UNKNOWN_CLASS, Counts
 from extensions.federation.stac import COLLECTION
 from extensions.search import count_plan, plan_search
@@ -133,6 +133,13 @@ def requested(aggregations: Any) -> list[str]:
     return names
 
 
+async def require_collection(request: Request, collection_id: str) -> None:
+    """404 for a collection the catalogue does not hold (read without the collection's
+    links, which would parse the body of a POST that need not have one)."""
+    if await services_of(request).collections.missing([collection_id]):
+        raise NotFound(f"Collection {collection_id} does not exist.")
+
+
 class DinamisAggregationClient(AsyncBaseAggregationClient):
     """Aggregations of the searches the core client answers."""
 
@@ -145,7 +152,7 @@ class DinamisAggregationClient(AsyncBaseAggregationClient):
         request: Request = kwargs["request"]
         collection_id = collection_id or request.path_params.get("collection_id")
         if collection_id is not None:
-            await self.core.get_collection(collection_id, request)  # 404 when unknown
+            await require_collection(request, collection_id)
         return {
             "type": "AggregationCollection",
             "aggregations": [
@@ -169,7 +176,7 @@ class DinamisAggregationClient(AsyncBaseAggregationClient):
             names = requested(search_request.aggregations)
             interval = search_request.datetime_frequency_interval
         if collection_id is not None:
-            await self.core.get_collection(collection_id, request)  # 404 when unknown
+            await require_collection(request, collection_id)
             search_request = search_request.model_copy(update={"collections": [collection_id]})
         services = services_of(request)
         plan = await plan_search(search_request, request, services)

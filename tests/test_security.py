@@ -12,6 +12,7 @@ from fastapi import Request
 
 from extensions.ratelimit import client_address
 from tests.conftest import make_app
+from tests.registry import bearer
 
 Items = list[dict[str, Any]]
 
@@ -153,3 +154,26 @@ async def test_a_trusted_proxy_sets_host_and_client(database: str, storage_root:
         await http.get("/_client", headers=forwarded)
     assert all(link["href"].startswith("https://dinamis.example/") for link in links)
     assert seen == ["203.0.113.9"]
+
+
+async def test_a_point_outside_the_image_is_a_400(
+    client: httpx.AsyncClient, demo_items: Items
+) -> None:
+    """Defect 15: `…/point/0.0,0.0` of an image far from there was a 500."""
+    headers = await bearer(client, "bruce.wayne@formation.example")
+    item = next(i for i in demo_items if i["collection"] == "spot67")
+    path = f"/collections/spot67/items/{item['id']}/point/0.0,0.0"
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "outside" in response.json()["description"].lower()
+
+
+async def test_an_empty_post_of_the_aggregations_is_answered(client: httpx.AsyncClient) -> None:
+    """Defect 15: an empty `POST /collections/{id}/aggregations` was a 500 (its links read
+    the body as JSON); the list of aggregations needs no body."""
+    response = await client.post(
+        "/collections/spot67/aggregations", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    missing = await client.post("/collections/nothing-here/aggregations")
+    assert missing.status_code == 404
