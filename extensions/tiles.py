@@ -29,7 +29,7 @@ from titiler.core.errors import BadRequestError, TileNotFoundError
 from titiler.core.factory import TilerFactory
 
 from extensions.access import require_downloadable
-from extensions.assets.hrefs import is_relative
+from extensions.assets.hrefs import is_relative, is_web
 from extensions.errors import NotFound
 from extensions.services import services_of
 
@@ -87,7 +87,12 @@ async def readable_asset(
     if location is None:
         assert href is not None
         storage = services.hrefs.storage
-        location = storage.read_location(href, READ_SECONDS) if is_relative(href) else href
+        if is_relative(href):
+            location = storage.read_location(href, READ_SECONDS)
+        elif is_web(href):
+            location = href
+        else:  # a local path outside the storage: not ours to read
+            raise NotFound(f"The image of {collection_id}/{item_id} is not served here.")
         services.hrefs.read_locations[key] = location
     return location
 

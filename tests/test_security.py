@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from fastapi import Request
 
 from extensions.ratelimit import client_address
-from tests.conftest import make_app
+from tests.conftest import ADMIN_TOKEN, make_app
 from tests.registry import bearer
 
 Items = list[dict[str, Any]]
@@ -177,3 +179,57 @@ async def test_an_empty_post_of_the_aggregations_is_answered(client: httpx.Async
     assert response.status_code == 200, response.text
     missing = await client.post("/collections/nothing-here/aggregations")
     assert missing.status_code == 404
+
+
+@pytest.fixture
+async def absolute_items(
+    client: httpx.AsyncClient, demo_items: Items
+) -> AsyncIterator[dict[str, dict[str, Any]]]:
+    """Two items written with absolute data hrefs: a local path and a URL."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    template = next(i for i in demo_items if i["collection"] == "spot67")
+    made = {}
+    for name, href in {
+        "path": "/mnt/secret/IMG.tif",
+        "url": "https://store.example/IMG.tif",
+    }.items():
+        item = copy.deepcopy(template)
+        item["id"] = f"ABSOLUTE-{name}"
+        item["assets"]["data"]["href"] = href
+        response = await client.post("/collections/spot67/items", json=item, headers=admin)
+        assert response.status_code in (200, 201), response.text
+        made[name] = item
+    yield made
+    for item in made.values():
+        await client.delete(f"/collections/spot67/items/{item['id']}", headers=admin)
+
+
+async def test_absolute_hrefs_are_gated(
+    client: httpx.AsyncClient, absolute_items: dict[str, dict[str, Any]]
+) -> None:
+    """Defect 6: an absolute href (ingested with `--href-prefix /mnt/…` or `https://…`) was
+    served as it is to anonymous callers, and `/sign` redirected anyone to it."""
+    ids = [item["id"] for item in absolute_items.values()]
+    found = await client.post("/search", json={"ids": ids})
+    assert found.status_code == 200
+    assert "/mnt/secret" not in found.text and "store.example" not in found.text
+    for item in absolute_items.values():
+        address = f"/collections/spot67/items/{item['id']}/assets/data"
+        assert (await client.get(address)).status_code == 401
+        assert (await client.get("/sign", params={"href": address})).status_code == 401
+        tile = await client.get(
+            f"/collections/spot67/items/{item['id']}/tiles/WebMercatorQuad/10/500/350"
+        )
+        assert tile.status_code == 401
+
+    licensed = await bearer(client, "bruce.wayne@formation.example")
+    served = await client.post("/search", json={"ids": ids}, headers=licensed)
+    assert "/mnt/secret" not in served.text and "store.example" not in served.text
+    url = await client.get(
+        f"/collections/spot67/items/{absolute_items['url']['id']}/assets/data", headers=licensed
+    )
+    assert url.status_code == 307 and url.headers["location"] == "https://store.example/IMG.tif"
+    path = await client.get(
+        f"/collections/spot67/items/{absolute_items['path']['id']}/assets/data", headers=licensed
+    )
+    assert path.status_code == 404, path.text

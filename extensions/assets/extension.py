@@ -28,7 +28,13 @@ from stac_fastapi.types.requests import get_base_url
 from starlette.types import Message, Receive, Scope, Send
 
 from extensions.access import fetch_item, get_rights, refuse, require_downloadable
-from extensions.assets.hrefs import ASSETS_PATH, is_public, is_relative, record_signatures
+from extensions.assets.hrefs import (
+    ASSETS_PATH,
+    is_public,
+    is_relative,
+    is_web,
+    record_signatures,
+)
 from extensions.assets.storage import S3Storage
 from extensions.errors import InvalidRequest, NotFound
 from extensions.identity import require_role
@@ -135,7 +141,11 @@ async def grant_for(
     if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
         raise NotFound(f"No asset {key!r} in item {collection}/{item_id}.")
     href = asset["href"]
-    if not is_relative(href):
+    if not is_relative(href):  # never shown to whoever may not download it
+        if not is_public(asset):
+            await require_downloadable(request, collection, item_id)
+        if not is_web(href):
+            raise NotFound(f"The file of {collection}/{item_id} {key!r} is not served here.")
         return str(href)
     if is_public(asset):
         return hrefs.public_url(get_base_url(request), href)

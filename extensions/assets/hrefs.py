@@ -6,6 +6,10 @@ The catalogue keeps hrefs relative to the storage root. In responses:
   (`dinamis:expires`): this API's `/assets/…` for local files, a presigned GET for S3;
 - a data asset the caller may not download gets this item's asset address
   (`…/items/{id}/assets/{key}`), which says why (401/403) and reveals no storage location.
+
+An href that is not relative (an item written with an absolute path or URL) is never shown
+as it is, unless the asset is public and on the web: a data asset's address redirects to it
+only for a caller who may download it, and a local path outside the storage is not served.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ EXPIRES = "dinamis:expires"
 
 def is_relative(href: str) -> bool:
     return "://" not in href and not href.startswith("/")
+
+
+def is_web(href: str) -> bool:
+    """An href another server answers (which we may redirect to, never read ourselves)."""
+    return href.startswith(("https://", "http://"))
 
 
 def is_public(asset: dict[str, Any]) -> bool:
@@ -90,11 +99,13 @@ class AssetHrefs:
         grants: list[Grant] = []
         for key, asset in (item.get("assets") or {}).items():
             href = asset.get("href") if isinstance(asset, dict) else None
-            if not isinstance(href, str) or not is_relative(href):
+            if not isinstance(href, str):
                 continue
-            if is_public(asset):
+            if is_public(asset) and is_web(href):
+                continue
+            if is_public(asset) and is_relative(href):
                 asset["href"] = self.public_url(base_url, href)
-            elif verdict == DOWNLOADABLE and collection and item_id:
+            elif verdict == DOWNLOADABLE and is_relative(href) and collection and item_id:
                 grant = self.grant(rights, href, collection, item_id, key)
                 asset["href"] = self.signed_url(base_url, grant)
                 asset[EXPIRES] = grant.expiry
