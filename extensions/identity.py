@@ -43,6 +43,10 @@ class IdentityProvider(Protocol):
         An invalid or revoked credential raises AuthenticationRequired with the reason.
         """
 
+    async def account(self, account_id: int) -> Identity | None:
+        """An account's identity now, None when it may no longer act (a signed URL made for
+        it is then refused)."""
+
 
 # Declared so that the OpenAPI document shows how to authenticate ("Authorize" in /api.html);
 # the identity provider reads the credentials itself.

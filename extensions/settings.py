@@ -27,7 +27,7 @@ from extensions.plugins import DEFAULT_PLUGINS, load_plugins
 from extensions.ratelimit import RateLimitSettings
 from extensions.signing import SigningSettings
 from extensions.viewer.settings import ViewerSettings
-from extensions.web.settings import DEV_SECRET, WebSettings
+from extensions.web.settings import WebSettings
 from pgstac.settings import DatabaseSettings
 
 ListOfStr = Annotated[Sequence[str], BeforeValidator(str_to_list), NoDecode]
@@ -102,10 +102,10 @@ class Settings(BaseSettings):
         if self.mode != "production":
             return self
         secret = self.web.secret_key.get_secret_value()
-        if secret == DEV_SECRET or len(secret) < MIN_SECRET_LENGTH:
+        if "secret_key" not in self.web.model_fields_set or len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"DINAMIS_SECRET_KEY must be set ({MIN_SECRET_LENGTH}+ characters) in "
-                "production mode"
+                "production mode, the same for every process of the site"
             )
         token = self.api.admin_token
         if token is not None and len(token.get_secret_value()) < MIN_SECRET_LENGTH:

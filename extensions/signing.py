@@ -4,6 +4,12 @@ A data asset's URL carries who it was signed for, the item and asset, and its ex
 GDAL/QGIS can read it with plain range requests and every download is audited. Public assets
 (thumbnails, quicklooks, metadata) carry a stable signature: the same URL for everybody, so
 that anonymous responses stay cacheable, and no unsigned path is ever served.
+
+Every signature names its key (`kid`): the newest key signs, the previous ones
+(`DINAMIS_PREVIOUS_SECRET_KEYS`) still verify until they are removed, so a key is rotated
+without breaking the URLs in use; a retired key's URLs are refused. A signature is also no
+more than its grant: the download rechecks, at most every `recheck_seconds`, that its account
+may still download the item (`extensions.assets`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +36,15 @@ class SigningSettings(BaseSettings):
 
     ttl_seconds: int = Field(default=3600, ge=60)
     """Lifetime of a signed URL unless the caller asks for less (or more, up to the maximum)."""
-    max_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    max_ttl_seconds: int = Field(default=4 * 3600, ge=60)
+    """Upper bound of a signed URL's or a collection token's lifetime: how long a leaked URL
+    can be used."""
     clock_skew_seconds: int = Field(default=60, ge=0)
     """Grace after expiry, for clocks of clients and servers that disagree a little."""
+    recheck_seconds: int = Field(default=60, ge=0)
+    """How long a download may rely on the last check that the URL's account may still
+    download the item: the bound on revocation (an account deactivated or expired, a licence
+    withdrawn)."""
 
 
 class SignatureRefused(PermissionDenied):
@@ -65,14 +78,27 @@ class Grant:
         return self.expires_at.isoformat().replace("+00:00", "Z")
 
 
-class Signer:
-    def __init__(self, secret: str, settings: SigningSettings | None = None) -> None:
-        self.settings = settings or SigningSettings()
-        self.key = hashlib.sha256(b"dinamis-assets:" + secret.encode()).digest()
+def key_id(key: bytes) -> str:
+    """A short public name of a key (a hash of it), carried by its signatures."""
+    return base64.urlsafe_b64encode(hashlib.sha256(b"kid:" + key).digest()[:6]).decode()
 
-    def _mac(self, *parts: object) -> str:
+
+class Signer:
+    def __init__(self, secrets: Sequence[str], settings: SigningSettings | None = None) -> None:
+        """`secrets`: the newest first (it signs), then the previous ones (they verify)."""
+        self.settings = settings or SigningSettings()
+        keys = [hashlib.sha256(b"dinamis-assets:" + s.encode()).digest() for s in secrets]
+        self.keys = {key_id(key): key for key in keys}
+        self.kid = key_id(keys[0])
+
+    def _mac(self, *parts: object, kid: str | None = None) -> str:
+        key = self.keys.get(kid or self.kid)
+        if key is None:
+            raise SignatureRefused(
+                "This URL was signed with a key this server no longer holds: sign it again."
+            )
         message = "\x1f".join("" if p is None else str(p) for p in parts).encode()
-        digest = hmac.new(self.key, message, hashlib.sha256).digest()[:24]
+        digest = hmac.new(key, message, hashlib.sha256).digest()[:24]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def expires(self, seconds: int | None = None) -> int:
@@ -82,11 +108,11 @@ class Signer:
     # -- asset files -------------------------------------------------------------------------
 
     def public(self, path: str) -> dict[str, str]:
-        return {"sig": self._mac("public", path)}
+        return {"kid": self.kid, "sig": self._mac("public", path)}
 
     def sign(self, grant: Grant) -> dict[str, str]:
         values = self.grant_values(grant)
-        return {**values, "sig": self._mac("grant", grant.path, *values.values())}
+        return {**values, "kid": self.kid, "sig": self._mac("grant", grant.path, *values.values())}
 
     @staticmethod
     def grant_values(grant: Grant) -> dict[str, str]:
@@ -108,12 +134,13 @@ class Signer:
                 "This file needs a signed URL: take the asset's href from the item while signed "
                 "in, or ask GET /sign?href=… ."
             )
+        kid = query.get("kid") or self.kid
         if "exp" not in query:
-            if same(signature, self._mac("public", path)):
+            if same(signature, self._mac("public", path, kid=kid)):
                 return None
             raise SignatureRefused("Invalid signature: the URL was altered.")
         values = [query.get(name, "") for name in GRANT_PARAMETERS]
-        if not same(signature, self._mac("grant", path, *values)):
+        if not same(signature, self._mac("grant", path, *values, kid=kid)):
             raise SignatureRefused("Invalid signature: the URL was altered.")
         expires = int(values[0]) if values[0].isdigit() else 0
         if time.time() > expires + self.settings.clock_skew_seconds:
@@ -150,12 +177,14 @@ class Signer:
             "" if account is None else str(account),
             "" if entity is None else str(entity),
         ]
-        return ".".join([*parts, self._mac("token", collection, *parts)])
+        return ".".join([*parts, self.kid, self._mac("token", collection, *parts)])
 
     def verify_token(self, token: str, collection: str) -> tuple[int | None, int | None, int]:
         """(account, entity, expires) of a collection token valid for `collection`."""
         parts = token.split(".")
-        if len(parts) != 4 or not same(parts[3], self._mac("token", collection, *parts[:3])):
+        if len(parts) != 5 or not same(
+            parts[4], self._mac("token", collection, *parts[:3], kid=parts[3])
+        ):
             raise SignatureRefused("Invalid token for this collection.")
         expires = int(parts[0]) if parts[0].isdigit() else 0
         if time.time() > expires + self.settings.clock_skew_seconds:

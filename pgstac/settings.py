@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,6 +44,17 @@ class ClusterSettings(BaseSettings):
     @property
     def pgdata(self) -> Path:
         return (self.data_dir or self.home / "pgdata").absolute()
+
+
+def kept_secret(name: str) -> str:
+    """A secret made once for this installation and kept in `<DINAMIS_HOME>/<name>` (0600),
+    for the processes that share that folder; production sets its own instead."""
+    path = ClusterSettings().home / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 class DatabaseSettings(BaseSettings):

@@ -5,7 +5,6 @@ deactivating takes effect at once."""
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 import anyio
@@ -14,6 +13,7 @@ from fastapi import Request
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.identity import Identity
+from extensions.signing import same
 from extensions.web import CSRF_COOKIE, is_page
 from registry_plugin.domain import auth
 from registry_plugin.settings import OidcSettings
@@ -82,7 +82,7 @@ def check_csrf_header(request: Request) -> None:
     if request.method in SAFE_METHODS or is_page(request):
         return
     sent, expected = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
-    if not sent or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+    if not sent or not expected or not same(sent, expected):
         raise PermissionDenied(
             f"Requête authentifiée par le cookie de session sans jeton CSRF valide : envoyez "
             f"l'en-tête {CSRF_HEADER} de la page, ou un jeton Bearer ou une clé d'API."
@@ -97,6 +97,10 @@ class RegistryIdentityProvider:
     def __init__(self, oidc: OidcSettings, database: Database) -> None:
         self.oidc = OidcVerifier(oidc) if oidc.enabled else None
         self.database = database
+
+    async def account(self, account_id: int) -> Identity | None:
+        async with self.database.session() as session:
+            return await auth.identify_account(session, account_id)
 
     async def identify(self, request: Request) -> Identity | None:
         """A stale session cookie makes an anonymous visitor (pages then offer to sign in);

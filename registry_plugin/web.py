@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +19,14 @@ from registry_plugin.models import Entity
 from registry_plugin.settings import RegistrySettings
 
 
+def audit_address(request: Request) -> str | None:
+    """The client's IP address as the audit records it (INET): none when the server names no
+    IP (a Unix socket, a test client's name)."""
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(client_address(request)))
+    return None
+
+
 def new_context(request: Request, session: AsyncSession) -> Context:
     services = services_of(request)
     web = services.settings.web
@@ -25,9 +35,9 @@ def new_context(request: Request, session: AsyncSession) -> Context:
         settings=services.settings.plugin(RegistrySettings),
         mails=services.templates.env,
         public_url=web.public_url,
-        secret=web.secret_key.get_secret_value(),
+        secrets=web.secret_keys,
         identity=request.scope.get("identity"),
-        address=client_address(request),
+        address=audit_address(request),
         queue=services.jobs,
     )
 

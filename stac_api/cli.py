@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from pgstac.cluster import ClusterError, EmbeddedCluster
 from pgstac.collections import COLLECTIONS_FILE, CollectionDefinitionError, read_collections
-from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings
+from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings, kept_secret
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -35,6 +34,8 @@ app.add_typer(collections_app, name="collections")
 
 console = Console()
 err = Console(stderr=True)
+
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 
 
 def fail(message: str) -> typer.Exit:
@@ -277,16 +278,6 @@ def ingest(
 # -- serve -----------------------------------------------------------------------------------
 
 
-def admin_token(home: Path) -> str:
-    """The development admin token, created once and kept in `<home>/admin-token` (0600)."""
-    path = home / "admin-token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 def read_settings() -> Settings:
     """The settings from the environment, or a clear error saying which one is wrong."""
     from pydantic import ValidationError
@@ -304,10 +295,10 @@ def for_development(settings: Settings, url: str) -> Settings:
     links that point where it listens, and the Airbus simulator when there is no key."""
     updates: dict[str, Any] = {}
     if settings.api.admin_token is None:
-        home = ClusterSettings().home
-        token = SecretStr(admin_token(home))
+        token = SecretStr(kept_secret(ADMIN_TOKEN_FILE))
         updates["api"] = settings.api.model_copy(update={"admin_token": token})
-        console.print(f"Transactions: admin token in {home / 'admin-token'} (development mode).")
+        home = ClusterSettings().home
+        console.print(f"Transactions: admin token in {home / ADMIN_TOKEN_FILE} (development mode).")
     if "public_url" not in settings.web.model_fields_set:
         updates["web"] = settings.web.model_copy(update={"public_url": url})
     if not settings.oneatlas.enabled:

@@ -28,7 +28,7 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Open the database lanes and the job queue, build everything else; close all after."""
     plugins = load_plugins(settings.plugins) if plugins is None else plugins
-    signer = Signer(settings.web.secret_key.get_secret_value(), settings.signing)
+    signer = Signer(settings.web.secret_keys, settings.signing)
     templates = make_templates(
         [VIEWER_TEMPLATES, *(folder for p in plugins if (folder := p.templates()))],
         settings.web.public_url,

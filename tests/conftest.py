@@ -42,6 +42,9 @@ from stac_api.app import create_app
 TEST_SEED = 7
 TEST_ITEMS = 1500
 ADMIN_TOKEN = secrets.token_urlsafe(32)
+TEST_SECRET = secrets.token_urlsafe(32)
+# Every app of the session signs with it (tests sign URLs themselves with `Signer`).
+os.environ["DINAMIS_SECRET_KEY"] = TEST_SECRET
 
 
 @pytest.fixture(scope="session")

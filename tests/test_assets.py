@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from extensions.signing import Signer
-from extensions.web.settings import DEV_SECRET
+from tests.conftest import TEST_SECRET
 from tests.registry import INSTRUCTOR, bearer
 
 
@@ -27,7 +27,7 @@ async def served_item(client: httpx.AsyncClient, item: dict[str, Any]) -> dict[s
 
 def signed(path: str) -> str:
     """A public signature of `path` (slashes encoded, as a client could send them)."""
-    return f"/assets/{quote(path, safe='')}?{urlencode(Signer(DEV_SECRET).public(path))}"
+    return f"/assets/{quote(path, safe='')}?{urlencode(Signer([TEST_SECRET]).public(path))}"
 
 
 async def test_every_asset_of_an_item_is_real(

@@ -47,7 +47,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-SEAL = MailSeal("a-test-secret")
+SEAL = MailSeal(["a-test-secret"])
 
 
 def settings(port: int, **options: Any) -> MailSettings:

@@ -203,7 +203,8 @@ async def test_referent_page_refuses_another_entitys_account(
     assert next(a for a in still.json() if a["id"] == pending["id"])["status"] == "pending"
 
 
-def test_production_refuses_a_default_secret() -> None:
+def test_production_refuses_a_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DINAMIS_SECRET_KEY")
     with pytest.raises(ValueError, match="DINAMIS_SECRET_KEY"):
         Settings(mode="production")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from fastapi import Request
 
 from extensions.ratelimit import client_address
+from extensions.signing import Grant, SignatureRefused, Signer
 from tests.conftest import ADMIN_TOKEN, make_app
 from tests.registry import bearer
 
@@ -233,3 +235,23 @@ async def test_absolute_hrefs_are_gated(
         f"/collections/spot67/items/{absolute_items['path']['id']}/assets/data", headers=licensed
     )
     assert path.status_code == 404, path.text
+
+
+def test_signing_keys_rotate(demo_items: Items) -> None:
+    """Defect 7: one key without an id made rotation all-or-nothing. A URL or token names its
+    key; the previous key still verifies, a removed one is refused."""
+    old, new = "old-" + "o" * 32, "new-" + "n" * 32
+    grant = Grant("spot67/a.tif", "spot67", "A", "data", 1, 2, int(time.time()) + 600)
+    before = Signer([old])
+    url, public = before.sign(grant), before.public("spot67/q.jpg")
+    token = before.token("spot67", 1, 2, grant.expires)
+    during = Signer([new, old])
+    assert during.verify(grant.path, url) == grant
+    assert during.verify("spot67/q.jpg", public) is None
+    assert during.verify_token(token, "spot67") == (1, 2, grant.expires)
+    assert during.sign(grant)["kid"] != url["kid"]  # the new key signs
+    after = Signer([new])
+    with pytest.raises(SignatureRefused, match="no longer holds"):
+        after.verify(grant.path, url)
+    with pytest.raises(SignatureRefused):
+        after.verify_token(token, "spot67")

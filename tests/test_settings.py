@@ -49,3 +49,23 @@ def test_production_refuses_a_weak_admin_token() -> None:
         settings("production", "admin")
     assert settings("production", "x" * 40).api.admin_token is not None
     assert settings("development", "admin").api.admin_token is not None
+
+
+def test_no_published_secret_is_ever_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Defect 14: development mode, the default, signed with a key printed in the source."""
+    monkeypatch.delenv("DINAMIS_SECRET_KEY", raising=False)
+    monkeypatch.setenv("DINAMIS_HOME", str(tmp_path / "one"))
+    first = WebSettings().secret_key.get_secret_value()
+    assert first == WebSettings().secret_key.get_secret_value()  # kept for the installation
+    assert len(first) >= 32 and (tmp_path / "one" / "secret-key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("DINAMIS_HOME", str(tmp_path / "two"))
+    assert WebSettings().secret_key.get_secret_value() != first
+    with pytest.raises(ValidationError, match="DINAMIS_SECRET_KEY must be set"):
+        Settings(mode="production")
+
+
+def test_previous_keys_are_read_newest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DINAMIS_SECRET_KEY", "new-" + "n" * 32)
+    monkeypatch.setenv("DINAMIS_PREVIOUS_SECRET_KEYS", "old-" + "o" * 32 + ", older-" + "x" * 32)
+    keys = WebSettings().secret_keys
+    assert [k[:4] for k in keys] == ["new-", "old-", "olde"]

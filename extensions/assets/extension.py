@@ -27,7 +27,15 @@ from stac_fastapi.types.extension import ApiExtension
 from stac_fastapi.types.requests import get_base_url
 from starlette.types import Message, Receive, Scope, Send
 
-from extensions.access import fetch_item, get_rights, refuse, require_downloadable
+from extensions.access import (
+    ANONYMOUS,
+    DOWNLOADABLE,
+    decide,
+    fetch_item,
+    get_rights,
+    refuse,
+    require_downloadable,
+)
 from extensions.assets.hrefs import (
     ASSETS_PATH,
     is_public,
@@ -39,15 +47,16 @@ from extensions.assets.storage import S3Storage
 from extensions.errors import InvalidRequest, NotFound
 from extensions.identity import require_role
 from extensions.services import ServicesDep, services_of
-from extensions.signing import Grant, Signer
+from extensions.signing import Grant, SignatureRefused, Signer
 
 if TYPE_CHECKING:
     from extensions.database import Database
+    from extensions.services import Services
 
 ITEM_ASSET = re.compile(r"/collections/([^/]+)/items/([^/]+)/assets/([^/?#]+)$")
 Duration = Annotated[
     int | None,
-    Query(ge=60, description="Lifetime of the signature in seconds (8 hours at most)"),
+    Query(ge=60, description="Lifetime of the signature in seconds (4 hours at most by default)"),
 ]
 
 
@@ -97,6 +106,30 @@ class CountedFileResponse(FileResponse):
         await self.on_sent(sent)
 
 
+async def recheck(services: Services, grant: Grant) -> None:
+    """A signed URL is honoured while the account it was made for may still download its
+    item: deactivated, expired or its licence withdrawn, the URL stops working within
+    `DINAMIS_SIGNING_RECHECK_SECONDS` (the answer is kept that long: GDAL's many range
+    requests of one file cost one check)."""
+    if grant.account is None:
+        return
+    key = (grant.account, grant.collection, grant.item)
+    verdict = services.hrefs.rechecked.get(key)
+    if verdict is None:
+        identity = await services.identity.account(grant.account) if services.identity else None
+        rights = ANONYMOUS
+        if identity is not None and services.access is not None:
+            rights = await services.access.rights(identity)
+        item = (grant.collection, grant.item)
+        verdict = (await decide(services.database, rights, [item]))[item]
+        services.hrefs.rechecked[key] = verdict
+    if verdict != DOWNLOADABLE:
+        raise SignatureRefused(
+            "The account this URL was signed for may no longer download this file (account "
+            "deactivated or expired, or licence withdrawn)."
+        )
+
+
 async def get_asset(
     request: Request,
     services: ServicesDep,
@@ -106,6 +139,8 @@ async def get_asset(
     ETag and Content-Length."""
     hrefs, database = services.hrefs, services.database
     grant = hrefs.signer.verify(path, request.query_params)
+    if grant is not None:
+        await recheck(services, grant)
     signature = request.query_params["sig"]
     storage = hrefs.storage
     if isinstance(storage, S3Storage):
@@ -152,9 +187,11 @@ async def grant_for(
     if token:
         account, entity, expires = hrefs.signer.verify_token(token, collection)
         lifetime = min(seconds or hrefs.signer.settings.ttl_seconds, expires - int(time.time()))
-        return Grant(
+        grant = Grant(
             href, collection, item_id, key, account, entity, hrefs.signer.expires(max(lifetime, 60))
         )
+        await recheck(services_of(request), grant)
+        return grant
     rights = await require_downloadable(request, collection, item_id)
     return hrefs.grant(rights, href, collection, item_id, key, seconds)
 

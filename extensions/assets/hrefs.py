@@ -60,6 +60,11 @@ class AssetHrefs:
         # asset (a path, or a presigned URL that GDAL's cache then recognises) is kept a
         # moment, by (collection, item, asset key).
         self.read_locations: TTLCache[tuple[str, str, str], str] = TTLCache(maxsize=4096, ttl=30)
+        # Whether the account a signed URL was made for may still download its item, by
+        # (account, collection, item): the bound on revocation.
+        self.rechecked: TTLCache[tuple[int, str, str], str] = TTLCache(
+            maxsize=16384, ttl=signer.settings.recheck_seconds
+        )
 
     def public_url(self, base_url: str, path: str) -> str:
         return f"{base_url}{ASSETS_PATH}/{quote(path)}?{urlencode(self.signer.public(path))}"

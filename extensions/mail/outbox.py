@@ -188,7 +188,7 @@ async def deliver(
 
 async def deliver_mail(context: procrastinate.JobContext, message_id: int) -> None:
     services = job_services(context)
-    seal = MailSeal(services.settings.web.secret_key.get_secret_value())
+    seal = MailSeal(services.settings.web.secret_keys)
     async with services.database.session() as session:
         await deliver(session, message_id, services.settings.mail, seal)
 

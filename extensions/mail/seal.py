@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -18,12 +19,17 @@ MASK = "[masqué]"
 SEALED = re.compile(r"\[scellé:([\w=-]+)\]")
 
 
+def derived(secret_key: str) -> bytes:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"dinamis-mail-seal")
+    return base64.urlsafe_b64encode(key.derive(secret_key.encode()))
+
+
 class MailSeal:
     """Seals a secret into a mail's body, and opens the sealed parts for its recipient."""
 
-    def __init__(self, secret_key: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"dinamis-mail-seal")
-        self.fernet = Fernet(base64.urlsafe_b64encode(key.derive(secret_key.encode())))
+    def __init__(self, secret_keys: Sequence[str]) -> None:
+        """`secret_keys`: the site's keys, the sealing one first (the others still open)."""
+        self.fernet = MultiFernet([Fernet(derived(key)) for key in secret_keys])
 
     def seal(self, secret: str) -> str:
         return f"[scellé:{self.fernet.encrypt(secret.encode()).decode()}]"

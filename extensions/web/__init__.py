@@ -25,6 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 from extensions.errors import PermissionDenied
 from extensions.identity import get_identity
 from extensions.services import services_of
+from extensions.signing import same
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "dinamis_csrf"
@@ -65,8 +66,9 @@ def make_templates(
 
 
 def signer(request: Request, salt: str) -> URLSafeTimedSerializer:
-    secret = services_of(request).settings.web.secret_key.get_secret_value()
-    return URLSafeTimedSerializer(secret, salt=salt)
+    # itsdangerous signs with the last key and accepts all: the newest last.
+    keys = services_of(request).settings.web.secret_keys[::-1]
+    return URLSafeTimedSerializer(keys, salt=salt)
 
 
 def csrf_token(request: Request) -> str:
@@ -80,7 +82,7 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request, form: Any) -> None:
     """Refuse a form whose token does not match its cookie."""
     sent, expected = form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE)
-    if not sent or not expected or not secrets.compare_digest(str(sent), expected):
+    if not sent or not expected or not same(str(sent), expected):
         raise PermissionDenied(
             "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez."
         )

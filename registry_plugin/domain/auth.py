@@ -165,6 +165,15 @@ async def identify_email(session: AsyncSession, email: str) -> Identity:
     return identity_of(account, "oidc")
 
 
+async def identify_account(session: AsyncSession, account_id: int) -> Identity | None:
+    """The account's identity now, None when it may no longer act (deactivated, expired, its
+    entity suspended, deleted): what a signature made for it is checked against."""
+    account = await session.scalar(select(Account).where(Account.id == account_id))
+    if account is None or problem(account):
+        return None
+    return identity_of(account, "signature")
+
+
 def identity_of(account: Account, via: str) -> Identity:
     return make_identity(
         account.id,

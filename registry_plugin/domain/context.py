@@ -19,7 +19,8 @@ class Context(Mailing):
 
     settings: RegistrySettings
     public_url: str
-    secret: str
+    secrets: list[str]
+    """The site's keys, the signing one first (DINAMIS_SECRET_KEY, then the previous ones)."""
     identity: Identity | None = None
     address: str | None = None
 
@@ -52,10 +53,11 @@ class Context(Mailing):
 
     def private_link(self, path: str, token: str) -> str:
         """A link for its recipient alone: the token is sealed in the outbox's copy."""
-        return self.link(path) + MailSeal(self.secret).seal(token)
+        return self.link(path) + MailSeal(self.secrets).seal(token)
 
     def signer(self, salt: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret, salt=f"registry-{salt}")
+        # itsdangerous signs with the last key and accepts all: the newest last.
+        return URLSafeTimedSerializer(self.secrets[::-1], salt=f"registry-{salt}")
 
 
 def _plain(value: Any) -> Any:

@@ -544,7 +544,7 @@ async def mailbox(
     if a.strip():
         query = query.where(OutboxMessage.recipients.contains([a.strip().lower()]))
     messages = list(await ctx.session.scalars(query))
-    seal = MailSeal(services_of(request).settings.web.secret_key.get_secret_value())
+    seal = MailSeal(services_of(request).settings.web.secret_keys)
     bodies = {m.id: seal.open(m.body) for m in messages}
     context = {"messages": messages, "bodies": bodies, "a": a, "dev": True}
     return render(request, "registry/courriels.html", context)
