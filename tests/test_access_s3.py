@@ -71,8 +71,21 @@ async def test_s3_assets_are_presigned_for_permitted_callers(
     item = next(i for i in demo_items[:20] if i["collection"] == "pleiades")
     url = f"/collections/pleiades/items/{item['id']}"
     served = (await s3_client.get(url, headers=await bearer(s3_client, INSTRUCTOR))).json()
-    data = served["assets"]["data"]["href"]
+    signed = served["assets"]["data"]["href"]
+    assert signed.startswith("http://testserver/assets/") and s3_endpoint not in signed
+    # Every use of the signed URL goes through the API, which audits it (defect 13 of
+    # issue 15: S3 downloads were not audited), then redirects to a presigned GET.
+    redirect = await s3_client.get(signed, headers={"Range": "bytes=0-4095"})
+    assert redirect.status_code == 307, redirect.text
+    data = redirect.headers["location"]
     assert data.startswith(f"{s3_endpoint}/dinamis-assets/archive/") and "X-Amz-Signature=" in data
+    assert "X-Amz-Expires=300" in data  # minutes, not the signature's hours
+    audit = await s3_client.get(
+        "/access/downloads",
+        params={"item": item["id"]},
+        headers=await bearer(s3_client, INSTRUCTOR),
+    )
+    assert [(row["requests"], row["bytes"]) for row in audit.json()] == [(1, 4096)]
     local = (storage_root / item["assets"]["data"]["href"]).read_bytes()
     async with httpx.AsyncClient() as outside:
         part = await outside.get(data, headers={"Range": "bytes=0-4095"})

@@ -60,6 +60,19 @@ Duration = Annotated[
 ]
 
 
+PRESIGNED_SECONDS = 300
+"""Lifetime of the presigned S3 GET a signed URL redirects to."""
+RANGES = re.compile(r"(\d+)-(\d+)")
+
+
+def ranged(header: str | None) -> int:
+    """The bytes a `Range: bytes=a-b[, c-d]` header asks for (0 for none or open ranges): what
+    the audit counts of an S3 download, which the API does not see pass."""
+    if not header or not header.startswith("bytes="):
+        return 0
+    return sum(int(end) - int(start) + 1 for start, end in RANGES.findall(header))
+
+
 async def record_download(database: Database, grant: Grant, signature: str, size: int) -> None:
     """One row per signed URL used, counting its requests and bytes (GDAL reads a COG in
     many ranges)."""
@@ -144,10 +157,17 @@ async def get_asset(
     signature = request.query_params["sig"]
     storage = hrefs.storage
     if isinstance(storage, S3Storage):
-        if grant is not None:
-            await record_download(database, grant, signature, 0)
-        seconds = grant.expires - int(time.time()) if grant else 3600
-        return RedirectResponse(storage.presign(path, max(seconds, 60)), status_code=307)
+        if grant is None:  # public: the same redirect for everybody, cacheable
+            return RedirectResponse(storage.presign(path, 3600), status_code=307)
+        requested = ranged(request.headers.get("range")) or await storage.size(path)
+        await record_download(database, grant, signature, requested)
+        # Short: GDAL comes back here (checked and audited again) when it has expired.
+        seconds = min(grant.expires - int(time.time()), PRESIGNED_SECONDS)
+        return RedirectResponse(
+            storage.presign(path, max(seconds, 1)),
+            status_code=307,
+            headers={"Cache-Control": "no-store"},
+        )
     file = storage.path(path)
     if grant is None:
         return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})

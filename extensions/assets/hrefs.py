@@ -2,8 +2,9 @@
 
 The catalogue keeps hrefs relative to the storage root. In responses:
 - thumbnails, quicklooks and metadata get a stable signed URL of this API (public);
-- a data asset the caller may download gets a signed URL with its expiry
-  (`dinamis:expires`): this API's `/assets/…` for local files, a presigned GET for S3;
+- a data asset the caller may download gets a signed URL of this API (`/assets/…`) with its
+  expiry (`dinamis:expires`): every use is checked and audited, then served (a local file)
+  or redirected to a presigned GET of a few minutes (S3);
 - a data asset the caller may not download gets this item's asset address
   (`…/items/{id}/assets/{key}`), which says why (401/403) and reveals no storage location.
 
@@ -14,7 +15,6 @@ only for a caller who may download it, and a local path outside the storage is n
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -70,8 +70,6 @@ class AssetHrefs:
         return f"{base_url}{ASSETS_PATH}/{quote(path)}?{urlencode(self.signer.public(path))}"
 
     def signed_url(self, base_url: str, grant: Grant) -> str:
-        if self.storage.remote:
-            return self.storage.presign(grant.path, grant.expires - int(time.time()))
         return f"{base_url}{ASSETS_PATH}/{quote(grant.path)}?{urlencode(self.signer.sign(grant))}"
 
     def grant(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
+from botocore.exceptions import BotoCoreError, ClientError
+
 from extensions.assets.settings import S3Settings, StorageSettings
 
 
@@ -74,6 +77,16 @@ class S3Storage:
     def read_location(self, href: str, seconds: int) -> str:
         """Where the API itself (GDAL) reads the file: a presigned URL."""
         return self.presign(href, seconds)
+
+    async def size(self, href: str) -> int:
+        """The object's size in bytes (0 when it cannot be read), for the audit."""
+        try:
+            head = await anyio.to_thread.run_sync(
+                lambda: self.client.head_object(Bucket=self.bucket, Key=self.key(href))
+            )
+        except (BotoCoreError, ClientError):  # the audit must not fail a download
+            return 0
+        return int(head.get("ContentLength", 0))
 
 
 Storage = LocalStorage | S3Storage
