@@ -220,7 +220,7 @@ async def request_reset(
 ) -> dict[str, str]:
     """Always answers `sent`, so that it tells nobody which addresses have an account."""
     email = str(body.email).lower()
-    limit_mail(request, email)
+    await limit_mail(request, email)
     await auth.request_reset(ctx, email)
     await ctx.commit()
     return {"status": "sent"}

@@ -58,18 +58,18 @@ async def limit_sign_in(ctx: Context, request: Request, email: str) -> None:
     before is still let through."""
     limit = services_of(request).rate_limiter
     address, account = client_address(request), email.strip().lower()
-    limit.hit(limit.settings.sign_in, f"sign-in:{address}")
+    await limit.hit(limit.settings.sign_in, f"sign-in:{address}")
     try:
-        limit.hit(ctx.settings.sign_in_ceiling, f"sign-in:{account}")
+        await limit.hit(ctx.settings.sign_in_ceiling, f"sign-in:{account}")
     except TooManyRequests:
         if not await auth.signed_in_from(ctx, account, address):
             raise
 
 
-def limit_mail(request: Request, email: str) -> None:
+async def limit_mail(request: Request, email: str) -> None:
     """Count an e-mail sent on a visitor's request, against the client and the address."""
     limit = services_of(request).rate_limiter
-    limit.hit(limit.settings.mail, f"mail:{client_address(request)}", f"mail:{email}")
+    await limit.hit(limit.settings.mail, f"mail:{client_address(request)}", f"mail:{email}")
 
 
 async def send_verification(
@@ -77,7 +77,7 @@ async def send_verification(
 ) -> None:
     """E-mail a verification link before an adhesion (`adhesion`) or an account request for
     an adherent entity (`account`); rate-limited per client and per address."""
-    limit_mail(request, email)
+    await limit_mail(request, email)
     if purpose == "account":
         entity = await ctx.session.get(Entity, entity_id) if entity_id else None
         if entity is None or entity.status != "active":

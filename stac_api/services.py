@@ -50,7 +50,7 @@ async def open_services(
                     federation=Federation(airbus, signer, database),
                     collections=known_collections(database),
                     queryables=known_queryables(database),
-                    rate_limiter=RateLimiter(settings.rate_limits),
+                    rate_limiter=RateLimiter(settings.rate_limits, database),
                     identity=next(
                         (i for p in plugins if (i := p.identity_provider(settings, database))),
                         None,

@@ -88,6 +88,16 @@ def demo_items(database: str, storage_root: Path) -> list[dict[str, Any]]:
     return items
 
 
+@pytest.fixture
+def rate_limit_counters(database: str) -> None:
+    """Rate limits count in the database, shared by every app of the session: a test of the
+    limits starts from none counted."""
+    import psycopg
+
+    with psycopg.connect(database) as conn:
+        conn.execute("DELETE FROM dinamis.rate_limits")
+
+
 def make_settings(
     database: str,
     storage_root: Path,

@@ -64,7 +64,7 @@ def test_migrate_is_idempotent(database: str) -> None:
     assert first == again
     assert changes == []  # the licences are loaded once
     assert first.pgstac_version == "0.10.0"
-    assert first.schemas == {"dinamis": "0007", "registry": "0001", "ordering": "0001"}
+    assert first.schemas == {"dinamis": "0008", "registry": "0001", "ordering": "0001"}
 
 
 def test_a_taken_fixed_port_is_reported(scratch: Path) -> None:

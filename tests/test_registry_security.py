@@ -56,7 +56,7 @@ async def sign_in(
 
 
 async def test_sign_in_and_verification_mails_are_rate_limited(
-    database: str, storage_root: Path
+    database: str, storage_root: Path, rate_limit_counters: None
 ) -> None:
     limits = RateLimitSettings(sign_in="3/minute", mail="2/hour")
     app = make_app(database, storage_root, rate_limits=limits)
@@ -335,7 +335,11 @@ async def test_the_json_api_wants_a_csrf_token_with_the_session_cookie(
 
 
 async def test_an_attacker_cannot_lock_a_victim_out(
-    database: str, storage_root: Path, registry_demo: list[str], monkeypatch: pytest.MonkeyPatch
+    database: str,
+    storage_root: Path,
+    registry_demo: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    rate_limit_counters: None,
 ) -> None:
     """Sign-in attempts were counted per account: anyone could block its owner. They are
     counted per address, so failures from elsewhere do not block the victim; past the

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import Request
 
-from extensions.ratelimit import client_address
+from extensions.ratelimit import RateLimitSettings, client_address
 from extensions.signing import Grant, SignatureRefused, Signer
 from tests.conftest import ADMIN_TOKEN, make_app
 from tests.registry import bearer
@@ -255,3 +255,39 @@ def test_signing_keys_rotate(demo_items: Items) -> None:
         after.verify(grant.path, url)
     with pytest.raises(SignatureRefused):
         after.verify_token(token, "spot67")
+
+
+async def test_rate_limits_are_shared_by_the_processes(
+    database: str, storage_root: Path, rate_limit_counters: None
+) -> None:
+    """Defect 14: the limiter counted in each process's memory (N workers, N × the limit);
+    two apps on one database count one limit."""
+    limits = RateLimitSettings(sign_in="3/minute")
+    apps = [make_app(database, storage_root, rate_limits=limits) for _ in range(2)]
+    statuses = []
+    async with (
+        apps[0].router.lifespan_context(apps[0]),
+        apps[1].router.lifespan_context(apps[1]),
+    ):
+        for attempt in range(4):
+            app = apps[attempt % 2]
+            transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 1234))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                response = await http.post(
+                    "/auth/token", data={"username": "nobody@exemple.fr", "password": "x"}
+                )
+                statuses.append(response.status_code)
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_the_development_mailbox_answers_this_machine_only(
+    database: str, storage_root: Path
+) -> None:
+    """Development mode is the default: a development server left reachable must not show
+    everybody's single-use links to whoever opens its mailbox."""
+    app = make_app(database, storage_root)
+    async with app.router.lifespan_context(app):
+        for client, status in ((("127.0.0.1", 1), 200), (("203.0.113.5", 1), 404)):
+            transport = httpx.ASGITransport(app=app, client=client)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                assert (await http.get("/portail/courriels")).status_code == status

@@ -3,6 +3,8 @@ representative's e-validation, and the account request of a member of an adheren
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +17,7 @@ from starlette.datastructures import UploadFile
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
 from extensions.mail import MailSeal, OutboxMessage
+from extensions.ratelimit import client_address
 from extensions.services import services_of
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import acts, adhesions, drafts, entities, links
@@ -529,9 +532,14 @@ async def account_send(request: Request, ctx: RegistryContext) -> Response:
 
 def dev_mailbox(request: Request) -> bool:
     """Without SMTP in development, mails are read on the portal with their single-use
-    links, as their recipients would (never in production, where only SMTP carries them)."""
+    links, as their recipients would: never in production, where only SMTP carries them, and
+    only from this machine (a development server left reachable shows nobody's links)."""
     settings = services_of(request).settings
-    return not settings.production and not settings.mail.smtp_host
+    if settings.production or settings.mail.smtp_host:
+        return False
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(client_address(request)).is_loopback
+    return False
 
 
 @router.get("/courriels")

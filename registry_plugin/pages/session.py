@@ -99,7 +99,7 @@ async def reset_send(request: Request, ctx: RegistryContext) -> Response:
     if checked is None:
         return render(request, "registry/oubli.html", {"values": values, "errors": errors}, 400)
     email = str(checked.email).lower()
-    limit_mail(request, email)
+    await limit_mail(request, email)
     await auth.request_reset(ctx, email)
     await ctx.commit()
     return render(request, "registry/oubli_envoye.html", {"email": email})
