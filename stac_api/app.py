@@ -46,6 +46,7 @@ from extensions.tiles import add_tiles
 from extensions.viewer import add_viewer
 from extensions.viewer.pages import STATIC as VIEWER_STATIC
 from extensions.web import HERE as WEB_HERE
+from extensions.web.headers import SecurityHeaders
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
 from stac_api.client import SIMULATED, DinamisClient
@@ -246,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             ),
             Middleware(BodyLimit, settings=settings),
+            Middleware(SecurityHeaders, settings=settings),  # the last: the outermost
         ],
         health_check=health_check,
     )
