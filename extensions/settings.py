@@ -97,22 +97,44 @@ class Settings(BaseSettings):
     plugin_settings: dict[str, Any] = Field(default_factory=dict)
     """Each loaded plugin's settings (its `settings_model`), by plugin name."""
 
-    @model_validator(mode="after")
-    def refuse_weak_production_secrets(self) -> Self:
-        if self.mode != "production":
-            return self
+    def production_problems(self) -> list[str]:
+        """What production mode refuses: the start-up check list (every problem at once)."""
+        problems = []
         secret = self.web.secret_key.get_secret_value()
         if "secret_key" not in self.web.model_fields_set or len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(
-                f"DINAMIS_SECRET_KEY must be set ({MIN_SECRET_LENGTH}+ characters) in "
-                "production mode, the same for every process of the site"
+            problems.append(
+                f"DINAMIS_SECRET_KEY must be set ({MIN_SECRET_LENGTH}+ characters), the same "
+                "for every process of the site"
             )
         token = self.api.admin_token
         if token is not None and len(token.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(
-                f"DINAMIS_API_ADMIN_TOKEN must be at least {MIN_SECRET_LENGTH} characters in "
-                "production mode"
+            problems.append(
+                f"DINAMIS_API_ADMIN_TOKEN must be at least {MIN_SECRET_LENGTH} characters"
             )
+        if not self.web.public_url.startswith("https://"):
+            problems.append(
+                "DINAMIS_PUBLIC_URL must be https:// (secure cookies, links sent by e-mail)"
+            )
+        if not self.mail.smtp_host:
+            problems.append(
+                "DINAMIS_MAIL_SMTP_HOST must be set: without it no single-use link (password, "
+                "e-mail verification, RL e-validation) reaches its recipient"
+            )
+        if not self.rate_limits.enabled:
+            problems.append("DINAMIS_RATE_LIMIT_ENABLED must stay true")
+        if self.api.cors_credentials and "*" in self.api.cors_origins:
+            problems.append(
+                "DINAMIS_API_CORS_CREDENTIALS with every origin (`*`) would let any site act "
+                "with a user's session: name the origins"
+            )
+        if self.oneatlas.simulated:
+            problems.append("the Airbus simulator is for development: set DINAMIS_ONEATLAS_API_KEY")
+        return problems
+
+    @model_validator(mode="after")
+    def refuse_unsafe_production(self) -> Self:
+        if self.production and (problems := self.production_problems()):
+            raise ValueError("production mode refuses these settings:\n- " + "\n- ".join(problems))
         return self
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from extensions.mail import MailSettings
 from extensions.ratelimit import RateLimitSettings
 from extensions.settings import Settings
 from extensions.web.settings import WebSettings
@@ -213,7 +214,15 @@ async def test_production_refuses_to_start_with_the_demo_accounts(
     database: str, storage_root: Path, registry_demo: list[str]
 ) -> None:
     web = WebSettings(secret_key=SecretStr("s" * 40), public_url="https://dinamis.example")
-    app = make_app(database, storage_root, web=web, mode="production")
+    mail = MailSettings(smtp_host="127.0.0.1")
+    app = make_app(
+        database,
+        storage_root,
+        web=web,
+        mail=mail,
+        rate_limits=RateLimitSettings(),
+        mode="production",
+    )
     with pytest.raises(RuntimeError, match="demo accounts"):
         async with app.router.lifespan_context(app):
             pass
@@ -360,7 +369,7 @@ async def test_an_attacker_cannot_lock_a_victim_out(
             return response.status_code
 
     async with app.router.lifespan_context(app):
-        async with at("192.0.2.99") as http:
+        async with at("127.0.0.1") as http:  # the development mailbox answers only here
             _, victim, _ = await member(http, "Formation_6_11", [])
         assert await attempt("192.0.2.10", PASSWORD) == 200  # the victim's usual address
         assert [await attempt("203.0.113.1", "guess") for _ in range(4)] == [401, 401, 401, 429]

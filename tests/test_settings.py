@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from extensions.mail import MailSettings
+from extensions.ratelimit import RateLimitSettings
 from extensions.settings import ApiSettings, Settings
 from extensions.web.settings import WebSettings
 from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings
@@ -40,10 +42,36 @@ def test_no_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
         DatabaseSettings(home=tmp_path).dsn()
 
 
+PRODUCTION = {
+    "web": WebSettings(secret_key=SecretStr("s" * 40), public_url="https://dinamis.example"),
+    "mail": MailSettings(smtp_host="smtp.dinamis.example"),
+}
+
+
+def test_production_lists_every_unsafe_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up check list: production refuses to run with any of these, and says all."""
+    monkeypatch.delenv("DINAMIS_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            mode="production",
+            api=ApiSettings(cors_credentials=True, admin_token=SecretStr("short")),
+            rate_limits=RateLimitSettings(enabled=False),
+        )
+    for setting in (
+        "DINAMIS_SECRET_KEY",
+        "DINAMIS_API_ADMIN_TOKEN",
+        "DINAMIS_PUBLIC_URL",
+        "DINAMIS_MAIL_SMTP_HOST",
+        "DINAMIS_RATE_LIMIT_ENABLED",
+        "DINAMIS_API_CORS_CREDENTIALS",
+    ):
+        assert setting in str(refused.value)
+    assert Settings(mode="production", **PRODUCTION).production
+
+
 def test_production_refuses_a_weak_admin_token() -> None:
     def settings(mode: str, token: str) -> Settings:
-        secret = WebSettings(secret_key=SecretStr("s" * 40))
-        return Settings(mode=mode, web=secret, api=ApiSettings(admin_token=token))
+        return Settings(mode=mode, api=ApiSettings(admin_token=token), **PRODUCTION)
 
     with pytest.raises(ValidationError, match="at least 32"):
         settings("production", "admin")
