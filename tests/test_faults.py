@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -25,16 +26,17 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from extensions.assets import StorageSettings
+from extensions.database import Database
 from extensions.federation.settings import OneAtlasSettings
-from extensions.jobs import JobSettings
-from extensions.mail import MailSettings
+from extensions.jobs import JobSettings, make_jobs, retry_stalled_jobs
+from extensions.mail import MailSettings, mail_tasks
 from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
 from ingest.harvest import HarvestOptions, HarvestReport, harvest
 from ingest.loader import load_items
 from ingest.sources import SourceSpec
 from pgstac.cluster import EmbeddedCluster, free_port
 from pgstac.db import connect
-from pgstac.settings import ClusterSettings
+from pgstac.settings import ClusterSettings, DatabaseSettings
 from simulators.archive import generate_items
 from simulators.oneatlas import SimulatorSettings
 from tests.airbus import running_simulator
@@ -527,3 +529,28 @@ async def test_worker_killed_mid_delivery_the_order_completes_once(
     assert [s for s, _ in events].count("completed") == 1
     (delivered,) = done["properties"]["dinamis:delivered"]
     assert held_once(database, delivered)
+
+
+async def test_a_job_whose_worker_died_runs_again(database: str) -> None:
+    """A worker killed while it ran a job left that job `doing` for ever; the queue's upkeep
+    runs it again once its worker has sent no heartbeat for a minute."""
+    async with Database.open(DatabaseSettings(url=database), "stalled-test") as db:
+        jobs = make_jobs({"core": mail_tasks()})
+        async with jobs.open_async(db.pool):
+            manager = jobs.job_manager
+            job_id = await jobs.configure_task(
+                "core:sweep_outbox", queue="stalled-test"
+            ).defer_async(timestamp=0)
+            worker = await manager.register_worker()
+            fetched = await manager.fetch_job(["stalled-test"], worker)
+            assert fetched is not None and fetched.id == job_id
+            with psycopg.connect(database) as conn:
+                conn.execute(
+                    "UPDATE jobs.procrastinate_workers "
+                    "SET last_heartbeat = now() - interval '1 hour' WHERE id = %s",
+                    (worker,),
+                )
+            await retry_stalled_jobs(SimpleNamespace(app=jobs), 0)  # type: ignore[arg-type]
+            [status] = [j.status for j in await manager.list_jobs_async(id=job_id)]
+            assert status == "todo"
+            await manager.cancel_job_by_id_async(job_id, delete_job=True)
