@@ -24,23 +24,20 @@ class Page:
 
 
 def matches(query: str) -> ColumnElement[bool]:
-    """Every word of the query in the name or the acronym, accents and case ignored
-    ("formation 6 novembre" finds "Formation_6_Novembre")."""
+    """Every word of the query in the name, the acronym, the parent establishment or the city,
+    accents and case ignored ("formation 6 novembre" finds "Formation_6_Novembre", "nimes" an
+    entity of Nîmes)."""
     conditions = []
     for word in re.findall(r"\w+", query.casefold()):
         escaped = word.replace("_", "\\_")  # a literal underscore, not LIKE's wildcard
         pattern = func.unaccent(f"%{escaped}%")
-        conditions.append(
-            or_(
-                func.unaccent(func.lower(Entity.name)).like(pattern),
-                func.unaccent(func.lower(Entity.acronym)).like(pattern),
-            )
-        )
+        fields = (Entity.name, Entity.acronym, Entity.parent_establishment, Entity.city)
+        conditions.append(or_(*(func.unaccent(func.lower(f)).like(pattern) for f in fields)))
     return and_(true(), *conditions)
 
 
 async def search(ctx: Context, query: str = "", page: int = 1, public_only: bool = False) -> Page:
-    """Adherent (active) entities, by name or acronym, a page at a time."""
+    """Adherent (active) entities, by name, acronym or city, a page at a time."""
     conditions = [Entity.status == "active"]
     if query.strip():
         conditions.append(matches(query))
