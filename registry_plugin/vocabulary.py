@@ -7,6 +7,7 @@ import gettext
 from functools import cache
 
 import pycountry
+from pyuca import Collator
 
 from pgstac.missions import MISSIONS
 
@@ -58,7 +59,8 @@ def flow_of(category: str) -> str:
 
 @cache
 def countries() -> list[str]:
-    """Country names in French, France first."""
+    """Country names in French, France first, in the Unicode collation order (Égypte among
+    the E, not after Zimbabwe as code points sort it)."""
     french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
-    names = sorted({french.gettext(c.name) for c in pycountry.countries})
+    names = sorted({french.gettext(c.name) for c in pycountry.countries}, key=Collator().sort_key)
     return ["France", *[n for n in names if n != "France"]]
