@@ -146,6 +146,37 @@ async def test_scenes_held_here_are_never_commandable(
     assert held == (0,)
 
 
+async def test_commandable_pages_are_full_and_page_through_once(
+    federated: httpx.AsyncClient, held_demo: list[dict[str, Any]]
+) -> None:
+    """Issue 17, point 18: the scenes held here, removed after paging, left short or empty
+    pages (limit=1 gave 0 features and a next link). A page holds `limit` scenes while more
+    exist; paging forward then back neither skips nor repeats one."""
+    area = {"bbox": "-5.2,41.3,9.6,51.1", "product_type": "commandable"}
+    held_ids = {i["properties"]["dinamis:datastrip_id"] for i in held_demo}
+    everything = (await federated.get("/search", params={**area, "limit": 500})).json()
+    expected = [f["id"] for f in everything["features"]]
+    assert len(expected) > 40
+    assert not {f["properties"]["dinamis:datastrip_id"] for f in everything["features"]} & held_ids
+    for limit in (1, 3, 5, 10):
+        first = (await federated.get("/search", params={**area, "limit": limit})).json()
+        assert [f["id"] for f in first["features"]] == expected[:limit], limit
+
+    pages: list[list[str]] = []
+    url: str | None = "/search?" + "&".join(f"{k}={v}" for k, v in {**area, "limit": 7}.items())
+    while url is not None and len(pages) < 8:
+        page = (await federated.get(url)).json()
+        pages.append([f["id"] for f in page["features"]])
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+    assert [len(p) for p in pages] == [7] * 8
+    assert sum(pages, []) == expected[:56]
+    for index in range(7, 0, -1):  # back, page by page, from the eighth
+        url = next(link["href"] for link in page["links"] if link["rel"] == "previous")
+        page = (await federated.get(url)).json()
+        assert [f["id"] for f in page["features"]] == pages[index - 1], index
+    assert not any(link["rel"] == "previous" for link in page["links"])
+
+
 async def test_product_types_split_held_and_commandable(federated: httpx.AsyncClient) -> None:
     def collections(page: dict[str, Any]) -> set[str]:
         return {f["collection"] for f in page["features"]}
@@ -202,7 +233,7 @@ async def test_counts_of_both_archives_agree(federated: httpx.AsyncClient) -> No
         assert page["numberMatched"] == total["value"], kind
         assert sum(b["frequency"] for b in by_collection["buckets"]) == total["value"], kind
     token_page = (
-        await federated.get("/search", params={**area, "product_type": "all", "token": "airbus:1"})
+        await federated.get("/search", params={**area, "product_type": "all", "token": "airbus:0"})
     ).json()
     assert token_page["numberMatched"] == page["numberMatched"]
 
@@ -255,7 +286,7 @@ async def test_filters_reach_the_archive_or_are_refused(federated: httpx.AsyncCl
     )
     assert refused.status_code == 400 and "Airbus archive" in refused.json()["description"]
     beyond = await federated.get(
-        "/search", params={"product_type": "commandable", "limit": 500, "token": "airbus:21"}
+        "/search", params={"product_type": "commandable", "limit": 500, "token": "airbus:10000"}
     )
     assert beyond.status_code == 400 and "10,000" in beyond.json()["description"]
     bad = await federated.get("/search", params={"product_type": "later"})

@@ -2,15 +2,19 @@
 held here, its count, and its quicklook proxy. The search plan (extensions.search) says when
 a search covers it.
 
-- a page of the archive is one upstream page, minus the scenes held here (matched on
-  `dinamis:datastrip_id`, one query per page); `numberMatched` is the upstream count, an
-  upper bound capped at 10,000;
-- paging tokens `airbus:<page>` carry on from the held items' pages to the archive's.
+- a page of the archive holds `limit` scenes while more exist: upstream pages are read from
+  a position in the archive's order, and the scenes held here (matched on
+  `dinamis:datastrip_id`, one query per upstream page) are skipped until the page is full;
+  `numberMatched` is the upstream count, an upper bound capped at 10,000;
+- paging tokens carry that position: `airbus:<n>` the page that starts at the archive's n-th
+  scene, `airbus:<n>-` the page that ends before it (previous), so that paging through neither
+  skips nor repeats a scene; they carry on from the held items' pages to the archive's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
@@ -31,6 +35,32 @@ if TYPE_CHECKING:
 
 TOKEN = "airbus:"  # noqa: S105 - the prefix of our paging tokens
 IMAGE_PATH = "/federation/oneatlas/image"
+BACKWARD = "-"
+UPSTREAM_PAGE = 100
+"""Scenes asked of Airbus at once while filling a page (more when the page is larger)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of the archive starts (`position`, forward) or ends (backward)."""
+
+    position: int = 0
+    backward: bool = False
+
+    @classmethod
+    def read(cls, token: str) -> Cursor | None:
+        """The cursor of an `airbus:` token, None for another token."""
+        if not token.startswith(TOKEN):
+            return None
+        value = token.removeprefix(TOKEN)
+        backward = value.endswith(BACKWARD)
+        number = value.removesuffix(BACKWARD)
+        if not number.isdigit():
+            raise InvalidSearch(f"Invalid paging token {token!r}: follow the links of a page.")
+        return cls(int(number), backward)
+
+    def token(self) -> str:
+        return f"{TOKEN}{self.position}{BACKWARD if self.backward else ''}"
 
 
 class Federation:
@@ -58,35 +88,58 @@ class Federation:
         result = await self.client.search(query)
         return min(int(result["totalResults"]), MAX_RESULTS)
 
-    async def page(self, request: Request, search_request: Any, page: int) -> dict[str, Any]:
-        """One page of the commandable archive, without the scenes held here."""
+    async def page(self, request: Request, search_request: Any, cursor: Cursor) -> dict[str, Any]:
+        """One page of the commandable archive, without the scenes held here: `limit` scenes
+        while more exist, from the cursor's position on (or up to it, backward)."""
         limit = min(search_request.limit or 10, self.client.settings.page_size_max)
-        if (page - 1) * limit >= MAX_RESULTS:
+        if cursor.position >= MAX_RESULTS and not cursor.backward:
             raise InvalidSearch(
                 "The Airbus archive gives the first 10,000 results only: narrow the search."
             )
-        result = await self.client.search(to_query(search_request, limit, page))
-        features = [f for f in result["features"] if isinstance(f, dict)]
-        held = await held_datastrips(self.catalogue, features)
+        size = min(max(UPSTREAM_PAGE, limit), self.client.settings.page_size_max)
         base_url = get_base_url(request)
-        items = [
-            item
-            for f in features
-            if not (datastrip_ids(f.get("properties") or {}) & held)
-            and (item := to_item(f, base_url, lambda href: self.image_url(base_url, href)))
-        ]
-        total = min(result["totalResults"], MAX_RESULTS)
-        more = page * limit < total
+        kept: list[tuple[int, dict[str, Any]]] = []  # (position in the archive, item)
+        total = MAX_RESULTS
+        step = -1 if cursor.backward else 1
+        position = cursor.position - 1 if cursor.backward else cursor.position
+        wanted = limit + 1  # one more, to know whether a next (or previous) page exists
+        while len(kept) < wanted and 0 <= position < total:
+            number = position // size
+            result = await self.client.search(to_query(search_request, size, number + 1))
+            total = min(int(result["totalResults"]), MAX_RESULTS)
+            features = [f for f in result["features"] if isinstance(f, dict)]
+            if not features:
+                break
+            held = await held_datastrips(self.catalogue, features)
+            first = number * size
+            while len(kept) < wanted and first <= position < first + len(features):
+                feature = features[position - first]
+                if not datastrip_ids(feature.get("properties") or {}) & held and (
+                    item := to_item(feature, base_url, lambda h: self.image_url(base_url, h))
+                ):
+                    kept.append((position, item))
+                position += step
+            if len(features) < size and not cursor.backward:
+                total = min(total, first + len(features))
+        kept.sort(key=lambda pair: pair[0])
+        more = len(kept) > limit
+        if cursor.backward:
+            kept = kept[1:] if more else kept
+            following = Cursor(cursor.position) if cursor.position < total else None
+            previous = Cursor(kept[0][0], backward=True) if more else None
+        else:
+            following = Cursor(kept.pop()[0]) if more else None
+            previous = Cursor(cursor.position, backward=True) if cursor.position > 0 else None
         return {
             "type": "FeatureCollection",
-            "features": items,
+            "features": [item for _, item in kept],
             "links": page_links(
                 request,
-                f"{TOKEN}{page + 1}" if more else None,
-                f"{TOKEN}{page - 1}" if page > 1 else None,
+                following.token() if following else None,
+                previous.token() if previous else None,
             ),
             "numberMatched": total,
-            "numberReturned": len(items),
+            "numberReturned": len(kept),
         }
 
 

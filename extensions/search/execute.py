@@ -25,7 +25,7 @@ from extensions import facets
 from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
 from extensions.assets.hrefs import record_signatures
 from extensions.errors import InvalidSearch
-from extensions.federation.search import TOKEN, page_links
+from extensions.federation.search import Cursor, page_links
 from extensions.search.plan import SearchPlan
 
 if TYPE_CHECKING:
@@ -160,9 +160,9 @@ async def search_page(
     services: Services, plan: SearchPlan, request: Request, counted: bool = True
 ) -> dict[str, Any]:
     """The page the plan asks for; `counted`: with its exact `numberMatched`."""
-    if plan.airbus_page is not None:
+    if plan.airbus_cursor is not None:
         assert plan.airbus is not None
-        page = await services.federation.page(request, plan.airbus, plan.airbus_page)
+        page = await services.federation.page(request, plan.airbus, plan.airbus_cursor)
         if plan.held is not None and counted:  # both archives, as /aggregate counts
             counts = await count(services.database, plan.held, grouped=False)
             page["numberMatched"] += counts.total
@@ -185,7 +185,8 @@ async def search_page(
     done = not any(link.get("rel") == "next" for link in page.get("links", []))
     if plan.airbus is not None and done:
         # The held items are done: the next page is the Airbus archive's first.
-        page["links"] = [*page.get("links", []), *page_links(request, f"{TOKEN}1", None)[2:]]
+        first = Cursor().token()
+        page["links"] = [*page.get("links", []), *page_links(request, first, None)[2:]]
     return page
 
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 
 from extensions.access import Rights, get_rights
 from extensions.errors import InvalidSearch
-from extensions.federation.search import TOKEN
+from extensions.federation.search import Cursor
 from extensions.federation.stac import COLLECTION
 from extensions.places import resolve_place
 
@@ -57,8 +57,9 @@ class SearchPlan:
     and-ed into the filter. None: only the commandable archive is searched."""
     airbus: PgstacSearch | None
     """The Airbus archive's search (`place` as `intersects`). None: not searched."""
-    airbus_page: int | None = None
-    """The page of the Airbus archive asked for; None: the held items' page comes first."""
+    airbus_cursor: Cursor | None = None
+    """Where the page of the Airbus archive asked for starts; None: the held items' page
+    comes first."""
     rights: Rights | None = None
     """The caller's rights, when the plan depends on them (`downloadable`)."""
 
@@ -95,13 +96,6 @@ def restricted(search: PgstacSearch, rights: Rights) -> dict[str, Any]:
     current = getattr(search, "filter_expr", None)
     combined = {"op": "and", "args": [current, allowed]} if current else allowed
     return {"filter_expr": combined, "filter_lang": "cql2-json"}
-
-
-def airbus_page(token: str) -> int | None:
-    if not token.startswith(TOKEN):
-        return None
-    number = token.removeprefix(TOKEN)
-    return int(number) if number.isdigit() else 1
 
 
 class KnownNames:
@@ -195,16 +189,16 @@ async def plan_search(
 
     collections = set(search.collections or [])
     commandable_only = kind == "commandable" or collections == {COLLECTION}
-    page = airbus_page(str(search.token or ""))
-    if commandable_only and page is None:
-        page = 1
+    cursor = Cursor.read(str(search.token or ""))
+    if commandable_only and cursor is None:
+        cursor = Cursor()
     airbus = (
         searched
-        if commandable_only or kind == "all" or COLLECTION in collections or page is not None
+        if commandable_only or kind == "all" or COLLECTION in collections or cursor is not None
         else None
     )
     if commandable_only:
-        return SearchPlan(kind, None, airbus, page)
+        return SearchPlan(kind, None, airbus, cursor)
 
     narrowed: dict[str, Any] = {}
     if kind == "pwh":
@@ -216,4 +210,4 @@ async def plan_search(
         rights = await get_rights(request)
         narrowed.update(restricted(searched, rights))
     held = searched.model_copy(update=narrowed) if narrowed else searched
-    return SearchPlan(kind, held, airbus, page, rights)
+    return SearchPlan(kind, held, airbus, cursor, rights)
