@@ -11,12 +11,20 @@ from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
+from stac_fastapi.types.requests import get_base_url
 from starlette.datastructures import UploadFile
 
 from extensions.access import get_rights
 from extensions.bodies import accepts_file
-from extensions.errors import AuthenticationRequired, Conflict, InvalidRequest, PermissionDenied
+from extensions.errors import (
+    AuthenticationRequired,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+)
 from extensions.federation.client import UpstreamError
+from extensions.federation.stac import to_item
 from extensions.identity import Identity, get_identity
 from extensions.services import DbSession, ServicesDep
 from extensions.web import page_router, read_form, redirect, render, values_of
@@ -24,6 +32,7 @@ from ordering_plugin.domain import workflow
 from ordering_plugin.domain.areas import from_file
 from ordering_plugin.domain.desk import Desk
 from ordering_plugin.domain.products import (
+    ARCHIVE_PRODUCT,
     PRODUCTS,
     AcquisitionMode,
     Dem,
@@ -218,31 +227,62 @@ async def open_projects(desk: Desk) -> list[Any]:
 async def archive_form(
     request: Request,
     desk: PageDesk,
-    scene: Annotated[list[str], Query()],
-    produit: str | None = None,
+    services: ServicesDep,
+    scene: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> Response:
-    projects = await open_projects(desk)
+    """The archive form of scenes picked in the catalogue viewer; without any, the way there."""
+    if not scene:
+        return render(request, "ordering/archive_sans_scene.html", {})
+    items, product_id = await picked(request, desk, services, scene)
     return render(
         request,
         "ordering/archive.html",
         {
-            "scenes": scene,
-            "product_id": produit,
-            "projects": projects,
+            "scenes": items,
+            "product": PRODUCTS[product_id],
+            "projects": await open_projects(desk),
             "values": {},
             "error": None,
-            "products": [p for p in PRODUCTS.values() if p.kind == "A"],
             **labels(),
         },
     )
 
 
+async def picked(
+    request: Request, desk: Desk, services: Any, scene_ids: list[str]
+) -> tuple[list[dict[str, Any]], str]:
+    """The scenes of the form as STAC items (mission, date, clouds, quicklook), and the
+    archive product of their mission: it follows from the scenes."""
+    found = await desk.archive_scenes(scene_ids)
+    if missing := [s for s in scene_ids if s not in found]:
+        raise NotFound(
+            f"Scène inconnue de l'archive Airbus : {', '.join(missing)}. Choisissez les scènes "
+            "à commander dans le catalogue."
+        )
+    base_url = get_base_url(request)
+    items = [
+        to_item(found[s], base_url, lambda href: services.federation.image_url(base_url, href))
+        for s in dict.fromkeys(scene_ids)
+    ]
+    products = {
+        ARCHIVE_PRODUCT.get(str(s["properties"].get("constellation"))) for s in found.values()
+    }
+    if len(products) != 1 or None in products:
+        raise InvalidRequest(
+            "Ces scènes sont de missions différentes : commandez celles de chaque mission "
+            "dans une demande à part."
+        )
+    return [i for i in items if i], str(products.pop())
+
+
 @router.post("/archive")
 @accepts_file(aoi_file)
-async def archive_order(request: Request, desk: PageDesk) -> Response:
+async def archive_order(request: Request, desk: PageDesk, services: ServicesDep) -> Response:
     values = await read(request, max_files=1)
     scenes = as_list(values.get("scene"))
-    product_id = str(values.get("product_id", ""))
+    if not scenes:
+        return redirect("/commandes/archive", request)
+    items, product_id = await picked(request, desk, services, scenes)
     body = order_body(values, {"item_ids": scenes})
     return await filed(
         request,
@@ -251,11 +291,7 @@ async def archive_order(request: Request, desk: PageDesk) -> Response:
         body,
         values,
         "ordering/archive.html",
-        {
-            "scenes": scenes,
-            "product_id": product_id,
-            "products": [p for p in PRODUCTS.values() if p.kind == "A"],
-        },
+        {"scenes": items, "product": PRODUCTS[product_id]},
     )
 
 

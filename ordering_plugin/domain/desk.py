@@ -198,18 +198,9 @@ class Desk(Mailing):
     ) -> list[dict[str, Any]]:
         """The scenes of the commandable collection, as Airbus lists them now: each must
         exist, be of the product's constellation, and not be held here already."""
-        assert self.airbus is not None
         assert self.catalogue is not None
         ids = sorted(set(item_ids))
-        page = await self.airbus.search(
-            {
-                "id": ",".join(ids),
-                "itemsPerPage": len(ids),
-                "startPage": 1,
-                "constellation": ",".join(AIRBUS),
-            }
-        )
-        found = {str((f.get("properties") or {}).get("id")): f for f in page["features"]}
+        found = await self.archive_scenes(ids)
         if missing := [i for i in ids if i not in found]:
             raise InvalidRequest(f"Not in the Airbus archive: {', '.join(missing)}.")
         scenes = [found[i] for i in ids]
@@ -231,6 +222,21 @@ class Desk(Mailing):
             {"type": "Feature", "geometry": s["geometry"], "properties": s["properties"]}
             for s in scenes
         ]
+
+    async def archive_scenes(self, item_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The scenes of the Airbus archive with these ids, by id, as Airbus lists them now
+        (the unknown ones are left out)."""
+        assert self.airbus is not None
+        ids = sorted(set(item_ids))
+        page = await self.airbus.search(
+            {
+                "id": ",".join(ids),
+                "itemsPerPage": len(ids),
+                "startPage": 1,
+                "constellation": ",".join(AIRBUS),
+            }
+        )
+        return {str((f.get("properties") or {}).get("id")): f for f in page["features"]}
 
     async def perform(self, request_id: str, action: str, reason: str | None) -> Request:
         """An action on a request, committed; an accepted request goes to Airbus at once."""
