@@ -127,6 +127,43 @@ def _validation_message(errors: list[Any]) -> str:
     return "; ".join(parts) or "Invalid request"
 
 
+PAGE_PROBLEMS = {
+    "missing": "obligatoire",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "float_parsing": "nombre attendu",
+    "bool_parsing": "oui ou non attendu",
+    "date_parsing": "date attendue au format AAAA-MM-JJ",
+    "date_from_datetime_parsing": "date attendue au format AAAA-MM-JJ",
+    "string_pattern_mismatch": "valeur non reconnue",
+    "literal_error": "valeur non reconnue",
+    "enum": "valeur non reconnue",
+    "string_too_long": "texte trop long ({max_length} caractères au plus)",
+    "greater_than_equal": "au moins {ge}",
+    "greater_than": "plus de {gt}",
+    "less_than_equal": "au plus {le}",
+    "less_than": "moins de {lt}",
+}
+"""What a page says of a wrong value in its address or form, by pydantic's error type."""
+
+PLACES = {"query": "le paramètre", "path": "l'élément", "body": "le champ", "cookie": "le cookie"}
+
+
+def _page_message(errors: list[Any]) -> str:
+    """A validation error told in French to a reader of the page: which parameter, and what
+    it should be, never pydantic's text or pattern."""
+    parts = []
+    for error in errors:
+        place, *names = [str(p) for p in error.get("loc", ())] or ["query"]
+        name = ".".join(names) or place
+        problem = PAGE_PROBLEMS.get(error.get("type", ""), "valeur non valide")
+        problem = problem.format_map(error.get("ctx") or {})
+        parts.append(f"{PLACES.get(place, 'le paramètre')} « {name} » : {problem}")
+    text = " ; ".join(parts)
+    return f"L'adresse ou le formulaire contient une valeur incorrecte — {text}."
+
+
 def add_error_handlers(app: FastAPI) -> None:
     """Render every error as `{code, description}` with the status from STATUS_CODES."""
 
@@ -152,10 +189,9 @@ def add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_class, mapped(status_code))
 
     async def request_validation(request: Request, exc: RequestValidationError) -> Response:
-        message = _validation_message(list(exc.errors()))
         if is_page(request):
-            return error_page(request, 400, message)
-        return error_response(400, "InvalidParameterValue", message)
+            return error_page(request, 400, _page_message(list(exc.errors())))
+        return error_response(400, "InvalidParameterValue", _validation_message(list(exc.errors())))
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ValidationError):  # stac-fastapi wraps model errors

@@ -6,12 +6,20 @@ from __future__ import annotations
 import html
 
 import httpx
+import pytest
 
 from registry_plugin.vocabulary import countries
+from tests.registry import DEMO_PASSWORD, INSTRUCTOR
+from tests.test_registry_pages import form
 
 
 def shown(response: httpx.Response) -> str:
     return html.unescape(response.text)
+
+
+async def sign_in(pages: httpx.AsyncClient, email: str) -> None:
+    signed = await form(pages, "/connexion", {"email": email, "password": DEMO_PASSWORD})
+    assert signed.status_code == 303, signed.text
 
 
 async def test_entity_search_finds_the_city_whatever_its_case_and_accents(
@@ -32,3 +40,28 @@ def test_countries_sort_in_french_with_accented_names_among_the_others() -> None
     assert names.index("Espagne") < names.index("États-Unis") < names.index("Éthiopie")
     assert names.index("Éthiopie") < names.index("Finlande") < names.index("Zimbabwe")
     assert names[-1] == "Zimbabwe"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("/portail?page=abc", "« page » : nombre entier attendu", id="integer"),
+        pytest.param(
+            "/portail/verification?demarche=pirate",
+            "« demarche » : valeur non reconnue",
+            id="pattern",
+        ),
+        pytest.param("/registre/entite?id=abc", "« id » : nombre entier attendu", id="row-id"),
+        pytest.param("/portail?page=0", "« page » : au moins 1", id="bound"),
+    ],
+)
+async def test_query_string_errors_are_said_in_french_on_the_error_page(
+    pages: httpx.AsyncClient, path: str, expected: str
+) -> None:
+    await sign_in(pages, INSTRUCTOR)
+    response = await pages.get(path)
+    assert response.status_code == 400
+    text = shown(response)
+    assert "Action impossible" in text and expected in text
+    for raw in ("Input should", "String should", "^(", "query.", "valid integer"):
+        assert raw not in text, raw
