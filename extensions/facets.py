@@ -215,7 +215,8 @@ class Cells:
 
 
 def cells_of(area: shapely.Geometry) -> Cells:
-    west, south, east, north = area.bounds
+    # Cells exist inside the world only: an area's coordinates may lie far beyond it.
+    west, south, east, north = np.clip(area.bounds, (-180, -90, -180, -90), (180, 90, 180, 90))
     xs = np.arange(max(math.floor(west) - 1, -180), min(math.floor(east), 179) + 1)
     ys = np.arange(max(math.floor(south) - 1, -90), min(math.floor(north), 89) + 1)
     gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))

@@ -239,7 +239,7 @@ async def list_orders(
     status: Annotated[str | None, Query(description="Comma-separated status codes")] = None,
     project: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    next: Annotated[int, Query(ge=0, description="Offset token")] = 0,
+    next: Annotated[int, Query(ge=0, le=2**63 - 1, description="Offset token")] = 0,
 ) -> dict[str, Any]:
     if status and (bad := set(status.split(",")) - set(OrderStatusCode)):
         raise InvalidRequest(f"Unknown status {sorted(bad)}: one of {', '.join(OrderStatusCode)}.")

@@ -181,6 +181,12 @@ class DinamisClient(CoreCrudClient):
         return collection
 
     async def all_collections(self, request: Request, **kwargs: Any) -> Any:
+        if query := kwargs.get("query"):
+            # stac-fastapi-pgstac reads it with orjson and lets a decode error through (a 500).
+            try:
+                orjson.loads(unquote_plus(query))
+            except orjson.JSONDecodeError as exc:
+                raise InvalidSearch(f"query must be a JSON object: {exc}") from exc
         collections = await super().all_collections(request, **kwargs)
         if isinstance(collections, dict):
             for collection in collections.get("collections", []):

@@ -88,8 +88,14 @@ class DinamisSearch(PgstacSearch):
         if not isinstance(data, dict):
             raise ValueError("The request body must be a JSON object")
         if "fields" in data:
-            if not isinstance(data["fields"], dict):
-                raise ValueError("fields must be an object with `include` and/or `exclude` arrays")
+            fields = data["fields"]
+            if not isinstance(fields, dict) or not all(
+                isinstance(names, list | None) and all(isinstance(n, str) for n in names or ())
+                for names in (fields.get("include"), fields.get("exclude"))
+            ):
+                raise ValueError(
+                    "fields must be an object with `include` and/or `exclude` arrays of names"
+                )
             data = {**data, "fields": resolve_fields(data["fields"])}
         if data.get("filter") is not None and data.get("query") is not None:
             raise ValueError("Use either `query` or `filter`, not both")
