@@ -4,8 +4,9 @@ the request page with its timeline and thread, and the instructors' queue."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +28,7 @@ from extensions.federation.client import UpstreamError
 from extensions.federation.stac import to_item
 from extensions.identity import Identity, get_identity
 from extensions.services import DbSession, ServicesDep
-from extensions.web import page_router, read_form, redirect, render, values_of
+from extensions.web import PARIS, page_router, read_form, redirect, render, values_of
 from ordering_plugin.domain import workflow
 from ordering_plugin.domain.areas import from_file
 from ordering_plugin.domain.desk import Desk
@@ -86,6 +87,27 @@ MODES = {
     AcquisitionMode.stereo: "Stéréo",
     AcquisitionMode.tristereo: "Tristéréo",
 }
+PARAMETERS = {
+    **{name: (label, texts) for name, (label, _, texts) in OPTIONS.items()},
+    "max_cloud_cover": ("Couverture nuageuse max (%)", {}),
+    "max_incidence_angle": ("Angle d'incidence max (°)", {}),
+    "acquisition_mode": ("Mode d'acquisition", {str(k): v for k, v in MODES.items()}),
+    "projection": ("Projection", {}),
+    "comment": ("Commentaire", {}),
+}
+"""Each order parameter's label and its values' labels, as the request page shows them."""
+UPSTREAM = {
+    "ordered": "commandée",
+    "active": "en cours",
+    "in_progress": "en cours d'acquisition",
+    "acquired": "acquise",
+    "delivered": "livrée",
+    "rejected": "refusée",
+    "failed": "échouée",
+    "expired": "expirée",
+    "cancelled": "annulée",
+}
+"""What Airbus says of an order, in French."""
 
 
 async def signed_in(
@@ -125,6 +147,9 @@ def labels() -> dict[str, Any]:
         "kinds": PROJECT_KINDS,
         "themes": THEMES,
         "status_labels": workflow.LABELS,
+        "parameters": PARAMETERS,
+        "products": PRODUCTS,
+        "upstream": UPSTREAM,
     }
 
 
@@ -305,7 +330,7 @@ async def tasking_form(request: Request, desk: PageDesk, projet: str | None = No
             "projects": projects,
             "values": {"project_id": projet or ""},
             "error": None,
-            "products": [p for p in PRODUCTS.values() if p.kind == "P"],
+            "tasking_products": [p for p in PRODUCTS.values() if p.kind == "P"],
             **labels(),
         },
     )
@@ -321,13 +346,7 @@ async def tasking_order(request: Request, desk: PageDesk) -> Response:
         for k in ("max_cloud_cover", "max_incidence_angle", "acquisition_mode")
         if values.get(k)
     }
-    try:
-        start, end = (
-            datetime.fromisoformat(str(values.get(k))).replace(tzinfo=UTC) for k in ("start", "end")
-        )
-        window = f"{start.isoformat()}/{end.isoformat()}"
-    except ValueError:
-        window = None
+    window = whole_days(values)
     body = order_body(values, extra, window)
     return await filed(
         request,
@@ -336,8 +355,29 @@ async def tasking_order(request: Request, desk: PageDesk) -> Response:
         body,
         values,
         "ordering/programmation.html",
-        {"products": [p for p in PRODUCTS.values() if p.kind == "P"]},
+        {"tasking_products": [p for p in PRODUCTS.values() if p.kind == "P"]},
     )
+
+
+def whole_days(values: dict[str, Any]) -> str | None:
+    """The tasking window of the form's days, whole in the user's time zone: from the first
+    day's midnight to the midnight after the last day."""
+    try:
+        zone = ZoneInfo(str(values.get("time_zone") or "Europe/Paris"))
+        first, last = (date.fromisoformat(str(values.get(k))) for k in ("start", "end"))
+    except (ValueError, KeyError):
+        return None
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+def window_days(order: Any) -> tuple[date, date] | None:
+    """The first and last days of a window of whole days in French time, else None."""
+    start, end = (t.astimezone(PARIS) for t in (order.window_start, order.window_end))
+    if start.time() != time() or end.time() != time():
+        return None
+    return start.date(), (end - timedelta(days=1)).date()
 
 
 def order_body(
@@ -430,6 +470,7 @@ async def request_page(request: Request, request_id: str, desk: PageDesk) -> Res
             "messages": await desk.messages(request_id),
             "actions": actions,
             "product": PRODUCTS[order.product_id],
+            "window_days": window_days(order) if order.kind == "P" else None,
             **labels(),
         },
     )

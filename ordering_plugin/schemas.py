@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field, field_validator
 
 from ordering_plugin.vocabulary import FAMILIES, PROJECT_KINDS, THEMES
@@ -48,7 +49,18 @@ class ProjectForm(BaseModel):
     @field_validator("members")
     @classmethod
     def emails(cls, value: list[str]) -> list[str]:
-        return sorted({v.strip().lower() for v in value if v.strip()})
+        members = {v.strip().lower() for v in value if v.strip()}
+        if wrong := sorted(m for m in members if not is_address(m)):
+            raise ValueError(f"{', '.join(wrong)} : pas une adresse e-mail (prenom.nom@exemple.fr)")
+        return sorted(members)
+
+
+def is_address(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 class OpportunityBody(BaseModel):
