@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def test_platform_shares_follow_the_catalogue() -> None:
         weights[p.platform] += p.weight
     for platform, weight in weights.items():
         assert counts[platform] / len(SAMPLE) == pytest.approx(weight / total_weight, abs=0.02)
+
+
+def test_another_mix_of_platforms() -> None:
+    """bench/scale.py draws the archive with the seed's mission mix: the platforms given, in
+    their shares, each scene otherwise as realistic as the demo's."""
+    spot_2, neo_3 = BY_PLATFORM["spot-2", "spot-swh"], BY_PLATFORM["pleiades-neo-3", "pleiades-neo"]
+    mix = (replace(spot_2, weight=3.0), replace(neo_3, weight=1.0))
+    items = list(generate_items(2000, 11, platforms=mix))
+    counts = collections.Counter(i["properties"]["platform"] for i in items)
+    assert set(counts) == {"spot-2", "pleiades-neo-3"}
+    assert counts["spot-2"] / len(items) == pytest.approx(0.75, abs=0.03)
+    assert generate_item(11, 7, platforms=mix) == items[7]
 
 
 @pytest.mark.parametrize(

@@ -355,10 +355,13 @@ def isoformat(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def generate_item(seed: int, index: int) -> dict[str, Any]:
-    """The index-th item of the archive of this seed."""
+def generate_item(
+    seed: int, index: int, platforms: tuple[Platform, ...] = PLATFORMS
+) -> dict[str, Any]:
+    """The index-th item of the archive of this seed; `platforms`: another mix of missions
+    (bench/scale.py draws the seed's)."""
     rng = random.Random(seed * 1_000_003 + index)
-    platform = rng.choices(PLATFORMS, weights=[p.weight for p in PLATFORMS])[0]
+    platform = rng.choices(platforms, weights=[p.weight for p in platforms])[0]
     area = rng.choices(areas(), weights=[a.share for a in areas()])[0]
     lon, lat = point_in(rng, area)
     metro = area.name == "France métropolitaine"
@@ -443,6 +446,8 @@ def generate_item(seed: int, index: int) -> dict[str, Any]:
     }
 
 
-def generate_items(count: int, seed: int, start: int = 0) -> Iterator[dict[str, Any]]:
+def generate_items(
+    count: int, seed: int, start: int = 0, platforms: tuple[Platform, ...] = PLATFORMS
+) -> Iterator[dict[str, Any]]:
     for index in range(start, count):
-        yield generate_item(seed, index)
+        yield generate_item(seed, index, platforms)
