@@ -4,17 +4,27 @@ searches, lists, error pages and wording, without a browser."""
 from __future__ import annotations
 
 import html
+import re
 
 import httpx
 import pytest
 
 from registry_plugin.vocabulary import countries
-from tests.registry import DEMO_PASSWORD, INSTRUCTOR
-from tests.test_registry_pages import form
+from tests.registry import DEMO_PASSWORD, INSTRUCTOR, entity_id, request_account, unique
+from tests.test_registry_pages import CSRF, form
 
 
 def shown(response: httpx.Response) -> str:
     return html.unescape(response.text)
+
+
+async def post_from(
+    pages: httpx.AsyncClient, page: str, action: str, data: dict[str, object] | None = None
+) -> httpx.Response:
+    """Post one of a page's forms as a browser would: with the token of the page."""
+    token = CSRF.search((await pages.get(page)).text)
+    assert token, f"{page} has no form"
+    return await pages.post(action, data={"csrf_token": token.group(1), **(data or {})})
 
 
 async def sign_in(pages: httpx.AsyncClient, email: str) -> None:
@@ -65,3 +75,23 @@ async def test_query_string_errors_are_said_in_french_on_the_error_page(
     assert "Action impossible" in text and expected in text
     for raw in ("Input should", "String should", "^(", "query.", "valid integer"):
         assert raw not in text, raw
+
+
+async def test_messages_elide_de_and_outbox_states_are_in_french(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient
+) -> None:
+    entity = await entity_id(client, "Formation_6_11")
+    account = await request_account(client, unique("alfred"), entity, first_name="Alfred")
+    assert account.status_code == 201, account.text
+    await sign_in(pages, INSTRUCTOR)
+    validated = await post_from(
+        pages, f"/registre/entite?id={entity}", f"/registre/comptes/{account.json()['id']}/valider"
+    )
+    assert validated.status_code == 303
+    text = shown(await pages.get(validated.headers["location"]))
+    assert "Compte d'Alfred Wayne validé." in text
+
+    outbox = shown(await pages.get("/registre/courriels"))
+    states = set(re.findall(r'class="badge \w+">([^<]+)<', outbox))
+    assert states and not states & {"queued", "sent", "stored", "failed"}, states
+    assert not re.search(r"\b(queued|stored|sent|failed) :", outbox)

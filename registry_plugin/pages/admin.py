@@ -17,7 +17,7 @@ from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, entities
 from registry_plugin.domain.licences import accepted
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Partnership
-from registry_plugin.pages.common import identity_of, validate
+from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import LegalRepresentative, RowId, row_id
 from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
 from registry_plugin.web import RegistryContext
@@ -153,21 +153,21 @@ async def account_action(
             await accounts.validate(
                 ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
             )
-            return f"Compte de {name} validé."
+            return f"Compte {of(name)} validé."
         if action == "refuser":
             await accounts.refuse(ctx, account_id, str(values.get("reason", "")).strip() or None)
-            return f"Compte de {name} refusé."
+            return f"Compte {of(name)} refusé."
         if action == "desactiver":
             await accounts.deactivate(ctx, account_id)
-            return f"Compte de {name} désactivé."
+            return f"Compte {of(name)} désactivé."
         if action == "reactiver":
             await accounts.reactivate(ctx, account_id)
-            return f"Compte de {name} réactivé."
+            return f"Compte {of(name)} réactivé."
         if action == "expiration":
             await accounts.set_expiry(
                 ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
             )
-            return f"Date d'expiration du compte de {name} enregistrée."
+            return f"Date d'expiration du compte {of(name)} enregistrée."
         raise NotFound("Action inconnue.")
 
     return await act(request, ctx, entity_url(account.entity_id), operation)
@@ -275,7 +275,7 @@ async def instruct(
             if decided.decision == "accepted"
             else "rejetée"
         )
-        return f"Adhésion de {decided.entity.name} {outcome}."
+        return f"Adhésion {of(decided.entity.name)} {outcome}."
 
     return await act(request, ctx, f"/registre/instruction/{adhesion_id}", operation)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -71,6 +72,24 @@ def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
 
 
+def of(name: str) -> str:
+    """« de » before a name, elided before a vowel or a mute h: « d'Alfred », « de Jane »."""
+    first = unicodedata.normalize("NFD", name.strip()[:1]).casefold()[:1]
+    return f"d'{name}" if first and first in "aeiouyh" else f"de {name}"
+
+
+OUTBOX_STATUS = {
+    "queued": "En attente d'envoi",
+    "sent": "Envoyé",
+    "stored": "Conservé ici (pas de SMTP)",
+    "failed": "Échec de l'envoi",
+}
+
+
+def outbox_status(status: str) -> str:
+    return OUTBOX_STATUS.get(status, status)
+
+
 def mission_box(mission: Any) -> dict[str, float]:
     """A mission's extent: the form's four values, or the bounds of its stored polygon."""
     if isinstance(mission, dict) and "north" in mission:
@@ -81,4 +100,9 @@ def mission_box(mission: Any) -> dict[str, float]:
     return {"north": max(ys), "south": min(ys), "east": max(xs), "west": min(xs)}
 
 
-FILTERS = {"role_label": role_label, "mission_box": mission_box}
+FILTERS = {
+    "role_label": role_label,
+    "mission_box": mission_box,
+    "of": of,
+    "outbox_status": outbox_status,
+}
