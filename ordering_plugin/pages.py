@@ -127,17 +127,38 @@ def desk_of(
 PageDesk = Annotated[Desk, Depends(desk_of)]
 
 
-def problem(exc: Exception) -> str:
-    if isinstance(exc, RequestValidationError | ValidationError):
-        parts = []
-        for error in exc.errors():
-            where = ".".join(
-                str(p) for p in error.get("loc", ()) if p not in ("body", "order_parameters")
-            )
-            text = str(error.get("msg", "valeur invalide")).removeprefix("Value error, ")
-            parts.append(f"{where} : {text}" if where else text)
-        return " ; ".join(parts)
-    return str(exc)
+FRENCH = {
+    "missing": "Champ obligatoire.",
+    "string_too_short": "Au moins {min_length} caractères.",
+    "string_too_long": "Au plus {max_length} caractères.",
+    "too_long": "Au plus {max_length} choix.",
+    "too_short": "Au moins {min_length} choix.",
+    "greater_than_equal": "Au moins {ge}.",
+    "less_than_equal": "Au plus {le}.",
+    "enum": "Valeur inconnue : choisissez dans la liste.",
+    "literal_error": "Valeur inconnue : choisissez dans la liste.",
+    "float_parsing": "Un nombre est attendu.",
+    "int_parsing": "Un nombre entier est attendu.",
+    "date_from_datetime_parsing": "Une date est attendue (JJ/MM/AAAA).",
+    "date_parsing": "Une date est attendue (JJ/MM/AAAA).",
+    "extra_forbidden": "Champ inconnu.",
+}
+"""Pydantic's messages, in French, by error type (our own validators speak French)."""
+
+
+def field_errors(exc: RequestValidationError | ValidationError) -> dict[str, str]:
+    """The errors of a form's validation, by field, in French; `__all__` for the others. A
+    check across fields names the field it is about as its error type."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "order_parameters")]
+        kind = str(error.get("type", ""))
+        field = loc[0] if loc else kind if kind in PARAMETERS else "__all__"
+        text = FRENCH.get(kind, "").format(**error.get("ctx", {})) or str(
+            error.get("msg", "Valeur invalide.")
+        ).removeprefix("Value error, ")
+        errors.setdefault(field, text)
+    return errors
 
 
 def labels() -> dict[str, Any]:
@@ -202,14 +223,7 @@ async def create_project(request: Request, desk: PageDesk) -> Response:
         form = ProjectForm.model_validate(data)
         project = await desk.create_project(form)
     except (ValidationError, PermissionDenied) as exc:
-        errors = (
-            {
-                ".".join(str(p) for p in e["loc"]): e["msg"].removeprefix("Value error, ")
-                for e in exc.errors()
-            }
-            if isinstance(exc, ValidationError)
-            else {"__all__": str(exc)}
-        )
+        errors = field_errors(exc) if isinstance(exc, ValidationError) else {"__all__": str(exc)}
         data["members"] = " ".join(data["members"])
         return render(
             request,
@@ -359,6 +373,41 @@ async def tasking_order(request: Request, desk: PageDesk) -> Response:
     )
 
 
+BOUNDS = {"west": (-180, 180), "east": (-180, 180), "south": (-90, 90), "north": (-90, 90)}
+
+
+def form_errors(values: dict[str, Any], projects: list[str], tasking: bool) -> dict[str, str]:
+    """What the form's own checks find wrong, by field, in French: the project, the
+    rectangle, the window's days."""
+    errors = {}
+    if values.get("project_id") not in projects:
+        errors["project_id"] = "Choisissez l'un de vos projets ouverts."
+    corners: dict[str, float] = {}
+    if any(values.get(k) for k in BOUNDS):
+        for key, (low, high) in BOUNDS.items():
+            try:
+                corners[key] = float(str(values.get(key)).replace(",", "."))
+            except ValueError:
+                errors[key] = "Un nombre de degrés est attendu."
+                continue
+            if not low <= corners[key] <= high:
+                errors[key] = f"Entre {low} et {high} degrés."
+        if "west" in corners and "east" in corners and corners["west"] >= corners["east"]:
+            errors["west"] = "L'ouest doit être inférieur à l'est."
+        if "south" in corners and "north" in corners and corners["south"] >= corners["north"]:
+            errors["south"] = "Le sud doit être inférieur au nord."
+    if tasking:
+        days = {}
+        for key in ("start", "end"):
+            try:
+                days[key] = date.fromisoformat(str(values.get(key)))
+            except ValueError:
+                errors[key] = "Une date est attendue (JJ/MM/AAAA)."
+        if len(days) == 2 and days["end"] < days["start"]:
+            errors["end"] = "La fin de la fenêtre est avant son début."
+    return errors
+
+
 def whole_days(values: dict[str, Any]) -> str | None:
     """The tasking window of the form's days, whole in the user's time zone: from the first
     day's midnight to the midnight after the last day."""
@@ -405,8 +454,19 @@ async def filed(
     template: str,
     context: dict[str, Any],
 ) -> Response:
-    """File the order of a form, or show the form again with what is wrong."""
+    """File the order of a form, or show the form again with what is wrong, beside each
+    field the form's own checks and the options' validation find."""
+    project_ids = [p.id for p in await open_projects(desk)]
+    errors = form_errors(values, project_ids, template.endswith("programmation.html"))
     try:
+        if product_id not in PRODUCTS:
+            raise InvalidRequest("Choisissez le capteur et le type de produit.")
+        try:
+            PRODUCTS[product_id].parameters.model_validate(body["order_parameters"])
+        except ValidationError as exc:
+            errors = {**field_errors(exc), **errors}
+        if errors:
+            raise InvalidRequest(errors.pop("__all__", "Corrigez les champs signalés."))
         if upload := values["_files"].get("aoi_file"):
             limit = desk.settings.upload_max_mb * 2**20
             geometry = from_file(upload.filename or "zone", await upload.read(limit + 1), limit)
@@ -416,9 +476,8 @@ async def filed(
             try:
                 body["geometry"] = json.loads(body["geometry"])
             except ValueError as exc:
-                raise InvalidRequest("La zone d'intérêt n'est pas du GeoJSON.") from exc
-        if product_id not in PRODUCTS:
-            raise InvalidRequest("Choisissez le capteur et le type de produit.")
+                errors["geometry"] = "La zone d'intérêt n'est pas du GeoJSON."
+                raise InvalidRequest("Corrigez les champs signalés.") from exc
         order, warning = await desk.file_order(
             PRODUCTS[product_id], OrderBody.model_validate(body), await get_rights(request)
         )
@@ -432,11 +491,20 @@ async def filed(
     ) as exc:
         await desk.session.rollback()
         projects = await open_projects(desk)
+        if isinstance(exc, RequestValidationError | ValidationError):
+            errors = {**field_errors(exc), **errors}
         shown = {k: v for k, v in values.items() if not k.startswith("_")}
         return render(
             request,
             template,
-            {**context, "projects": projects, "values": shown, "error": problem(exc), **labels()},
+            {
+                **context,
+                "projects": projects,
+                "values": shown,
+                "errors": errors,
+                "error": errors.pop("__all__", None) or str(exc),
+                **labels(),
+            },
             status_code=400,
         )
     message = f"Demande {order.id} enregistrée."

@@ -29,21 +29,21 @@ class ProjectForm(BaseModel):
     @classmethod
     def known_kind(cls, value: str) -> str:
         if value not in PROJECT_KINDS:
-            raise ValueError(f"kind is one of {', '.join(PROJECT_KINDS)}")
+            raise ValueError(f"Type de projet inconnu : l'un de {', '.join(PROJECT_KINDS)}.")
         return value
 
     @field_validator("themes")
     @classmethod
     def known_themes(cls, value: list[str]) -> list[str]:
         if unknown := [t for t in value if t not in THEMES]:
-            raise ValueError(f"unknown themes {unknown}: one of {', '.join(THEMES)}")
+            raise ValueError(f"Thèmes inconnus ({', '.join(unknown)}) : parmi {', '.join(THEMES)}.")
         return value
 
     @field_validator("end_date")
     @classmethod
     def in_future(cls, value: date) -> date:
         if value < datetime.now(UTC).date():
-            raise ValueError("the end date is in the past")
+            raise ValueError("La date de fin est passée.")
         return value
 
     @field_validator("members")

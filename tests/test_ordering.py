@@ -170,10 +170,10 @@ async def test_products_and_their_parameters(desk: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"pixel_coding": "8bits", "radiometric_processing": "reflectance"}, "8-bit"),
-        ({"pixel_coding": "12bits", "radiometric_processing": "display"}, "12-bit"),
-        ({"projection": "EPSG:9999"}, "projection"),
-        ({"processing_level": "ortho", "dem": None}, "DEM"),
+        ({"pixel_coding": "8bits", "radiometric_processing": "reflectance"}, "8 bits"),
+        ({"pixel_coding": "12bits", "radiometric_processing": "display"}, "12 bits"),
+        ({"projection": "EPSG:9999"}, "Projection"),
+        ({"processing_level": "ortho", "dem": None}, "MNT"),
         ({"image_format": "PNG"}, "image_format"),
         ({"colour": "blue"}, "colour"),
     ],

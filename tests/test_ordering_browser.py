@@ -44,7 +44,7 @@ def test_an_archive_request_in_the_browser(page: Page, live_url: str) -> None:
     page.locator("#f-project_id").select_option(project)
     page.get_by_label("Traitement radiométrique").select_option("display")  # 12 bits: refused
     click(page, "Envoyer la demande")
-    expect(page.get_by_role("alert")).to_contain_text("12-bit")
+    expect(page.locator("#e-pixel_coding")).to_contain_text("12 bits")  # beside its field
     page.get_by_label("Codage des pixels").select_option("8bits")
     click(page, "Envoyer la demande")
     expect(page.locator("#statut")).to_have_text("Reçue")

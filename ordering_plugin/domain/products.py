@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from pgstac.missions import MISSIONS, Mission, Ordering
 
@@ -160,18 +161,24 @@ class ProductionOptions(BaseModel):
     @model_validator(mode="after")
     def consistent(self) -> ProductionOptions:
         display = self.radiometric_processing == RadiometricProcessing.display
+        # Each error's type names the field it is about, for the forms to show it beside it.
         if self.pixel_coding == PixelCoding.bits8 and not display:
-            raise ValueError(
-                "8-bit pixel coding goes only with the display radiometric processing."
+            raise PydanticCustomError(
+                "pixel_coding",
+                "Le codage 8 bits va seulement avec le traitement radiométrique « Affichage ».",
             )
         if self.pixel_coding == PixelCoding.bits12 and display:
-            raise ValueError(
-                "12-bit pixel coding goes only with the basic or reflectance radiometric processing."
+            raise PydanticCustomError(
+                "pixel_coding",
+                "Le codage 12 bits va seulement avec le traitement radiométrique « Basique » "
+                "ou « Réflectance ».",
             )
         if self.projection not in PROJECTIONS:
-            raise ValueError(f"projection is one of {', '.join(sorted(PROJECTIONS))}.")
+            raise PydanticCustomError(
+                "projection", f"Projection inconnue : l'une de {', '.join(sorted(PROJECTIONS))}."
+            )
         if self.processing_level == ProcessingLevel.ortho and self.dem is None:
-            raise ValueError("An ortho product needs a DEM.")
+            raise PydanticCustomError("dem", "Un produit ortho demande un MNT.")
         if self.processing_level != ProcessingLevel.ortho and self.dem is not None:
             self.dem = None  # only orthorectification uses one
         return self
