@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 
 import httpx
 import pytest
 
 from registry_plugin.vocabulary import countries
-from tests.registry import DEMO_PASSWORD, INSTRUCTOR, entity_id, request_account, unique
+from tests.registry import (
+    DEMO_PASSWORD,
+    INSTRUCTOR,
+    entity_id,
+    request_account,
+    unique,
+)
+from tests.test_matrix import accepted_entity, awaiting_entity
 from tests.test_registry_pages import CSRF, form
 
 
@@ -95,3 +103,65 @@ async def test_messages_elide_de_and_outbox_states_are_in_french(
     states = set(re.findall(r'class="badge \w+">([^<]+)<', outbox))
     assert states and not states & {"queued", "sent", "stored", "failed"}, states
     assert not re.search(r"\b(queued|stored|sent|failed) :", outbox)
+
+
+async def entity_row(pages: httpx.AsyncClient, name: str) -> tuple[int, str]:
+    """An entity's id and its row in the instructors' list of entities."""
+    listing = shown(await pages.get("/registre/entites", params={"q": name}))
+    found = re.search(
+        rf'<tr>\s*<td><a href="/registre/entite\?id=(\d+)">{name}</a>.*?</tr>', listing, re.S
+    )
+    assert found, f"{name} is not listed"
+    return int(found.group(1)), found.group(0)
+
+
+async def test_merging_an_entity_asks_for_confirmation_on_a_page_of_its_own(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient
+) -> None:
+    tag = secrets.token_hex(3).upper()
+    source = await accepted_entity(client, f"SRC{tag}")
+    target = await accepted_entity(client, f"DST{tag}")
+    await sign_in(pages, INSTRUCTOR)
+    _, row = await entity_row(pages, f"Matrice SRC{tag}")
+    assert f'action="/registre/entites/{source}/fusion"' in row
+
+    # The list's form only opens the confirmation page; it merges nothing.
+    asked = await pages.get(f"/registre/entites/{source}/fusion", params={"into": target})
+    assert asked.status_code == 200
+    text = shown(asked)
+    assert f"Matrice SRC{tag}" in text and f"Matrice DST{tag}" in text
+    assert "Confirmer la fusion" in text and "Annuler" in text
+    unconfirmed = await post_from(
+        pages, "/registre/entites", f"/registre/entites/{source}/fusionner", {"into": target}
+    )
+    assert unconfirmed.status_code == 303
+    assert unconfirmed.headers["location"].startswith(f"/registre/entites/{source}/fusion")
+    _, row = await entity_row(pages, f"Matrice SRC{tag}")
+    assert "Fusionnée" not in row
+
+    confirmed = await post_from(
+        pages,
+        f"/registre/entites/{source}/fusion?into={target}",
+        f"/registre/entites/{source}/fusionner",
+        {"into": target, "confirme": "oui"},
+    )
+    assert confirmed.headers["location"] == "/registre/entites"
+    _, row = await entity_row(pages, f"Matrice SRC{tag}")
+    assert "Fusionnée" in row
+
+
+async def test_only_adherent_entities_may_become_relay_partners(
+    pages: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    tag = secrets.token_hex(3).upper()
+    await awaiting_entity(client, f"ATT{tag}")
+    await sign_in(pages, INSTRUCTOR)
+    waiting, row = await entity_row(pages, f"Matrice ATT{tag}")
+    assert "Faire partenaire relais" not in row
+    refused = await post_from(
+        pages, "/registre/entites", f"/registre/entites/{waiting}/relais", {"relay": "on"}
+    )
+    assert refused.status_code == 303
+    assert "adhérente" in shown(await pages.get(refused.headers["location"]))
+    page = shown(await pages.get(f"/registre/entite?id={waiting}"))
+    assert "· partenaire relais" not in page

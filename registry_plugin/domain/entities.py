@@ -115,6 +115,8 @@ async def set_relay(ctx: Context, entity_id: int, relay: bool) -> Entity:
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
         raise NotFound("Entité introuvable.")
+    if relay and entity.status != "active":
+        raise Conflict("Seule une entité adhérente peut devenir partenaire relais.")
     entity.is_relay = relay
     ctx.audit("entity.relay_changed", "entity", entity.id, relay=relay)
     return entity

@@ -16,7 +16,7 @@ from extensions.mail import OutboxMessage, masked
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, entities
 from registry_plugin.domain.licences import accepted
-from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Partnership
+from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Mission, Partnership
 from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import LegalRepresentative, RowId, row_id
 from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
@@ -350,11 +350,35 @@ def chosen_id(values: dict[str, Any], field: str) -> int:
     return chosen
 
 
+@router.get("/entites/{entity_id}/fusion")
+async def merge_confirmation(
+    entity_id: RowId, into: RowId, request: Request, ctx: RegistryContext
+) -> Response:
+    """What a merge moves, to confirm before it is done: a merge is not undone here."""
+    require_instructor(request)
+    source, target = await ctx.session.get(Entity, entity_id), await ctx.session.get(Entity, into)
+    if source is None or target is None:
+        raise NotFound("Entité introuvable.")
+    counted = {
+        "accounts": select(func.count()).where(Account.entity_id == source.id),
+        "missions": select(func.count()).where(Mission.entity_id == source.id),
+        "partnerships": select(func.count()).where(Partnership.public_entity_id == source.id),
+    }
+    moved = {name: await ctx.session.scalar(query) for name, query in counted.items()}
+    context = {"source": source, "target": target, "moved": moved}
+    return render(request, "registry/fusion.html", context)
+
+
 @router.post("/entites/{entity_id}/{action}")
 async def entity_action(
     entity_id: RowId, action: str, request: Request, ctx: RegistryContext
 ) -> Response:
     require_instructor(request)
+    if action == "fusionner":
+        values = values_of(await read_form(request))
+        if values.get("confirme") != "oui":  # only the confirmation page merges
+            into = row_id(values.get("into")) or ""
+            return redirect(f"/registre/entites/{entity_id}/fusion?into={into}")
 
     async def operation(values: dict[str, Any]) -> str:
         if action == "fusionner":
