@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import shapely
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -541,6 +542,77 @@ async def request_page(request: Request, request_id: str, desk: PageDesk) -> Res
             "window_days": window_days(order) if order.kind == "P" else None,
             **labels(),
         },
+    )
+
+
+def edit_values(order: Any) -> dict[str, Any]:
+    """The edit form's fields of a request as it stands."""
+    west, south, east, north = shapely.geometry.shape(order.geometry).bounds
+    days = window_days(order)
+    return {
+        **order.parameters,
+        **dict(zip(BOUNDS, (west, east, south, north), strict=True)),
+        **({"start": days[0].isoformat(), "end": days[1].isoformat()} if days else {}),
+    }
+
+
+@router.get("/demandes/{request_id}/modifier")
+async def edit_form(request: Request, request_id: str, desk: PageDesk) -> Response:
+    order, project = await desk.request(request_id)
+    if order.status != "held":
+        raise Conflict("Seule une demande en attente d'informations se modifie.")
+    return render(
+        request,
+        "ordering/modifier.html",
+        {
+            "order": order,
+            "projects": [project],
+            "values": {**edit_values(order), "project_id": project.id},
+            "errors": {},
+            "error": None,
+            **labels(),
+        },
+    )
+
+
+@router.post("/demandes/{request_id}/modifier")
+async def edit(request: Request, request_id: str, desk: PageDesk) -> Response:
+    values = await read(request)
+    order, project = await desk.request(request_id)
+    extra = {
+        k: values[k]
+        for k in ("max_cloud_cover", "max_incidence_angle", "acquisition_mode")
+        if values.get(k)
+    }
+    tasking = order.kind == "P"
+    body = order_body(values, extra, whole_days(values) if tasking else None)
+    errors = form_errors({**values, "project_id": project.id}, [project.id], tasking)
+    try:
+        if errors:
+            raise InvalidRequest("Corrigez les champs signalés.")
+        await desk.edit(request_id, PRODUCTS[order.product_id], OrderBody.model_validate(body))
+    except (InvalidRequest, Conflict, PermissionDenied, RequestValidationError) as exc:
+        await desk.session.rollback()
+        if isinstance(exc, RequestValidationError):
+            errors = {**field_errors(exc), **errors}
+        order, project = await desk.request(request_id)
+        return render(
+            request,
+            "ordering/modifier.html",
+            {
+                "order": order,
+                "projects": [project],
+                "values": {k: v for k, v in values.items() if not k.startswith("_")},
+                "errors": errors,
+                "error": errors.pop("__all__", None) or str(exc),
+                **labels(),
+            },
+            status_code=400,
+        )
+    return redirect(
+        f"/commandes/demandes/{request_id}",
+        request,
+        "Demande modifiée : renvoyez-la à l'instruction quand elle est prête.",
     )
 
 

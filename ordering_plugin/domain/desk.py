@@ -238,6 +238,53 @@ class Desk(Mailing):
         )
         return {str((f.get("properties") or {}).get("id")): f for f in page["features"]}
 
+    async def edit(self, request_id: str, product: Product, body: OrderBody) -> Request:
+        """A request on hold, changed by its requester (its area, window and options) before
+        they resubmit it; committed."""
+        request, project = await self.request(request_id, lock=True)
+        if request.status != Status.held:
+            raise Conflict("Seule une demande en attente d'informations se modifie.")
+        if workflow.REQUESTER not in self.roles_on(request, project):
+            raise PermissionDenied("Seuls le demandeur et les membres du projet la modifient.")
+        item_ids = [s["properties"]["id"] for s in request.scenes]
+        extra = {"item_ids": item_ids} if request.kind == "A" else {}
+        try:
+            parameters = product.parameters.model_validate(
+                {**body.order_parameters, "project_id": request.project_id, **extra}
+            )
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("order_parameters", *e["loc"])} for e in exc.errors()]
+            ) from exc
+        options = parameters.model_dump(mode="json", exclude={"project_id", "item_ids"})
+        if request.kind == "A":
+            footprints = shapely.union_all(
+                [shapely.geometry.shape(s["geometry"]) for s in request.scenes]
+            )
+            geometry = footprints
+            if body.geometry is not None or body.bbox is not None:
+                geometry = area_of(body.geometry, body.bbox).intersection(footprints)
+        else:
+            if body.datetime is None:
+                raise InvalidRequest("`datetime` is the tasking window: start/end.")
+            geometry = area_of(body.geometry, body.bbox)
+            request.window_start, request.window_end = interval(body.datetime)
+            try:
+                tasking_window(request.window_start, request.window_end)
+            except ValueError as exc:
+                raise InvalidRequest(str(exc)) from exc
+        area = round(area_km2(geometry), 3)
+        if geometry.is_empty or area < product.minimum_km2:
+            raise InvalidRequest(
+                f"La zone fait {area:,.1f} km² : {product.title} commence à "
+                f"{product.minimum_km2:,.0f} km²."
+            )
+        request.geometry, request.area_km2 = as_geojson(geometry), area
+        request.parameters = options
+        request.updated_at = datetime.now(UTC)
+        await self.commit()
+        return request
+
     async def perform(self, request_id: str, action: str, reason: str | None) -> Request:
         """An action on a request, committed; an accepted request goes to Airbus at once."""
         request = await self.act(request_id, action, reason)
