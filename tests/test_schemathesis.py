@@ -178,7 +178,10 @@ def test_signed_in(api_app: FastAPI, api_schema: schemathesis.BaseSchema, licens
     with asgi.get_client(api_app) as http:
         token = http.post("/auth/token", data={"username": licensed, "password": PASSWORD})
     assert token.status_code == 200, token.text
-    explore(api_schema, {"Authorization": f"Bearer {token.json()['access_token']}"})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    explore(api_schema, headers)
+    with asgi.get_client(api_app) as http:  # signed in to the end (no case revoked the token)
+        assert http.get("/auth/me", headers=headers).status_code == 200
 
 
 async def test_sign_in_from_a_client_without_ip(app: FastAPI) -> None:
