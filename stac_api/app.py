@@ -46,6 +46,7 @@ from extensions.tiles import add_tiles
 from extensions.viewer import add_viewer
 from extensions.viewer.pages import STATIC as VIEWER_STATIC
 from extensions.web import HERE as WEB_HERE
+from extensions.web.api_docs import docs_router, swagger_ui_files
 from extensions.web.headers import SecurityHeaders
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
@@ -196,7 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         openapi_url=api_settings.openapi_url,
-        docs_url=api_settings.docs_url,
+        docs_url=None,  # Swagger UI served here: extensions/web/api_docs.py
         redoc_url=None,
         root_path=api_settings.root_path,
         title=api_settings.stac_fastapi_title,
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # The viewer's built scripts first: /static/viewer/ is theirs.
     app.mount("/static/viewer", StaticFiles(directory=VIEWER_STATIC, check_dir=False))
+    app.mount("/static/swagger-ui", swagger_ui_files())
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 
     api = StacApi(
@@ -261,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_places(api.app)
     add_geometries(api.app)
     add_federation(api.app)
+    api.app.include_router(docs_router(api_settings.docs_url, api_settings.openapi_url))
     add_error_handlers(api.app)
     for plugin in plugins:
         for router in plugin.routers():

@@ -165,3 +165,18 @@ async def test_only_adherent_entities_may_become_relay_partners(
     assert "adhérente" in shown(await pages.get(refused.headers["location"]))
     page = shown(await pages.get(f"/registre/entite?id={waiting}"))
     assert "· partenaire relais" not in page
+
+
+async def test_api_page_runs_swagger_ui_served_here_and_favicon_is_found(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/api.html")
+    assert page.status_code == 200
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', page.text)
+    styles = re.findall(r'<link[^>]*href="([^"]+)"', page.text)
+    assert scripts and all(src.startswith("/static/") for src in [*scripts, *styles])
+    assert "<script>" not in page.text and "https://" not in page.text  # no inline code, no CDN
+    for asset in [*scripts, *styles]:
+        assert (await client.get(asset)).status_code == 200, asset
+    icon = await client.get("/favicon.ico", follow_redirects=True)
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

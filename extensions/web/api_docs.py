@@ -1,0 +1,36 @@
+"""The API's interactive documentation (`/api.html`): Swagger UI from the pinned npm package
+`swagger-ui-dist`, served by this app (no other host at run time), started by a static script
+(the pages' CSP runs no inline code); and `/favicon.ico`, which browsers ask of every page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from extensions.web import render
+
+SWAGGER_UI = Path(__file__).resolve().parents[2] / "node_modules" / "swagger-ui-dist"
+"""Where `make install` (`npm ci`) puts Swagger UI's files."""
+
+
+def swagger_ui_files() -> StaticFiles:
+    return StaticFiles(directory=SWAGGER_UI, check_dir=False)
+
+
+def docs_router(docs_url: str, openapi_url: str) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get(docs_url)
+    async def api_page(request: Request) -> Response:
+        root = request.scope.get("root_path", "").rstrip("/")
+        context = {"openapi_url": root + openapi_url, "static": root + "/static"}
+        return render(request, "api.html", context)
+
+    @router.get("/favicon.ico")
+    async def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
+    return router
