@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -268,4 +269,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for plugin in plugins:
         for router in plugin.routers():
             api.app.include_router(router)
+    declare_path_parameters(api.app)
     return api.app
+
+
+def declare_path_parameters(app: FastAPI) -> None:
+    """Some stac-fastapi routes read `{collection_id}` from the path without declaring it
+    (`…/aggregate`, `…/bulk_items`): the OpenAPI document declares every parameter of every
+    path, so that generated clients and validators can call them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, operations in schema.get("paths", {}).items():
+                names = re.findall(r"{(\w+)}", path)
+                for operation in operations.values():
+                    declared = {
+                        p.get("name")
+                        for p in operation.get("parameters", [])
+                        if p.get("in") == "path"
+                    }
+                    operation.setdefault("parameters", []).extend(
+                        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                        for n in names
+                        if n not in declared
+                    )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from extensions.ratelimit import RateLimitSettings, client_address
 from extensions.signing import Grant, SignatureRefused, Signer
@@ -291,3 +292,13 @@ async def test_the_development_mailbox_answers_this_machine_only(
             transport = httpx.ASGITransport(app=app, client=client)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
                 assert (await http.get("/portail/courriels")).status_code == status
+
+
+def test_the_openapi_declares_every_path_parameter(app: FastAPI) -> None:
+    """Issue 17, point 19: `…/aggregate` and `…/bulk_items` used `{collection_id}` without
+    declaring it, and generated clients could not call them."""
+    for path, operations in app.openapi()["paths"].items():
+        names = set(re.findall(r"{(\w+)}", path))
+        for method, operation in operations.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert names <= declared, (method, path)
