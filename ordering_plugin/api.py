@@ -29,6 +29,7 @@ from extensions.services import services_of
 from ordering_plugin.domain import workflow
 from ordering_plugin.domain.areas import area_of, from_file, interval
 from ordering_plugin.domain.connector import iso, tasking_request
+from ordering_plugin.domain.desk import archive_area
 from ordering_plugin.domain.products import (
     AIRBUS_PROVIDER,
     PRODUCTS,
@@ -217,6 +218,57 @@ async def opportunities(
         "links": [],
         "dinamis:feasible": bool(answer.get("feasible")),
         "dinamis:reason": answer.get("reason"),
+    }
+
+
+# -- estimates --------------------------------------------------------------------------------
+
+
+def numbers(value: str, what: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",")]
+    except ValueError as exc:
+        raise InvalidRequest(f"`{what}` is comma-separated numbers: {value!r}.") from exc
+
+
+@router.get(
+    "/products/{product_id}/estimate",
+    summary="Area, free quota left and price of a request, before it is filed",
+)
+async def estimate(
+    product_id: str,
+    desk: DeskDep,
+    bbox: Annotated[
+        str | None, Query(description="west,south,east,north (degrees)", max_length=200)
+    ] = None,
+    item_ids: Annotated[
+        str | None, Query(description="The archive scenes, comma-separated", max_length=2000)
+    ] = None,
+    project_id: Annotated[str | None, Query(description="Its project", max_length=100)] = None,
+) -> dict[str, Any]:
+    """The numbers filing this request would apply: its area (an archive's is its scenes'
+    footprints, cut to `bbox`), its entity's free quota of the sensor family, whether it
+    goes beyond, and the price."""
+    product = product_of(product_id)
+    box = numbers(bbox, "bbox") if bbox else None
+    if product.kind == "A":
+        ids = [i for i in (item_ids or "").split(",") if i]
+        if not 1 <= len(ids) <= 20:
+            raise InvalidRequest("`item_ids` names the 1 to 20 scenes of an archive order.")
+        geometry = archive_area(await desk.commandable_scenes(product, ids), None, box)
+    else:
+        geometry = area_of(None, box)
+    project = await desk.project(project_id) if project_id else None
+    found = await desk.estimate(product, project, geometry)
+    return {
+        "product_id": product.id,
+        "area_km2": found.area_km2,
+        "minimum_km2": product.minimum_km2,
+        "maximum_km2": desk.settings.max_area_km2,
+        "quota": quota_json(found.quota),
+        "over_quota": found.over_quota,
+        "price": found.price,
+        "geometry": shapely.geometry.mapping(geometry),
     }
 
 

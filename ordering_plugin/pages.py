@@ -280,6 +280,7 @@ async def archive_form(
         {
             "scenes": items,
             "product": PRODUCTS[product_id],
+            "footprints": footprints(items),
             "projects": await open_projects(desk),
             "values": {},
             "error": None,
@@ -315,6 +316,14 @@ async def picked(
     return [i for i in items if i], str(products.pop())
 
 
+def footprints(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scenes' footprints, for the form's map."""
+    features = [
+        {"type": "Feature", "geometry": i["geometry"], "properties": {"id": i["id"]}} for i in items
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
 @router.post("/archive")
 @accepts_file(aoi_file)
 async def archive_order(request: Request, desk: PageDesk, services: ServicesDep) -> Response:
@@ -331,7 +340,7 @@ async def archive_order(request: Request, desk: PageDesk, services: ServicesDep)
         body,
         values,
         "ordering/archive.html",
-        {"scenes": items, "product": PRODUCTS[product_id]},
+        {"scenes": items, "product": PRODUCTS[product_id], "footprints": footprints(items)},
     )
 
 

@@ -422,6 +422,67 @@ async def filed_tasking(desk: httpx.AsyncClient, project: str | None = None) -> 
     return order_id
 
 
+async def test_the_estimate_is_what_filing_applies(desk: httpx.AsyncClient) -> None:
+    """The forms' live numbers (area, free quota left, price) are those of the request filed
+    next: the same area, the same quota, the same over-quota verdict."""
+    auth = await headers(desk, BRUCE)
+    project = await new_project(desk)
+    bbox = ",".join(map(str, MONTPELLIER))
+    tasking = "/ordering/products/airbus-tasking-spot/estimate"
+    shown = await desk.get(tasking, params={"bbox": bbox, "project_id": project}, headers=auth)
+    assert shown.status_code == 200, shown.text
+    estimate = shown.json()
+    assert estimate["quota"]["family"] == "SPOT" and estimate["minimum_km2"] == 100
+    assert estimate["price"] == (
+        {"amount": 0.0, "currency": "EUR"} if not estimate["over_quota"] else None
+    )
+    filed = (
+        await desk.get(f"/ordering/orders/{await filed_tasking(desk, project)}", headers=auth)
+    ).json()["properties"]
+    assert filed["dinamis:area_km2"] == estimate["area_km2"] > 100
+    assert filed["dinamis:over_quota"] == estimate["over_quota"]
+    quotas = (await desk.get("/ordering/quotas", headers=auth)).json()["quotas"]
+    assert estimate["quota"] in quotas  # the quota shown is the entity's own row
+
+    scene = await commandable(desk, "pleiades")
+    west, south, east, north = scene["bbox"]
+    corner = [west, south, (west + east) / 2, (south + north) / 2]
+    bbox = ",".join(map(str, corner))
+    archive = "/ordering/products/airbus-archive-pleiades/estimate"
+    cut = (
+        await desk.get(archive, params={"item_ids": scene["id"], "bbox": bbox}, headers=auth)
+    ).json()
+    whole = (await desk.get(archive, params={"item_ids": scene["id"]}, headers=auth)).json()
+    assert 0 < cut["area_km2"] < whole["area_km2"]
+    response = await order(
+        desk, "airbus-archive-pleiades", {**archive_body(project, scene["id"]), "bbox": corner}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["properties"]["dinamis:area_km2"] == cut["area_km2"]
+
+
+@pytest.mark.parametrize(
+    ("product", "params", "expected", "says"),
+    [
+        ("airbus-tasking-spot", {}, 400, "area of interest is missing"),
+        ("airbus-tasking-spot", {"bbox": "3.8,43.5,abc,43.6"}, 400, "comma-separated numbers"),
+        ("airbus-tasking-spot", {"bbox": "3.9,43.5,3.8,43.6"}, 400, "west < east"),
+        ("airbus-archive-spot", {"bbox": "3.8,43.5,3.9,43.6"}, 400, "1 to 20 scenes"),
+        ("airbus-archive-spot", {"item_ids": "inexistante"}, 400, "Not in the Airbus archive"),
+        ("airbus-tasking-spot", {"bbox": "3.8,43.5,3.9,43.6", "project_id": "X"}, 404, "X"),
+        ("pas-un-produit", {"bbox": "3.8,43.5,3.9,43.6"}, 404, "No product"),
+    ],
+)
+async def test_a_wrong_estimate_says_what_is_wrong(
+    desk: httpx.AsyncClient, product: str, params: dict[str, str], expected: int, says: str
+) -> None:
+    response = await desk.get(
+        f"/ordering/products/{product}/estimate", params=params, headers=await headers(desk, BRUCE)
+    )
+    assert response.status_code == expected, response.text
+    assert says in response.json()["description"]
+
+
 @pytest.mark.parametrize(
     ("steps", "expected"),
     [

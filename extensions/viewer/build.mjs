@@ -1,11 +1,12 @@
-// Builds the viewer (src/) into static/ with esbuild: one script, one stylesheet.
+// Builds the viewer (src/) into static/ with esbuild: the catalogue viewer's script and
+// stylesheet, and the ordering forms' map (aoi).
 // Run by `make install` (npm run build) after `npm ci`.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const result = await build({
-  entryPoints: { viewer: `${here}src/main.jsx` },
+  entryPoints: { viewer: `${here}src/main.jsx`, aoi: `${here}src/aoi.js` },
   outdir: `${here}static`,
   bundle: true,
   minify: true,
@@ -18,4 +19,4 @@ const result = await build({
   metafile: true,
 });
 const outputs = Object.entries(result.metafile.outputs).map(([f, o]) => `${f.split("/").pop()} ${(o.bytes / 1024).toFixed(0)} KB`);
-console.log(`viewer built: ${outputs.join(", ")}`);
+console.log(`viewer and forms' map built: ${outputs.join(", ")}`);

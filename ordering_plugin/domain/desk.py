@@ -39,6 +39,39 @@ if TYPE_CHECKING:
     from extensions.database import Database
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A request's area and its entity's free quota of the sensor family this year."""
+
+    area_km2: float
+    quota: Quota
+
+    @property
+    def over_quota(self) -> bool:
+        """Beyond the free quota: the request may be rejected."""
+        quota = self.quota
+        return quota.used_km2 + quota.reserved_km2 + self.area_km2 > quota.allowed_km2
+
+    @property
+    def price(self) -> dict[str, Any] | None:
+        """What the entity pays: nothing within its free quota; beyond it there is no free
+        price (None), and the instructors may reject the request."""
+        return None if self.over_quota else {"amount": 0.0, "currency": "EUR"}
+
+
+def archive_area(
+    scenes: list[dict[str, Any]], geometry: dict[str, Any] | None, bbox: list[float] | None
+) -> shapely.Geometry:
+    """What an archive order covers: its scenes' footprints, cut to the area of interest."""
+    footprints = shapely.union_all([shapely.geometry.shape(s["geometry"]) for s in scenes])
+    if geometry is None and bbox is None:
+        return footprints
+    area = area_of(geometry, bbox).intersection(footprints)
+    if area.is_empty or area.area == 0:
+        raise InvalidRequest("The area of interest does not cross the scenes ordered.")
+    return area
+
+
 @dataclass
 class Desk(Mailing):
     """The session, the caller and the mails of one ordering operation."""
@@ -162,12 +195,7 @@ class Desk(Mailing):
         scenes: list[dict[str, Any]] = []
         if product.kind == "A":
             scenes = await self.commandable_scenes(product, options.pop("item_ids"))
-            footprints = shapely.union_all([shapely.geometry.shape(s["geometry"]) for s in scenes])
-            geometry = footprints
-            if body.geometry is not None or body.bbox is not None:
-                geometry = area_of(body.geometry, body.bbox).intersection(footprints)
-                if geometry.is_empty or geometry.area == 0:
-                    raise InvalidRequest("The area of interest does not cross the scenes ordered.")
+            geometry = archive_area(scenes, body.geometry, body.bbox)
             times = sorted(s["properties"]["acquisitionDate"] for s in scenes)
             window = (parse_time(times[0]), parse_time(times[-1]))
         else:
@@ -315,7 +343,8 @@ class Desk(Mailing):
             raise PermissionDenied("Only the project's owner and members file its requests.")
         if project.end_date < datetime.now(UTC).date():
             raise Conflict(f"The project {project_id} ended on {project.end_date}.")
-        area = round(area_km2(geometry), 3)
+        estimate = await self.estimate(product, project, geometry)
+        area, quota = estimate.area_km2, estimate.quota
         if area < product.minimum_km2:
             raise InvalidRequest(
                 f"The area ordered is {area:,.1f} km²: {product.title} starts at "
@@ -328,11 +357,8 @@ class Desk(Mailing):
             )
         year = datetime.now(UTC).year
         number = await self._next(f"request:{project.id}:{year}:{product.kind}")
-        quota = await self.quota(
-            project.entity_id or me.entity_id, project.entity_name, product.family
-        )
         warning = None
-        if quota.used_km2 + quota.reserved_km2 + area > quota.allowed_km2:
+        if estimate.over_quota:
             warning = (
                 f"Attention, vous avez dépassé le quota de gratuité de {quota.allowed_km2:,.0f} km² "
                 f"({product.sensor_title}, {quota.period_start.year}) : votre demande risque "
@@ -379,6 +405,18 @@ class Desk(Mailing):
             reference=request.id,
         )
         return request, warning
+
+    async def estimate(
+        self, product: Product, project: Project | None, geometry: shapely.Geometry
+    ) -> Estimate:
+        """The area of a request and its entity's free quota (the project's, else the
+        caller's): what filing it checks, and what the forms show before it is sent."""
+        me = self.me
+        entity_id, entity_name = me.entity_id, me.entity_name
+        if project is not None:
+            entity_id, entity_name = project.entity_id or entity_id, project.entity_name
+        quota = await self.quota(entity_id, entity_name, product.family)
+        return Estimate(round(area_km2(geometry), 3), quota)
 
     def visible(self, query: Any) -> Any:
         """Requests of the caller's projects (all for instructors)."""

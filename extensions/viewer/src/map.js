@@ -4,6 +4,7 @@
 // the preview of a downloadable scene through the gated tiles.
 import maplibregl from "maplibre-gl";
 import { request } from "./api.js";
+import { groundLayers, offlineSource, outlineLayers } from "./basemap.js";
 import { config, t } from "./i18n.js";
 
 const api = (path) => `${config.api}${path}`;
@@ -13,28 +14,13 @@ const COMMANDABLE = "#c2571a";
 const HIGHLIGHT = "#f2b400";
 
 function style() {
-  const sources = {
-    offline: { type: "vector", tiles: [api("/basemap/{z}/{x}/{y}")], maxzoom: 12, attribution: "IGN ADMIN EXPRESS, Natural Earth" },
-  };
-  const layers = [
-    { id: "sea", type: "background", paint: { "background-color": "#dfe9f2" } },
-    { id: "land", type: "fill", source: "offline", "source-layer": "places", filter: ["in", ["get", "kind"], ["literal", ["country", "territory"]]], paint: { "fill-color": "#f7f5ef" } },
-  ];
+  const sources = { offline: offlineSource(config.api) };
+  const layers = groundLayers();
   for (const basemap of config.basemaps) {
     sources[basemap.id] = { type: "raster", tiles: [basemap.tiles], tileSize: 256, maxzoom: basemap.max_zoom, attribution: basemap.attribution };
     layers.push({ id: `basemap-${basemap.id}`, type: "raster", source: basemap.id, layout: { visibility: "none" } });
   }
-  const outline = (id, kinds, color, width, minzoom, dash) => ({
-    id, type: "line", source: "offline", "source-layer": "places", minzoom,
-    filter: ["in", ["get", "kind"], ["literal", kinds]],
-    paint: { "line-color": color, "line-width": width, ...(dash ? { "line-dasharray": dash } : {}) },
-  });
-  layers.push(
-    outline("communes", ["commune"], "#c9c4b8", 0.5, 9),
-    outline("departements", ["departement"], "#a39e92", 0.8, 6, [3, 2]),
-    outline("regions", ["region"], "#8a8578", 1.1, 4),
-    outline("countries", ["country", "territory"], "#6b675e", 1),
-  );
+  layers.push(...outlineLayers());
   return { version: 8, sources, layers };
 }
 
