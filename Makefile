@@ -28,7 +28,8 @@ $(VENV)/.installed: pyproject.toml | system-packages
 # Packages from the npm registry, pinned by package-lock.json (the gazetteer of place names,
 # the viewer's libraries and build tools); fetched again only when the lock changes.
 node_modules/.package-lock.json: package.json package-lock.json | system-packages
-	npm ci --no-audit --no-fund --loglevel=error
+	# swagger-ui-dist asks @scarf/scarf to report the install; it may not (no host but the registries).
+	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The catalogue viewer, built from its sources with the npm packages (esbuild, MapLibre GL).

@@ -23,7 +23,7 @@ def swagger_ui_files() -> StaticFiles:
 def docs_router(docs_url: str, openapi_url: str) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.get(docs_url)
+    @router.get(docs_url, name="swagger_ui_html")  # the landing page links it by this name
     async def api_page(request: Request) -> Response:
         root = request.scope.get("root_path", "").rstrip("/")
         context = {"openapi_url": root + openapi_url, "static": root + "/static"}

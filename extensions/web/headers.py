@@ -3,9 +3,8 @@ referrer beyond the origin, and a Content-Security-Policy.
 
 Pages run only the scripts and styles this site serves (no inline code, no `eval`); they
 may reach other hosts only for what the settings name: the viewer's online basemaps and the
-S3 storage that asset files redirect to. Anything else (JSON, asset files) may load nothing
-and be framed by nobody. FastAPI's Swagger UI (`/api.html`) is the one exception: it is
-an inline script over files of a CDN, so its page allows both.
+S3 storage that asset files redirect to (the API's Swagger UI is served here too). Anything
+else (JSON, asset files) may load nothing and be framed by nobody.
 
 A page whose address holds a single-use credential (a `{token}` path parameter, a `token` or
 `sig` query parameter: password reset, RL e-validation, e-mail verification, signed URLs)
@@ -27,9 +26,6 @@ if TYPE_CHECKING:
 
 HSTS = "max-age=31536000; includeSubDomains"
 CREDENTIALS_IN_QUERY = ("token", "sig")
-
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-SWAGGER_FAVICON = "https://fastapi.tiangolo.com"
 
 
 def origin(url: str) -> str:
@@ -76,20 +72,6 @@ def page_policy(settings: Settings) -> str:
     )
 
 
-DOCS_POLICY = policy(
-    {
-        "default-src": ["'self'"],
-        "script-src": ["'self'", "'unsafe-inline'", SWAGGER_CDN],
-        "style-src": ["'self'", "'unsafe-inline'", SWAGGER_CDN],
-        "img-src": ["'self'", "data:", SWAGGER_FAVICON],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
-    }
-)
-"""Swagger UI as FastAPI serves it: an inline script starting files from a CDN."""
-
 RESOURCE_POLICY = policy({"default-src": ["'none'"], "frame-ancestors": ["'none'"]})
 """JSON, images, asset files: nothing to load, nowhere to be framed (an XML or SVG file
 opened on its own runs no script)."""
@@ -101,13 +83,6 @@ def carries_credential(scope: Scope) -> bool:
         return True
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     return any(name in query for name in CREDENTIALS_IN_QUERY)
-
-
-def docs_paths(scope: Scope) -> set[str]:
-    """The paths of FastAPI's Swagger UI (the page and its OAuth2 redirect)."""
-    app = scope.get("app")
-    paths = {getattr(app, "docs_url", None), getattr(app, "swagger_ui_oauth2_redirect_url", None)}
-    return {p for p in paths if p}
 
 
 class SecurityHeaders:
@@ -131,13 +106,8 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
     def add_headers(self, scope: Scope, headers: MutableHeaders) -> None:
-        path = scope["path"].removeprefix(scope.get("root_path", ""))
-        if path in docs_paths(scope):
-            csp = DOCS_POLICY
-        elif headers.get("content-type", "").startswith("text/html"):
-            csp = self.page_policy
-        else:
-            csp = RESOURCE_POLICY
+        page = headers.get("content-type", "").startswith("text/html")
+        csp = self.page_policy if page else RESOURCE_POLICY
         headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
