@@ -109,10 +109,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float], digits: int = 2) -> dict[str, float]:
-    """p50 and p95 of durations in seconds, in milliseconds."""
+    """p50, p95 and p99 of durations in seconds, in milliseconds."""
     return {
         "p50_ms": round(statistics.median(values) * 1000, digits),
         "p95_ms": round(percentile(values, 95) * 1000, digits),
+        "p99_ms": round(percentile(values, 99) * 1000, digits),
     }
 
 
