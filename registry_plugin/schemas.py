@@ -75,6 +75,13 @@ def _same_email(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _same_password(value: str, info: ValidationInfo) -> str:
+    """Checked with the other fields (a model check would wait until they are all right)."""
+    if "password" in info.data and value != info.data["password"]:
+        raise ValueError("Les deux mots de passe ne sont pas identiques.")
+    return value
+
+
 def _country(value: str) -> str:
     if value not in countries():
         raise ValueError("Choisissez un pays de la liste.")
@@ -218,11 +225,9 @@ class NewPassword(Step):
     password: Annotated[str, Field(min_length=1, max_length=200)]
     password_confirmation: str
 
+    _password_confirmed = field_validator("password_confirmation")(_same_password)
+
     def check_password(self, email: str) -> None:
-        if self.password != self.password_confirmation:
-            raise ValueError(
-                "password_confirmation: Les deux mots de passe ne sont pas identiques."
-            )
         if problems := password_problems(self.password, email):
             raise ValueError("password: Le mot de passe doit avoir " + ", ".join(problems) + ".")
 

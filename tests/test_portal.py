@@ -9,7 +9,9 @@ import secrets
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
+from registry_plugin.schemas import AccountRequest, field_errors
 from registry_plugin.vocabulary import countries
 from tests.registry import (
     DEMO_PASSWORD,
@@ -180,3 +182,14 @@ async def test_api_page_runs_swagger_ui_served_here_and_favicon_is_found(
         assert (await client.get(asset)).status_code == 200, asset
     icon = await client.get("/favicon.ico", follow_redirects=True)
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_a_password_mismatch_is_said_with_the_other_errors() -> None:
+    """Issue 17, point 13: the mismatch was reported only once every other field was right."""
+    with pytest.raises(ValidationError) as refused:
+        AccountRequest.model_validate(
+            {"email": "pas-un-email", "password": "Un-Mot2passe!", "password_confirmation": "x"}
+        )
+    errors = field_errors(refused.value)
+    assert errors["password_confirmation"] == "Les deux mots de passe ne sont pas identiques."
+    assert "email" in errors and "first_name" in errors

@@ -12,3 +12,16 @@ document.querySelectorAll("form[data-require-all]").forEach((form) => {
   boxes.forEach((box) => box.addEventListener("change", update));
   update();
 });
+
+// A password confirmation says at once when it differs (the server says it too, beside the
+// field, with the form's other errors).
+document.querySelectorAll("input[name=password_confirmation]").forEach((confirmation) => {
+  const password = confirmation.form && confirmation.form.querySelector("input[name=password]");
+  if (!password) return;
+  const check = () => {
+    const differs = confirmation.value !== "" && confirmation.value !== password.value;
+    confirmation.setCustomValidity(differs ? "Les deux mots de passe ne sont pas identiques." : "");
+  };
+  confirmation.addEventListener("input", check);
+  password.addEventListener("input", check);
+});
