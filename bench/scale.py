@@ -46,6 +46,7 @@ import json
 import logging
 import os
 import random
+import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -430,6 +431,9 @@ def machine(dsn: str) -> str:
 
 
 def main() -> None:
+    # Ctrl-C stops at once (asyncio's cancellation was swallowed mid-measurement): every
+    # result is saved as it is made, and the next run resumes.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     logging.getLogger("stac_fastapi.types.config").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
