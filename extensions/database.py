@@ -81,6 +81,7 @@ class Database:
             primary,
             min_size=1,
             max_size=settings.pool_max_size,
+            timeout=settings.pool_timeout_seconds,
             open=False,
             close_returns=True,
             reset=_reset,

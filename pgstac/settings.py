@@ -76,6 +76,9 @@ class DatabaseSettings(BaseSettings):
     home: Path = Field(default_factory=default_home, validation_alias=HOME_ALIASES)
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a request waits for a connection of the application lane before a 503 with
+    `Retry-After` (a database down or saturated), instead of psycopg's 30 s."""
     statement_timeout_ms: int = Field(default=30_000, ge=0)
     """Upper bound of one API query, so a pathological search cannot hold a connection."""
 
