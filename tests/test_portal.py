@@ -111,7 +111,7 @@ async def entity_row(pages: httpx.AsyncClient, name: str) -> tuple[int, str]:
     """An entity's id and its row in the instructors' list of entities."""
     listing = shown(await pages.get("/registre/entites", params={"q": name}))
     found = re.search(
-        rf'<tr>\s*<td><a href="/registre/entite\?id=(\d+)">{name}</a>.*?</tr>', listing, re.S
+        rf'<tr>\s*<td[^>]*><a href="/registre/entite\?id=(\d+)">{name}</a>.*?</tr>', listing, re.S
     )
     assert found, f"{name} is not listed"
     return int(found.group(1)), found.group(0)
