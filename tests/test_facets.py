@@ -15,7 +15,7 @@ from stac_fastapi.api.models import create_get_request_model
 
 from extensions.facets import read_terms
 from extensions.search import matching_terms
-from ingest.loader import load_items
+from ingest.loader import anchor, in_cell_order, load_items
 from simulators.archive import generate_items
 from stac_api.aggregation import aggregation_extension
 from stac_api.client import DinamisClient
@@ -216,3 +216,26 @@ async def test_place_montpellier(
     assert facets["total_count"]["value"] == len(found)
     unknown = await client.get("/search", params={"place": "Xyzzyville"})
     assert unknown.status_code == 400
+
+
+def test_a_load_files_each_chunk_in_cell_order() -> None:
+    """The loader sorts each chunk by collection and cell of the first vertex, so that the
+    items of an area share the mirror's pages; nothing is lost or doubled."""
+    items = [
+        {"id": f"i{n}", "collection": c, "geometry": {"type": "Polygon", "coordinates": [[[x, y]]]}}
+        for n, (c, x, y) in enumerate(
+            [
+                ("b", 3.5, 43.2),
+                ("a", 5.1, 44.9),
+                ("a", -1.2, 43.7),
+                ("a", 3.9, 43.1),
+                ("b", 0.0, 0.0),
+            ]
+        )
+    ]
+    ordered = list(in_cell_order(items, size=3))
+    assert sorted(i["id"] for i in ordered) == [f"i{n}" for n in range(5)]
+    first, second = ordered[:3], ordered[3:]
+    assert [anchor(i) for i in first] == sorted(anchor(i) for i in items[:3])
+    assert [anchor(i) for i in second] == sorted(anchor(i) for i in items[3:])
+    assert anchor(items[2]) == ("a", 43, -2)
