@@ -169,7 +169,7 @@ async def test_commandable_pages_are_full_and_page_through_once(
         pages.append([f["id"] for f in page["features"]])
         url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
     assert [len(p) for p in pages] == [7] * 8
-    assert sum(pages, []) == expected[:56]
+    assert [scene for page_ids in pages for scene in page_ids] == expected[:56]
     for index in range(7, 0, -1):  # back, page by page, from the eighth
         url = next(link["href"] for link in page["links"] if link["rel"] == "previous")
         page = (await federated.get(url)).json()
