@@ -180,10 +180,7 @@ async def opportunities(
         raise InvalidRequest(f"{product_id} orders archive scenes: opportunities are for tasking.")
     geometry = area_of(body.geometry, body.bbox)
     start, end = interval(body.datetime)
-    try:
-        tasking_window(start, end)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from exc
+    tasking_window(start, end)
     client = services_of(request).airbus
     answer = await client.feasibility(
         tasking_request(

@@ -21,6 +21,7 @@ from extensions.bodies import accepts_file
 from extensions.errors import (
     AuthenticationRequired,
     Conflict,
+    InvalidFields,
     InvalidRequest,
     NotFound,
     PermissionDenied,
@@ -418,6 +419,22 @@ def form_errors(values: dict[str, Any], projects: list[str], tasking: bool) -> d
     return errors
 
 
+def headline(exc: Exception) -> str:
+    """What the top of a form says: the error, unless it is shown beside its fields."""
+    return "Corrigez les champs signalés." if isinstance(exc, InvalidFields) else str(exc)
+
+
+def beside_fields(exc: InvalidFields, values: dict[str, Any]) -> dict[str, str]:
+    """The desk's errors by the form's fields: the area's beside the GeoJSON typed in, else
+    at the head of the area's fields; the window's beside its end; the scenes' beside them."""
+    where = {
+        "geometry": "geometry" if values.get("geometry") else "area",
+        "bbox": "area",
+        "datetime": "end",
+    }
+    return {where.get(k, k): v for k, v in exc.errors.items()}
+
+
 def whole_days(values: dict[str, Any]) -> str | None:
     """The tasking window of the form's days, whole in the user's time zone: from the first
     day's midnight to the midnight after the last day."""
@@ -503,6 +520,8 @@ async def filed(
         projects = await open_projects(desk)
         if isinstance(exc, RequestValidationError | ValidationError):
             errors = {**field_errors(exc), **errors}
+        if isinstance(exc, InvalidFields):
+            errors = {**beside_fields(exc, values), **errors}
         shown = {k: v for k, v in values.items() if not k.startswith("_")}
         return render(
             request,
@@ -512,7 +531,7 @@ async def filed(
                 "projects": projects,
                 "values": shown,
                 "errors": errors,
-                "error": errors.pop("__all__", None) or str(exc),
+                "error": errors.pop("__all__", None) or headline(exc),
                 **labels(),
             },
             status_code=400,
@@ -604,6 +623,8 @@ async def edit(request: Request, request_id: str, desk: PageDesk) -> Response:
         await desk.session.rollback()
         if isinstance(exc, RequestValidationError):
             errors = {**field_errors(exc), **errors}
+        if isinstance(exc, InvalidFields):
+            errors = {**beside_fields(exc, values), **errors}
         order, project = await desk.request(request_id)
         return render(
             request,
@@ -613,7 +634,7 @@ async def edit(request: Request, request_id: str, desk: PageDesk) -> Response:
                 "projects": [project],
                 "values": {k: v for k, v in values.items() if not k.startswith("_")},
                 "errors": errors,
-                "error": errors.pop("__all__", None) or str(exc),
+                "error": errors.pop("__all__", None) or headline(exc),
                 **labels(),
             },
             status_code=400,

@@ -196,12 +196,12 @@ BOWTIE = {
 @pytest.mark.parametrize(
     ("area", "message"),
     [
-        ({"geometry": BOWTIE}, "not a valid polygon"),
+        ({"geometry": BOWTIE}, "pas un polygone valide"),
         ({"geometry": {"type": "Point", "coordinates": [3.8, 43.6]}}, "polygon"),
-        ({"bbox": [3.87, 43.6, 3.88, 43.61]}, "starts at"),
-        ({"bbox": [-5, 41, 9, 51]}, "over the"),
+        ({"bbox": [3.87, 43.6, 3.88, 43.61]}, "commence à"),
+        ({"bbox": [-5, 41, 9, 51]}, "au-delà des"),
         ({"bbox": [3.9, 43.6, 3.8, 43.7]}, "west < east"),
-        ({}, "missing"),
+        ({}, "manque"),
     ],
 )
 async def test_bad_areas_are_refused(
@@ -217,6 +217,7 @@ async def test_bad_areas_are_refused(
     response = await order(desk, "airbus-tasking-pleiades", body)
     assert response.status_code == 400, response.text
     assert message in response.json()["description"]
+    assert set(response.json()["fields"]) == {"bbox" if "bbox" in area else "geometry"}
 
 
 KML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -296,7 +297,7 @@ async def test_archive_request_from_scene_to_download(
     )
     assert refused.status_code in (403, 404), refused.text  # not their project, nor their licence
     wrong = await order(desk, "airbus-archive-spot", archive_body(project, scene["id"]))
-    assert wrong.status_code == 400 and "right product" in wrong.json()["description"]
+    assert wrong.status_code == 400 and "bon produit" in wrong.json()["description"]
 
     filed = await order(desk, "airbus-archive-pleiades", archive_body(project, scene["id"]))
     assert filed.status_code == 201, filed.text
@@ -464,11 +465,11 @@ async def test_the_estimate_is_what_filing_applies(desk: httpx.AsyncClient) -> N
 @pytest.mark.parametrize(
     ("product", "params", "expected", "says"),
     [
-        ("airbus-tasking-spot", {}, 400, "area of interest is missing"),
+        ("airbus-tasking-spot", {}, 400, "zone d'intérêt manque"),
         ("airbus-tasking-spot", {"bbox": "3.8,43.5,abc,43.6"}, 400, "comma-separated numbers"),
         ("airbus-tasking-spot", {"bbox": "3.9,43.5,3.8,43.6"}, 400, "west < east"),
         ("airbus-archive-spot", {"bbox": "3.8,43.5,3.9,43.6"}, 400, "1 to 20 scenes"),
-        ("airbus-archive-spot", {"item_ids": "inexistante"}, 400, "Not in the Airbus archive"),
+        ("airbus-archive-spot", {"item_ids": "inexistante"}, 400, "archive Airbus"),
         ("airbus-tasking-spot", {"bbox": "3.8,43.5,3.9,43.6", "project_id": "X"}, 404, "X"),
         ("pas-un-produit", {"bbox": "3.8,43.5,3.9,43.6"}, 404, "No product"),
     ],

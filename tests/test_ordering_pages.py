@@ -228,6 +228,34 @@ async def test_form_errors_are_french_and_beside_their_field(desk: httpx.AsyncCl
     assert project
 
 
+async def test_the_desks_refusals_are_french_and_beside_their_field(
+    desk: httpx.AsyncClient,
+) -> None:
+    """An area below the product's minimum is said beside the area, a window too short beside
+    its end, in French."""
+    project = await new_project(desk)
+    tasking = {"product_id": "airbus-tasking-pleiades", "project_id": project,
+               "start": "2027-03-01", "end": "2027-03-31"}  # fmt: skip
+    tiny = dict(
+        zip(("west", "south", "east", "north"), ("3.87", "43.6", "3.88", "43.61"), strict=True)
+    )
+    small = await form(desk, "/commandes/programmation", {**tasking, **tiny})
+    assert small.status_code == 400
+    assert "commence à" in beside(small, "area") and "km²" in beside(small, "area")
+    assert "The area" not in shown(small) and "starts at" not in shown(small)
+    assert "Corrigez les champs signalés." in shown(small)
+
+    montpellier = dict(zip(("west", "south", "east", "north"), map(str, MONTPELLIER), strict=True))
+    short = await form(
+        desk,
+        "/commandes/programmation",
+        {**tasking, **montpellier, "start": "2027-03-01", "end": "2027-03-01"},
+    )
+    assert short.status_code == 400
+    assert "au moins 2 jours" in beside(short, "end")
+    assert "tasking window" not in shown(short)
+
+
 # -- 9. a request on hold is edited, then resubmitted -----------------------------------------
 
 

@@ -11,14 +11,20 @@ import shapely
 from shapely.validation import explain_validity
 
 from extensions.areas import file_kind, from_bbox, geojson_geometries, in_degrees, read_file
-from extensions.errors import InvalidRequest, PayloadTooLarge
+from extensions.errors import InvalidFields, InvalidRequest, PayloadTooLarge
+
+
+def wrong_area(message: str, field: str = "geometry") -> InvalidFields:
+    """An error about the area of interest, by the field it came in (`geometry` or `bbox`),
+    for the forms to show it beside the area's fields."""
+    return InvalidFields({field: message})
 
 
 def from_geojson(value: dict[str, Any]) -> shapely.Geometry:
     """A GeoJSON geometry, Feature or FeatureCollection as one (multi)polygon."""
     parts = [checked(g) for g in geojson_geometries(value)]
     if not parts:
-        raise InvalidRequest("The area of interest holds no feature.")
+        raise wrong_area("La zone d'intérêt ne contient aucun objet.")
     # A union of valid polygons in degrees is one too: no second check.
     return parts[0] if len(parts) == 1 else _union(parts)
 
@@ -27,7 +33,7 @@ def from_file(name: str, content: bytes, max_bytes: int) -> shapely.Geometry:
     """An uploaded file (GeoJSON, KML or zipped shapefile) as one (multi)polygon."""
     file_kind(name)
     if len(content) > max_bytes:
-        raise PayloadTooLarge(f"{name} is over {max_bytes // 2**20} MB.")
+        raise PayloadTooLarge(f"{name} dépasse {max_bytes // 2**20} Mo.")
     return checked(_union(read_file(name, content)))
 
 
@@ -35,51 +41,65 @@ def _union(parts: list[shapely.Geometry]) -> shapely.Geometry:
     try:
         return shapely.union_all(parts)
     except shapely.errors.GEOSException as exc:
-        raise InvalidRequest(f"The area of interest's parts cannot be merged: {exc}.") from exc
+        raise wrong_area(f"Les parties de la zone d'intérêt ne se fusionnent pas : {exc}.") from exc
 
 
 def checked(geometry: shapely.Geometry) -> shapely.Geometry:
     """A polygonal, valid geometry in longitude/latitude, or a clear error."""
     if geometry.is_empty:
-        raise InvalidRequest("The area of interest is empty.")
+        raise wrong_area("La zone d'intérêt est vide.")
     if geometry.geom_type not in ("Polygon", "MultiPolygon"):
         if geometry.geom_type == "GeometryCollection":
             polygons = [g for g in geometry.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
             if polygons:
                 return checked(shapely.union_all(polygons))
-        raise InvalidRequest(
-            f"The area of interest must be a polygon or multipolygon, not a {geometry.geom_type}."
+        raise wrong_area(
+            f"La zone d'intérêt doit être un polygone ou un multipolygone, pas un "
+            f"{geometry.geom_type}."
         )
     if not geometry.is_valid:
-        raise InvalidRequest(
-            f"The area of interest is not a valid polygon: {explain_validity(geometry)}."
+        raise wrong_area(
+            f"La zone d'intérêt n'est pas un polygone valide : {explain_validity(geometry)}."
         )
-    return in_degrees(geometry, "The area of interest")
+    try:
+        return in_degrees(geometry)
+    except InvalidRequest as exc:
+        raise wrong_area(
+            "La zone d'intérêt doit être en degrés de longitude/latitude (EPSG:4326)."
+        ) from exc
 
 
 def area_of(geometry: dict[str, Any] | None, bbox: list[float] | None) -> shapely.Geometry:
     if geometry is not None and bbox is not None:
-        raise InvalidRequest("Give `geometry` or `bbox`, not both.")
+        raise wrong_area("Donnez `geometry` ou `bbox`, pas les deux.")
     if geometry is not None:
-        return from_geojson(geometry)
+        try:
+            return from_geojson(geometry)
+        except InvalidFields:
+            raise
+        except InvalidRequest as exc:
+            raise wrong_area(str(exc)) from exc
     if bbox is not None:
-        return from_bbox(bbox)
-    raise InvalidRequest("The area of interest is missing: `geometry` (GeoJSON) or `bbox`.")
+        try:
+            return from_bbox(bbox)
+        except InvalidRequest as exc:
+            raise wrong_area(str(exc), "bbox") from exc
+    raise wrong_area("La zone d'intérêt manque : `geometry` (GeoJSON) ou `bbox`.")
 
 
 def parse_time(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidRequest(f"Not an RFC 3339 date-time: {value!r}.") from exc
+        raise InvalidFields({"datetime": f"Pas une date RFC 3339 : {value!r}."}) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def interval(value: str) -> tuple[datetime, datetime]:
     start, slash, end = value.partition("/")
     if not slash or start in ("", "..") or end in ("", ".."):
-        raise InvalidRequest("`datetime` is a closed interval: start/end.")
+        raise InvalidFields({"datetime": "`datetime` est un intervalle fermé : début/fin."})
     low, high = parse_time(start), parse_time(end)
     if high <= low:
-        raise InvalidRequest("`datetime` ends before it starts.")
+        raise InvalidFields({"datetime": "La fenêtre finit avant de commencer."})
     return low, high

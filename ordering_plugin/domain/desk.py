@@ -19,7 +19,7 @@ from stapi_pydantic import OrderStatusCode as Status
 
 from extensions.access import Rights
 from extensions.areas import as_geojson
-from extensions.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from extensions.errors import Conflict, InvalidFields, InvalidRequest, NotFound, PermissionDenied
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.search import held_datastrips
 from extensions.federation.stac import datastrip_ids
@@ -27,7 +27,7 @@ from extensions.geodesy import area_km2
 from extensions.identity import Identity
 from extensions.mail import Mailing
 from ordering_plugin.domain import workflow
-from ordering_plugin.domain.areas import area_of, interval, parse_time
+from ordering_plugin.domain.areas import area_of, interval, parse_time, wrong_area
 from ordering_plugin.domain.dispatch import defer_submit
 from ordering_plugin.domain.products import Product, tasking_window
 from ordering_plugin.models import Message, Project, Quota, Request, StatusEvent
@@ -63,13 +63,34 @@ def archive_area(
     scenes: list[dict[str, Any]], geometry: dict[str, Any] | None, bbox: list[float] | None
 ) -> shapely.Geometry:
     """What an archive order covers: its scenes' footprints, cut to the area of interest."""
+    field = "geometry" if geometry is not None else "bbox"
     footprints = shapely.union_all([shapely.geometry.shape(s["geometry"]) for s in scenes])
     if geometry is None and bbox is None:
         return footprints
     area = area_of(geometry, bbox).intersection(footprints)
     if area.is_empty or area.area == 0:
-        raise InvalidRequest("The area of interest does not cross the scenes ordered.")
+        raise wrong_area("La zone d'intérêt ne recoupe pas les scènes commandées.", field)
     return area
+
+
+WINDOW_MISSING = "`datetime` est la fenêtre de programmation : début/fin."
+
+
+def area_field(body: OrderBody) -> str:
+    """The field an order's area of interest came in, for its errors."""
+    return "geometry" if body.geometry is not None or body.bbox is None else "bbox"
+
+
+def km2(value: float) -> str:
+    """A number of km², written the French way (1 234,5)."""
+    return f"{value:,.1f}".replace(",", " ").replace(".", ",").removesuffix(",0")
+
+
+def below_minimum(product: Product, area: float) -> str:
+    return (
+        f"La zone commandée fait {km2(area)} km² : {product.title} commence à "
+        f"{km2(product.minimum_km2)} km²."
+    )
 
 
 @dataclass
@@ -88,7 +109,7 @@ class Desk(Mailing):
     @property
     def me(self) -> Identity:
         if self.identity is None:
-            raise PermissionDenied("Sign in first.")
+            raise PermissionDenied("Connectez-vous d'abord.")
         return self.identity
 
     @property
@@ -112,7 +133,9 @@ class Desk(Mailing):
     async def create_project(self, form: ProjectForm) -> Project:
         me = self.me
         if me.entity_id is None:
-            raise PermissionDenied("Your account belongs to no entity: it cannot hold projects.")
+            raise PermissionDenied(
+                "Votre compte n'appartient à aucune entité : il ne peut pas porter de projet."
+            )
         today = datetime.now(UTC).date()
         number = await self._next(f"project:{today.year}")
         project = Project(
@@ -150,22 +173,22 @@ class Desk(Mailing):
     async def project(self, project_id: str) -> Project:
         project = await self.session.get(Project, project_id)
         if project is None or not (self.instructor or self.requester_of(project)):
-            raise NotFound(f"No project {project_id}.")
+            raise NotFound(f"Pas de projet {project_id}.")
         return project
 
     async def close_project(self, project_id: str) -> Project:
         project = await self.project(project_id)
         if not (project.owner_id == self.me.account_id or self.instructor):
-            raise PermissionDenied("Only the owner of the project closes it.")
+            raise PermissionDenied("Seul le propriétaire du projet le clôt.")
         if project.status == "closed":
-            raise Conflict(f"The project {project_id} is closed already.")
+            raise Conflict(f"Le projet {project_id} est déjà clos.")
         pending = await self.session.scalar(
             select(func.count(Request.id)).where(
                 Request.project_id == project_id, Request.status.not_in(workflow.FINAL)
             )
         )
         if pending:
-            raise Conflict(f"The project has {pending} request(s) still in progress.")
+            raise Conflict(f"Le projet a encore {pending} demande(s) en cours.")
         project.status, project.closed_at = "closed", datetime.now(UTC)
         return project
 
@@ -186,9 +209,9 @@ class Desk(Mailing):
             rights.everything or collection in rights.licensed or collection in rights.collections
         ):
             raise PermissionDenied(
-                f"Your entity does not hold the licence of {product.sensor_title} "
-                f"(`{collection}`): its deliveries could not be downloaded. Ask your referent "
-                "to add it."
+                f"Votre entité n'a pas la licence {product.sensor_title} (`{collection}`) : "
+                "elle ne pourrait pas télécharger les livraisons. Demandez à votre référent "
+                "de l'ajouter."
             )
         options = parameters.model_dump(mode="json")
         project_id = options.pop("project_id")
@@ -200,15 +223,12 @@ class Desk(Mailing):
             window = (parse_time(times[0]), parse_time(times[-1]))
         else:
             if body.datetime is None:
-                raise InvalidRequest("`datetime` is the tasking window: start/end.")
+                raise InvalidFields({"datetime": WINDOW_MISSING})
             geometry = area_of(body.geometry, body.bbox)
             window = interval(body.datetime)
-            try:
-                tasking_window(*window)
-            except ValueError as exc:
-                raise InvalidRequest(str(exc)) from exc
+            tasking_window(*window)
         if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise InvalidRequest("The area ordered is not a surface.")
+            raise wrong_area("La zone commandée n'est pas une surface.", area_field(body))
         order, warning = await self.create_request(
             product,
             project_id,
@@ -217,6 +237,7 @@ class Desk(Mailing):
             options,
             scenes=scenes,
             request_filter=body.filter,
+            area_field=area_field(body),
         )
         await self.commit()
         return order, warning
@@ -230,21 +251,28 @@ class Desk(Mailing):
         ids = sorted(set(item_ids))
         found = await self.archive_scenes(ids)
         if missing := [i for i in ids if i not in found]:
-            raise InvalidRequest(f"Not in the Airbus archive: {', '.join(missing)}.")
+            raise InvalidFields(
+                {"item_ids": f"Absente(s) de l'archive Airbus : {', '.join(missing)}."}
+            )
         scenes = [found[i] for i in ids]
         for scene in scenes:
             constellation = scene["properties"].get("constellation")
             if constellation != product.constellation:
-                raise InvalidRequest(
-                    f"{scene['properties']['id']} is a {constellation} scene, not one of "
-                    f"{product.sensor_title}: order it with the right product."
+                raise InvalidFields(
+                    {
+                        "item_ids": f"{scene['properties']['id']} est une scène {constellation}, "
+                        f"pas {product.sensor_title} : commandez-la avec le bon produit."
+                    }
                 )
         held = await held_datastrips(self.catalogue, scenes)
         if already := [
             s["properties"]["id"] for s in scenes if datastrip_ids(s["properties"]) & held
         ]:
-            raise InvalidRequest(
-                f"Already in the catalogue, to download rather than order: {', '.join(already)}."
+            raise InvalidFields(
+                {
+                    "item_ids": "Déjà au catalogue, à télécharger plutôt qu'à commander : "
+                    f"{', '.join(already)}."
+                }
             )
         return [
             {"type": "Feature", "geometry": s["geometry"], "properties": s["properties"]}
@@ -294,19 +322,13 @@ class Desk(Mailing):
                 geometry = area_of(body.geometry, body.bbox).intersection(footprints)
         else:
             if body.datetime is None:
-                raise InvalidRequest("`datetime` is the tasking window: start/end.")
+                raise InvalidFields({"datetime": WINDOW_MISSING})
             geometry = area_of(body.geometry, body.bbox)
             request.window_start, request.window_end = interval(body.datetime)
-            try:
-                tasking_window(request.window_start, request.window_end)
-            except ValueError as exc:
-                raise InvalidRequest(str(exc)) from exc
+            tasking_window(request.window_start, request.window_end)
         area = round(area_km2(geometry), 3)
         if geometry.is_empty or area < product.minimum_km2:
-            raise InvalidRequest(
-                f"La zone fait {area:,.1f} km² : {product.title} commence à "
-                f"{product.minimum_km2:,.0f} km²."
-            )
+            raise wrong_area(below_minimum(product, area), area_field(body))
         request.geometry, request.area_km2 = as_geojson(geometry), area
         request.parameters = options
         request.updated_at = datetime.now(UTC)
@@ -333,27 +355,29 @@ class Desk(Mailing):
         scenes: list[dict[str, Any]] | None = None,
         request_filter: dict[str, Any] | None = None,
         opportunity: dict[str, Any] | None = None,
+        area_field: str = "geometry",
     ) -> tuple[Request, str | None]:
-        """A new request (status received) and the quota warning, if any."""
+        """A new request (status received) and the quota warning, if any; an error of the
+        area is one of `area_field`, the field it came in."""
         me = self.me
         project = await self.project(project_id)
         if project.status != "open":
-            raise Conflict(f"The project {project_id} is closed: open a new one.")
+            raise Conflict(f"Le projet {project_id} est clos : ouvrez-en un nouveau.")
         if not self.requester_of(project):
-            raise PermissionDenied("Only the project's owner and members file its requests.")
+            raise PermissionDenied(
+                "Seuls le propriétaire et les membres du projet y déposent des demandes."
+            )
         if project.end_date < datetime.now(UTC).date():
-            raise Conflict(f"The project {project_id} ended on {project.end_date}.")
+            raise Conflict(f"Le projet {project_id} a pris fin le {project.end_date:%d/%m/%Y}.")
         estimate = await self.estimate(product, project, geometry)
         area, quota = estimate.area_km2, estimate.quota
         if area < product.minimum_km2:
-            raise InvalidRequest(
-                f"The area ordered is {area:,.1f} km²: {product.title} starts at "
-                f"{product.minimum_km2:,.0f} km²."
-            )
+            raise wrong_area(below_minimum(product, area), area_field)
         if area > self.settings.max_area_km2:
-            raise InvalidRequest(
-                f"The area ordered is {area:,.0f} km², over the {self.settings.max_area_km2:,.0f} "
-                "km² a request may cover."
+            raise wrong_area(
+                f"La zone commandée fait {km2(area)} km², au-delà des "
+                f"{km2(self.settings.max_area_km2)} km² qu'une demande peut couvrir.",
+                area_field,
             )
         year = datetime.now(UTC).year
         number = await self._next(f"request:{project.id}:{year}:{product.kind}")
@@ -462,7 +486,7 @@ class Desk(Mailing):
     async def request(self, request_id: str, lock: bool = False) -> tuple[Request, Project]:
         found = await self.session.get(Request, request_id, with_for_update=lock)
         if found is None:
-            raise NotFound(f"No request {request_id}.")
+            raise NotFound(f"Pas de demande {request_id}.")
         project = await self.session.get(Project, found.project_id)
         assert project is not None
         if not (
@@ -470,7 +494,7 @@ class Desk(Mailing):
             or self.requester_of(project)
             or found.requester_id == self.me.account_id
         ):
-            raise NotFound(f"No request {request_id}.")
+            raise NotFound(f"Pas de demande {request_id}.")
         return found, project
 
     async def history(self, request_id: str) -> list[StatusEvent]:
@@ -505,7 +529,7 @@ class Desk(Mailing):
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from exc
         if move.reason_required and not (reason or "").strip():
-            raise InvalidRequest(f"Say why (`reason`) to {action} a request.")
+            raise InvalidRequest(f"Dites pourquoi (`reason`) pour l'action {action}.")
         await self.move(request, move.target, self.me.email, action, reason)
         return request
 
@@ -571,9 +595,9 @@ class Desk(Mailing):
         request, project = await self.request(request_id)
         body = body.strip()
         if not body:
-            raise InvalidRequest("The message is empty.")
+            raise InvalidRequest("Le message est vide.")
         if len(body) > 10_000:
-            raise InvalidRequest("A message is at most 10,000 characters.")
+            raise InvalidRequest("Un message fait au plus 10 000 caractères.")
         roles = self.roles_on(request, project)
         role = workflow.REQUESTER if workflow.REQUESTER in roles else workflow.INSTRUCTOR
         message = Message(
@@ -606,7 +630,9 @@ class Desk(Mailing):
         """The entity's quota of this sensor family for this year (created at the default
         free quota the first time)."""
         if entity_id is None:
-            raise PermissionDenied("Your account belongs to no entity: it has no quota.")
+            raise PermissionDenied(
+                "Votre compte n'appartient à aucune entité : il n'a pas de quota."
+            )
         year = datetime.now(UTC).year
         start = date(year, 1, 1)
         await self.session.execute(
@@ -646,9 +672,9 @@ class Desk(Mailing):
 
     async def set_quota(self, entity_id: int, family: str, year: int, allowed_km2: float) -> Quota:
         if not self.instructor:
-            raise PermissionDenied("Only instructors set quotas.")
+            raise PermissionDenied("Seuls les instructeurs fixent les quotas.")
         if allowed_km2 < 0:
-            raise InvalidRequest("A quota is a positive number of km².")
+            raise InvalidRequest("Un quota est un nombre positif de km².")
         quota = await self.session.scalar(
             select(Quota).where(
                 Quota.entity_id == entity_id,

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from extensions.errors import InvalidFields
 from pgstac.missions import MISSIONS, Mission, Ordering
 
 AIRBUS_PROVIDER: dict[str, Any] = {
@@ -201,14 +202,15 @@ class TaskingParameters(ProductionOptions):
 
 
 def tasking_window(start: datetime, end: datetime, now: datetime | None = None) -> None:
-    """A tasking window: in the future, at least 2 days, at most a year."""
+    """A tasking window: in the future, at least 2 days, at most a year; an error of the
+    `datetime` field otherwise."""
     now = now or datetime.now(UTC)
     if end <= now:
-        raise ValueError("The tasking window must end in the future.")
+        raise InvalidFields({"datetime": "La fenêtre de programmation doit finir dans le futur."})
     if end - start < timedelta(days=2):
-        raise ValueError("The tasking window must last at least 2 days.")
+        raise InvalidFields({"datetime": "La fenêtre de programmation dure au moins 2 jours."})
     if end - max(start, now) > timedelta(days=366):
-        raise ValueError("The tasking window cannot last more than a year.")
+        raise InvalidFields({"datetime": "La fenêtre de programmation dure au plus un an."})
 
 
 def order_parameters_schema(product: Product) -> dict[str, Any]:
