@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from stapi_pydantic import OrderStatusCode as Status
 
 REQUESTER, INSTRUCTOR, SYSTEM = "requester", "instructor", "system"
+ROLES = {REQUESTER: "le demandeur", INSTRUCTOR: "l'instructeur", SYSTEM: "le connecteur Airbus"}
 FINAL = frozenset(
     {
         Status.completed,
@@ -75,15 +76,17 @@ def find_move(action: str, roles: set[str], status: str) -> Move:
     """The move `action` makes from `status` for the first of `roles` allowed to make it."""
     candidates = [m for m in MOVES if m.action == action]
     if not candidates or action not in ACTIONS:
-        raise ValueError(f"Unknown action {action!r}: one of {', '.join(ACTIONS)}.")
+        raise ValueError(f"Action inconnue {action!r} : l'une de {', '.join(ACTIONS)}.")
     for move in candidates:
         if move.role in roles and status in move.sources:
             return move
     allowed = [m for m in candidates if m.role in roles]
     if not allowed:
-        who = " or ".join(sorted({m.role for m in candidates}))
-        raise PermissionError(f"Only the {who} may {action} a request.")
-    raise IllegalMove(f"A request {status} cannot be {action!r}-ed.")
+        who = " ou ".join(sorted({ROLES[m.role] for m in candidates}))
+        raise PermissionError(f"Seul {who} peut faire l'action {action!r} sur une demande.")
+    raise IllegalMove(
+        f"Une demande « {LABELS.get(Status(status), status)} » ne peut pas recevoir l'action {action!r}."
+    )
 
 
 # What each status does to the entity's quota: reserve on acceptance, debit on completion,
