@@ -141,6 +141,9 @@ UNREACHABLE: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # A pooled connection the server dropped mid-restart, found in an impossible state
+    # ("cannot switch to state …; another operation is in progress"): the pool replaces it.
+    asyncpg.InternalClientError,
     psycopg.errors.ConnectionException,
     psycopg.errors.AdminShutdown,
     psycopg.errors.CrashShutdown,

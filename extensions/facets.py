@@ -425,10 +425,10 @@ async def count(
         return Counts([])
     text, args = built
     if grouped:
-        async with conn.transaction():
-            # The planner, misjudging how few groups the parts make, would sort their rows
-            # (some 200,000 for a region of a million items): they are counted by hashing.
-            await conn.execute("SET LOCAL enable_sort = off")
-            rows = await conn.fetch(GROUPED.format(text), *args)
+        # The planner, misjudging how few groups the parts make, would sort their rows (some
+        # 200,000 for a region of a million items): they are counted by hashing. The pool
+        # resets the setting when the connection goes back (RESET ALL).
+        await conn.execute("SET enable_sort = off")
+        rows = await conn.fetch(GROUPED.format(text), *args)
         return Counts([tuple(r) for r in rows if r["n"]])
     return Counts.of_total(await conn.fetchval(TOTAL.format(text), *args))
