@@ -225,6 +225,10 @@ class Inbox:
         return "250 OK"
 
 
+def ours(recipients: list[str], addresses: list[str]) -> list[str]:
+    return [r for r in recipients if r in addresses]
+
+
 def outbox(database: str, addresses: list[str]) -> list[tuple[str, int]]:
     with psycopg.connect(database) as conn:
         return [
@@ -267,7 +271,8 @@ async def test_smtp_down_then_back_every_mail_delivered_once(
         controller.start()
         try:
             deadline = time.monotonic() + 45
-            while sorted(inbox.recipients) != sorted(addresses):
+            # The worker also delivers mails other tests left queued in the shared database.
+            while sorted(ours(inbox.recipients, addresses)) != sorted(addresses):
                 assert time.monotonic() < deadline, (inbox.recipients, outbox(database, addresses))
                 await asyncio.sleep(0.2)
             await asyncio.sleep(1)  # anything sent twice would be here by now
@@ -278,7 +283,7 @@ async def test_smtp_down_then_back_every_mail_delivered_once(
         f"\nsmtp: {len(statuses)} requests answered {Counter(statuses)}; while down: {down}; "
         f"received {len(inbox.recipients)} for {len(addresses)} mails; outbox after: {after}"
     )
-    assert sorted(inbox.recipients) == sorted(addresses)  # each once
+    assert sorted(ours(inbox.recipients, addresses)) == sorted(addresses)  # each once
     assert {status for status, _ in after} == {"sent"}
 
 

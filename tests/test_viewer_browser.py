@@ -343,7 +343,8 @@ def test_signed_in_download_copy_preview_and_basket(viewer: Viewer) -> None:
 
 
 def test_commandable_scenes_are_ordered_together(viewer: Viewer) -> None:
-    page = viewer.open("?type=commandable&place=commune:34172")
+    # One archive request orders scenes of one product: two SPOT 6/7 scenes.
+    page = viewer.open("?type=commandable&place=commune:34172&include=spot-6,spot-7")
     sign_in_from_the_viewer(page, BRUCE)
     boxes = page.locator("table.list tbody tr input[type=checkbox]")
     boxes.nth(0).check()
@@ -358,11 +359,12 @@ def test_commandable_scenes_are_ordered_together(viewer: Viewer) -> None:
 # -- 8, 9. quality -------------------------------------------------------------------------
 
 
-def test_what_the_viewer_ships_stays_small() -> None:
+@pytest.mark.parametrize("page", ["viewer", "aoi"])
+def test_what_each_page_ships_stays_small(page: str) -> None:
+    """The viewer's bundle, and the ordering forms' map (MapLibre again, in its own)."""
     shipped = sum(
-        len(gzip.compress(p.read_bytes(), 9))
-        for p in STATIC.iterdir()
-        if p.suffix in (".js", ".css")
+        len(gzip.compress((STATIC / f"{page}{suffix}").read_bytes(), 9))
+        for suffix in (".js", ".css")
     )
     assert shipped <= 450 * 1024, f"{shipped / 1024:.0f} KB gzipped"
 
