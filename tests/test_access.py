@@ -36,13 +36,19 @@ PARIS = {
 
 
 def clone(
-    items: list[dict[str, Any]], collection: str, name: str, when: str, where: dict[str, Any]
+    items: list[dict[str, Any]],
+    collection: str,
+    name: str,
+    when: str,
+    where: dict[str, Any],
+    prefix: str = "ACCESS",
 ) -> dict[str, Any]:
-    """A copy of a demo item of `collection` (its files exist) at a chosen time and place."""
+    """A copy of a demo item of `collection` (its files exist) at a chosen time and place,
+    with the id `<prefix>-<name>`."""
     source = next(i for i in items if i["collection"] == collection)
     item = copy.deepcopy(source)
     ring = where["coordinates"][0]
-    item["id"], item["geometry"] = f"ACCESS-{name}", where
+    item["id"], item["geometry"] = f"{prefix}-{name}", where
     item["bbox"] = [
         min(x for x, _ in ring),
         min(y for _, y in ring),

@@ -42,6 +42,7 @@ from tests.registry import (
     submit,
     unique,
 )
+from tests.test_access import MONTPELLIER, PARIS, clone
 
 ROLES = (
     "anonymous",
@@ -283,33 +284,8 @@ def app_routes(app: FastAPI) -> set[str]:
 
 # -- the world the rows act on -------------------------------------------------------------------
 
-MONTPELLIER = {
-    "type": "Polygon",
-    "coordinates": [[[3.80, 43.55], [3.90, 43.55], [3.90, 43.65], [3.80, 43.65], [3.80, 43.55]]],
-}
-PARIS = {
-    "type": "Polygon",
-    "coordinates": [[[2.25, 48.80], [2.40, 48.80], [2.40, 48.90], [2.25, 48.90], [2.25, 48.80]]],
-}
 TX_COLLECTION = "matrix-transactions"
 IN_RASTER = (3.83, 43.63)  # inside the placed footprint and the demo raster it points to
-
-
-def placed(items: list[dict[str, Any]], name: str, when: str, where: dict[str, Any]) -> dict:
-    """A copy of a demo Pléiades item (its files exist) at a chosen time and place."""
-    item = copy.deepcopy(next(i for i in items if i["collection"] == "pleiades"))
-    ring = where["coordinates"][0]
-    item["id"], item["geometry"] = f"MATRIX-{name}", where
-    item["bbox"] = [
-        min(x for x, _ in ring),
-        min(y for _, y in ring),
-        max(x for x, _ in ring),
-        max(y for _, y in ring),
-    ]
-    item["properties"]["datetime"] = when
-    for key in ("start_datetime", "end_datetime"):
-        item["properties"].pop(key, None)
-    return item
 
 
 @dataclass
@@ -365,8 +341,8 @@ async def adhesion_record(client: httpx.AsyncClient, acronym: str) -> dict[str, 
 async def world(
     client: httpx.AsyncClient, database: str, demo_items: list[dict[str, Any]]
 ) -> AsyncIterator[World]:
-    inside = placed(demo_items, "PHR-MTP", "2021-07-14T10:31:07Z", MONTPELLIER)
-    outside = placed(demo_items, "PHR-PARIS", "2021-07-14T10:31:08Z", PARIS)
+    inside = clone(demo_items, "pleiades", "PHR-MTP", "2021-07-14T10:31:07Z", MONTPELLIER, "MATRIX")
+    outside = clone(demo_items, "pleiades", "PHR-PARIS", "2021-07-14T10:31:08Z", PARIS, "MATRIX")
     load_items(database, [inside, outside], mode=Methods.upsert)
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     headers["admin"] = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
