@@ -5,19 +5,18 @@ hides behind a scroll bar, labels sit above their fields."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.registry import INSTRUCTOR
-from tests.test_registry_browser import browser, click, sign_in
+from tests.test_ordering_browser import BRUCE, new_project
+from tests.test_registry_browser import browser, sign_in
 
 __all__ = ["browser"]
 
 WIDTHS = [1400, 390]
 INSTRUCTOR_PAGES = ["/compte", "/registre/entite", "/registre/instruction", "/registre/entites"]
-BRUCE = "bruce.wayne@formation.example"
 OVERFLOWS = """
 () => {
   const width = document.documentElement.clientWidth;
@@ -77,13 +76,7 @@ def test_labels_sit_above_their_select(page: Page) -> None:
 
 def test_ordering_desk_fits_and_speaks_french(page: Page) -> None:
     sign_in(page, BRUCE)
-    page.goto("/commandes/projets/nouveau")
-    page.locator("#f-title").fill("Suivi des herbiers de l'étang de Thau")
-    page.locator("#f-end_date").fill((datetime.now(UTC).date() + timedelta(days=200)).isoformat())
-    page.get_by_label("Littoral").check()
-    page.locator("#f-description").fill("Cartographie annuelle des herbiers.")
-    click(page, "Créer le projet")
-    expect(page.get_by_text("créé")).to_be_visible()
+    new_project(page)
     project = page.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     for path in ("/commandes", f"/commandes/projets/{project}"):
         assert overflows(page, path) == []
