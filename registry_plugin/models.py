@@ -249,8 +249,27 @@ class Adhesion(Timestamped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
     act_path: Mapped[str | None] = mapped_column(Text)  # the PDF "Acte d'adhésion"
+    filed_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))  # a relay's referent
+    avenant: Mapped[str | None] = mapped_column(Text)  # the relay partnership's avenant
 
     entity: Mapped[Entity] = relationship(lazy="joined", innerjoin=True, foreign_keys=[entity_id])
+
+
+class RelayConvention(Base):
+    """The convention that makes an adherent entity a relay partner of DINAMIS (the newest
+    is in force), with its signed document."""
+
+    __tablename__ = "relay_conventions"
+    __table_args__ = {"schema": SCHEMA}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(fk("entities.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    signed_on: Mapped[date] = mapped_column(Date)
+    document_path: Mapped[str] = mapped_column(Text)
+    document_name: Mapped[str] = mapped_column(Text)
+    designated_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class LinkToken(Base):
