@@ -2,8 +2,10 @@
 
 1. **The catalogue lane** (asyncpg): pgstac's searches and items, the facets, places,
    rights and the access audit: the hot paths. `Database.read()` goes to the reader (a
-   replica when `DINAMIS_DB_READER_URL` is set), `Database.write()` to the primary; one pool
-   when they are the same server. stac-fastapi-pgstac reaches the same pools through
+   replica when `DINAMIS_DB_READER_URL` is set, its sessions in pgstac's read-only mode),
+   `Database.write()` to the primary; one pool when no reader is set. A request of a client
+   that just wrote reads from the primary (`primary_reads`, set by
+   `extensions.readyourwrites`). stac-fastapi-pgstac reaches the same pools through
    `app.state.get_connection` (its contract).
 2. **The application lane** (psycopg 3): the product's own schemas (registry, ordering,
    outbox) through SQLAlchemy sessions, and the job queue (procrastinate), sharing one
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 import asyncpg
@@ -39,6 +42,10 @@ from pgstac.db import SEARCH_PATH
 from pgstac.settings import DatabaseSettings
 
 JOBS_SCHEMA = "jobs"
+
+primary_reads: ContextVar[bool] = ContextVar("primary_reads", default=False)
+"""Whether this request's catalogue reads go to the primary: its client wrote something the
+replica has not replayed yet (read-your-writes)."""
 
 
 class Base(DeclarativeBase):
@@ -98,10 +105,11 @@ class Database:
             await pool.open()
             if catalogue:
                 writer = await _catalogue_pool(primary, settings, name)
-                replica = settings.reader_dsn()
-                reader = (
-                    writer if replica == primary else await _catalogue_pool(replica, settings, name)
-                )
+                reader = writer
+                if settings.reader_url is not None:
+                    reader = await _catalogue_pool(
+                        settings.reader_dsn(), settings, f"{name}-reader", readonly=True
+                    )
             yield cls(reader, writer, pool, engine)
         finally:
             for asyncpg_pool in {p for p in (reader, writer) if p is not None}:
@@ -109,13 +117,37 @@ class Database:
             await engine.dispose()
             await pool.close()
 
+    @property
+    def replicated(self) -> bool:
+        """Whether catalogue reads go to a reader of their own (a replica)."""
+        return self.reader is not self.writer
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[asyncpg.Connection]:
-        """A catalogue connection for reading (the replica's, when there is one)."""
+        """A catalogue connection for reading: the reader's, unless this request's client
+        must see a write the reader may not have yet."""
         assert self.reader is not None, "this process has no catalogue lane"
+        pool = self.writer if primary_reads.get() and self.writer is not None else self.reader
         with translate_pgstac_errors():
-            async with self.reader.acquire() as connection:
+            async with pool.acquire() as connection:
                 yield connection
+
+    async def primary_position(self) -> int:
+        """Where the primary's write-ahead log is now (bytes from its start): every write
+        committed so far is before it."""
+        async with self.write() as conn:
+            return int(await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'"))
+
+    async def reader_has(self, position: int) -> bool:
+        """Whether the reader has replayed the primary's log up to `position` (a primary
+        used as reader always has)."""
+        assert self.reader is not None, "this process has no catalogue lane"
+        async with self.reader.acquire() as conn:
+            return bool(
+                await conn.fetchval(
+                    "SELECT coalesce(pg_last_wal_replay_lsn() - '0/0' >= $1, true)", position
+                )
+            )
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[asyncpg.Connection]:
@@ -171,7 +203,11 @@ def unreachable(exc: BaseException) -> bool:
     return False
 
 
-async def _catalogue_pool(dsn: str, settings: DatabaseSettings, name: str) -> asyncpg.Pool:
+async def _catalogue_pool(
+    dsn: str, settings: DatabaseSettings, name: str, readonly: bool = False
+) -> asyncpg.Pool:
+    """A pool of the catalogue lane; `readonly` sessions have pgstac write nothing (no search
+    cache), as a hot standby requires."""
     return await asyncpg.create_pool(
         dsn,
         min_size=settings.pool_min_size,
@@ -181,6 +217,7 @@ async def _catalogue_pool(dsn: str, settings: DatabaseSettings, name: str) -> as
             "search_path": SEARCH_PATH,
             "application_name": name,
             "statement_timeout": str(settings.statement_timeout_ms),
+            **({"pgstac.readonly": "true"} if readonly else {}),
         },
     )
 
@@ -193,4 +230,12 @@ async def application_lane(dsn: str) -> AsyncIterator[Database]:
         yield database
 
 
-__all__ = ["UNREACHABLE", "AsyncSession", "Base", "Database", "application_lane", "unreachable"]
+__all__ = [
+    "UNREACHABLE",
+    "AsyncSession",
+    "Base",
+    "Database",
+    "application_lane",
+    "primary_reads",
+    "unreachable",
+]

@@ -334,6 +334,41 @@ class EmbeddedCluster:
             raise ClusterError(f"PostgreSQL did not stop:\n{result.stderr.strip()}")
         return True
 
+    def copy(self, settings: ClusterSettings, standby: bool = True) -> EmbeddedCluster:
+        """A copy of this running cluster made by `pg_basebackup` in `settings`' home: a
+        streaming replica that follows this one read-only (`standby`), or a restored backup
+        that runs on its own. Start it with `start()` (it chooses its own port)."""
+        state = self._load_state()
+        if not self.status().running:
+            raise ClusterError("The cluster must be running to be copied.")
+        copy = EmbeddedCluster(settings)
+        data_dir = copy.data_dir
+        if (data_dir / "PG_VERSION").exists():
+            raise ClusterError(f"{data_dir} already holds a cluster.")
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data_dir.chmod(0o700)
+        copy._give_to_os_user(data_dir)
+        command = self._command(
+            "pg_basebackup",
+            f"--pgdata={data_dir}",
+            f"--dbname=postgresql://{SUPERUSER}@127.0.0.1:{state['port']}/postgres",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            *(["--write-recovery-conf"] if standby else []),
+        )
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+            env={**os.environ, "PGPASSWORD": state["password"]},
+        )
+        if result.returncode != 0:
+            raise ClusterError(f"pg_basebackup failed:\n{result.stderr.strip()}")
+        copy._save_state({"data_dir": str(data_dir), "password": state["password"], "port": None})
+        return copy
+
     def status(self) -> ClusterStatus:
         state = self._load_state()
         data_dir = self.data_dir

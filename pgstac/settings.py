@@ -72,7 +72,11 @@ class DatabaseSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "DINAMIS_DB_URL")
     )
     reader_url: SecretStr | None = None
-    """Optional DSN of a read replica, used by the API's search pool."""
+    """Optional DSN of a read replica: searches, aggregates, tiles, rights and identities
+    are read there, with pgstac in read-only mode; writes go to the primary."""
+    read_your_writes_seconds: int = Field(default=30, ge=1)
+    """With a replica, how long at most a client that just wrote reads from the primary
+    while the replica has not replayed its write yet."""
     home: Path = Field(default_factory=default_home, validation_alias=HOME_ALIASES)
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)

@@ -115,16 +115,27 @@ class RegistryIdentityProvider:
             email = await self.oidc.email(token)
             async with self.database.session() as session:
                 return await auth.identify_email(session, email)
-        async with self.database.read() as conn:
-            try:
-                identity, used = await auth.identify(conn, token, kinds)
-            except AuthenticationRequired:
-                if kinds == ("session",):
-                    return None
-                raise
+        try:
+            identity, used = await self.look_up(token, kinds)
+        except AuthenticationRequired:
+            if kinds == ("session",):
+                return None
+            raise
         if used is not None:
             async with self.database.write() as conn:
                 await conn.execute(
                     "UPDATE registry.auth_tokens SET last_used_at = now() WHERE id = $1", used
                 )
         return identity
+
+    async def look_up(self, token: str, kinds: tuple[str, ...]) -> tuple[Identity, int | None]:
+        """The credential's identity, read from the replica; one the replica does not know
+        (made a moment ago, not replayed yet) is looked up on the primary."""
+        try:
+            async with self.database.read() as conn:
+                return await auth.identify(conn, token, kinds)
+        except AuthenticationRequired:
+            if not self.database.replicated:
+                raise
+        async with self.database.write() as conn:
+            return await auth.identify(conn, token, kinds)
