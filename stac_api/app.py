@@ -26,7 +26,6 @@ from stac_fastapi.api.models import (
     create_post_request_model,
     create_request_model,
 )
-from stac_fastapi.extensions import ItemCollectionFilterExtension, SearchFilterExtension
 from stac_fastapi.extensions.free_text import FreeTextConformanceClasses
 from stac_fastapi.pgstac.core import health_check
 from stac_fastapi.pgstac.extensions import FreeTextExtension
@@ -40,7 +39,6 @@ from extensions.areas import add_geometries
 from extensions.assets import AssetsExtension
 from extensions.bodies import BodyLimit
 from extensions.federation.search import add_federation
-from extensions.observability import RequestObservation, observability_router  # observability
 from extensions.places import add_places
 from extensions.plugins import load_plugins
 from extensions.readyourwrites import ReadYourWrites  # replica
@@ -52,7 +50,6 @@ from extensions.viewer.pages import STATIC as VIEWER_STATIC
 from extensions.web import HERE as WEB_HERE
 from extensions.web.api_docs import docs_router, swagger_ui_files
 from extensions.web.headers import SecurityHeaders
-from extensions.web.language import ReadersLanguage  # i18n
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
 from stac_api.client import SIMULATED, DinamisClient
@@ -62,9 +59,8 @@ from stac_api.errors import (
     PermissionDenied,
     add_error_handlers,
 )
-from stac_api.proxies import SubPath, TrustedProxies
-from stac_api.queryables import DinamisFiltersClient
-from stac_api.search import DinamisSearch, DinamisSearchGet
+from stac_api.proxies import TrustedProxies
+from stac_api.search import DinamisSearch
 from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
@@ -118,16 +114,13 @@ async def require_admin(
 
 
 def build_extensions(api_settings: ApiSettings) -> Extensions:
-    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets, and
-    queryables that list our search terms."""
+    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets."""
     return Extensions(
         search_map={
-            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH]),
-            "filter": SearchFilterExtension(client=DinamisFiltersClient()),
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH])
         },
         item_collection_map={
-            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS]),
-            "filter": ItemCollectionFilterExtension(client=DinamisFiltersClient()),
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS])
         },
         extra_map={"assets": AssetsExtension()},
         settings=api_settings,
@@ -147,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     extensions = build_extensions(api_settings)
 
     post_request_model = create_post_request_model(extensions.search, base_model=DinamisSearch)
-    get_request_model = create_get_request_model(extensions.search, base_model=DinamisSearchGet)
+    get_request_model = create_get_request_model(extensions.search)
     items_get_request_model: type[APIRequest] = ItemCollectionUri
     if extensions.item_collection:
         items_get_request_model = create_request_model(  # type: ignore[assignment]
@@ -208,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=api_settings.openapi_url,
         docs_url=None,  # Swagger UI served here: extensions/web/api_docs.py
         redoc_url=None,
+        root_path=api_settings.root_path,
         title=api_settings.stac_fastapi_title,
         version=api_settings.stac_fastapi_version,
         description=api_settings.stac_fastapi_description,
@@ -234,8 +228,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (transaction_scopes(api_settings.prefix_path), [Depends(require_admin)])  # type: ignore[list-item]
         ],
         middlewares=[
-            Middleware(SubPath),  # sub-path: the pages' own paths under DINAMIS_API_ROOT_PATH
-            Middleware(ReadersLanguage),  # i18n: pages and errors in the reader's language
             # Asset files are served as they are: compressing them would drop Content-Length
             # and break the byte ranges GDAL reads COGs with.
             Middleware(
@@ -260,7 +252,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             ),
             Middleware(BodyLimit, settings=settings),
-            Middleware(RequestObservation),  # observability: request id, timing, access log
             Middleware(SecurityHeaders, settings=settings),  # the last: the outermost
         ],
         health_check=health_check,
@@ -276,7 +267,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_geometries(api.app)
     add_federation(api.app)
     api.app.include_router(docs_router(api_settings.docs_url, api_settings.openapi_url))
-    api.app.include_router(observability_router())  # observability: /healthz, /readyz, /metrics
     add_error_handlers(api.app)
     for plugin in plugins:
         for router in plugin.routers():
