@@ -23,6 +23,7 @@ from extensions.bodies import BodySettings
 from extensions.federation.settings import OneAtlasSettings
 from extensions.jobs import JobSettings
 from extensions.mail.settings import MailSettings
+from extensions.observability import ObservabilitySettings
 from extensions.plugins import DEFAULT_PLUGINS, load_plugins
 from extensions.ratelimit import RateLimitSettings
 from extensions.signing import SigningSettings
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     geometries: GeometrySettings = Field(default_factory=GeometrySettings)
     body: BodySettings = Field(default_factory=BodySettings)
     viewer: ViewerSettings = Field(default_factory=ViewerSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     plugins: Annotated[list[str], NoDecode, BeforeValidator(_names)] = list(DEFAULT_PLUGINS)
     """The plugins to load, by entry-point name; a name not installed is skipped."""
     plugin_settings: dict[str, Any] = Field(default_factory=dict)

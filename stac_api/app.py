@@ -40,6 +40,7 @@ from extensions.assets import AssetsExtension
 from extensions.bodies import BodyLimit
 from extensions.federation.search import add_federation
 from extensions.places import add_places
+from extensions.observability import RequestObservation, observability_router  # observability
 from extensions.plugins import load_plugins
 from extensions.readyourwrites import ReadYourWrites  # replica
 from extensions.services import services_of
@@ -59,8 +60,9 @@ from stac_api.errors import (
     PermissionDenied,
     add_error_handlers,
 )
-from stac_api.proxies import TrustedProxies
-from stac_api.search import DinamisSearch
+from stac_api.proxies import SubPath, TrustedProxies  # sub-path
+from stac_api.queryables import DinamisFiltersClient
+from stac_api.search import DinamisSearch, DinamisSearchGet
 from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
@@ -201,7 +203,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=api_settings.openapi_url,
         docs_url=None,  # Swagger UI served here: extensions/web/api_docs.py
         redoc_url=None,
-        root_path=api_settings.root_path,
         title=api_settings.stac_fastapi_title,
         version=api_settings.stac_fastapi_version,
         description=api_settings.stac_fastapi_description,
@@ -233,6 +234,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Middleware(
                 BrotliMiddleware,
                 excluded_handlers=[
+            Middleware(SubPath),  # sub-path: the pages' own paths under DINAMIS_API_ROOT_PATH
+            Middleware(ReadersLanguage),  # i18n: pages and errors in the reader's language
                     rf"^{api_settings.prefix_path}/assets/",
                     # Images are compressed already.
                     rf"^{api_settings.prefix_path}/collections/[^/]+/items/[^/]+/(tiles|preview)",
@@ -257,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_check=health_check,
     )
     add_tiles(api.app)
+            Middleware(RequestObservation),  # observability: request id, timing, access log
     add_viewer(
         api.app,
         api_settings.prefix_path,
@@ -272,6 +276,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for router in plugin.routers():
             api.app.include_router(router)
     declare_path_parameters(api.app)
+    api.app.include_router(observability_router())  # observability: /healthz, /readyz, /metrics
     return api.app
 
 

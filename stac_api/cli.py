@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from extensions.observability import LogLevel, ObservabilitySettings, configure_logging
 from pgstac.cluster import ClusterError, EmbeddedCluster
 from pgstac.collections import COLLECTIONS_FILE, CollectionDefinitionError, read_collections
 from pgstac.settings import ClusterSettings, DatabaseNotConfigured, DatabaseSettings, kept_secret
@@ -36,6 +38,31 @@ console = Console()
 err = Console(stderr=True)
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
+
+
+def show_version(shown: bool) -> None:
+    if shown:
+        console.print(f"dinamis-stac {package_version('dinamis-stac')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(case_sensitive=False, help="Least severe log level (DINAMIS_LOG_LEVEL)."),
+    ] = None,
+) -> None:
+    """Logs go to standard error, as JSON lines unless DINAMIS_LOG_FORMAT=text."""
+    observability = ObservabilitySettings()
+    configure_logging(log_level or observability.log_level, observability.log_format)
+
 
 
 def fail(message: str) -> typer.Exit:
@@ -354,7 +381,18 @@ def serve(
         mount_simulator(app, settings)
     console.print(f"DINAMIS STAC on {url}/ — portal: {url}/portail")
     # Forwarding headers are read by the app, from DINAMIS_API_TRUSTED_PROXIES only.
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
+    # Logs through the process's handler (JSON), one line a request with its id: no access log.
+    # Under a sub-path (DINAMIS_API_ROOT_PATH) the server tells the app, which builds its links
+    # with it; the proxy strips the prefix.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        root_path=settings.api.root_path,
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command("worker")

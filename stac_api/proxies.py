@@ -4,11 +4,14 @@ caches keep (cache poisoning), and the address that rate limits count."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from collections.abc import Sequence
 
 from stac_fastapi.api.middleware import ProxyHeaderMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 FORWARDING = frozenset(
@@ -57,3 +60,58 @@ class TrustedProxies:
             # In place: inner middlewares read what the app leaves in the scope (its rights).
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in FORWARDING]
             await self.direct(scope, receive, send)
+
+
+@functools.cache
+def absolute_paths(root: bytes) -> re.Pattern[bytes]:
+    """Where a page names one of the site's paths without the sub-path (`href="/portail"`)."""
+    return re.compile(
+        rb'(\s(?:href|src|action|formaction)=")(?=/(?!/))(?!' + re.escape(root) + rb'[/"])'
+    )
+
+
+class SubPath:
+    """Serving under a sub-path (`dinamis serve` with DINAMIS_API_ROOT_PATH, the proxy
+    stripping the prefix): links and redirects the app builds from the request carry it
+    already; the pages' own absolute paths (`href="/portail"`) and redirects (`Location:
+    /portail`) get it here, so that templates stay plain. Nothing is done at the root."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root = scope.get("root_path", "").rstrip("/").encode()
+        if scope["type"] != "http" or not root:
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body: list[bytes] = []
+
+        def prefixed(path: bytes) -> bytes:
+            if path.startswith(b"/") and not path.startswith((b"//", root + b"/")) and path != root:
+                return root + path
+            return path
+
+        async def answer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "location" in headers:
+                    headers["location"] = prefixed(headers["location"].encode()).decode("latin-1")
+                if not headers.get("content-type", "").startswith("text/html"):
+                    await send(message)
+                    return
+                start = message  # an HTML page: its paths are rewritten once it is whole
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            page = absolute_paths(root).sub(lambda m: m[1] + root, b"".join(body))
+            MutableHeaders(scope=start)["content-length"] = str(len(page))
+            await send(start)
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, answer)

@@ -12,6 +12,7 @@ from extensions.federation.client import OneAtlasClient
 from extensions.federation.search import Federation
 from extensions.jobs import make_jobs
 from extensions.mail import mail_tasks
+from extensions.observability import carry_request_ids, observe_airbus
 from extensions.plugins import Plugin, load_plugins
 from extensions.ratelimit import RateLimiter
 from extensions.search.plan import known_collections, known_queryables
@@ -20,6 +21,8 @@ from extensions.settings import Settings
 from extensions.signing import Signer
 from extensions.viewer.pages import TEMPLATES as VIEWER_TEMPLATES
 from extensions.web import make_templates
+
+AIRBUS_SERVICES = ("auth", "search", "access", "data", "tasking")
 
 
 @asynccontextmanager
@@ -35,7 +38,11 @@ async def open_services(
         {k: f for p in plugins for k, f in p.template_filters().items()},
     )
     jobs = make_jobs({"core": mail_tasks(), **{p.name: bp for p in plugins if (bp := p.jobs())}})
+    carry_request_ids(jobs)
     airbus = OneAtlasClient(settings.oneatlas)
+    observe_airbus(
+        airbus.http, {getattr(settings.oneatlas, f"{n}_url"): n for n in AIRBUS_SERVICES}
+    )
     async with Database.open(settings.database, name) as database:
         try:
             async with jobs.open_async(database.pool):

@@ -46,6 +46,7 @@ from extensions.assets.hrefs import (
 from extensions.assets.storage import S3Storage
 from extensions.errors import InvalidRequest, NotFound
 from extensions.identity import require_role
+from extensions.observability import DOWNLOADS
 from extensions.services import ServicesDep, services_of
 from extensions.signing import Grant, SignatureRefused, Signer
 
@@ -76,6 +77,7 @@ def ranged(header: str | None) -> int:
 async def record_download(database: Database, grant: Grant, signature: str, size: int) -> None:
     """One row per signed URL used, counting its requests and bytes (GDAL reads a COG in
     many ranges)."""
+    DOWNLOADS.labels(grant.collection).inc()
     async with database.write() as conn:
         await conn.execute(
             """

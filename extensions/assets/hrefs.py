@@ -22,6 +22,7 @@ from cachetools import TTLCache
 
 from extensions.access import ACCESS, DOWNLOADABLE, Rights
 from extensions.assets.storage import Storage
+from extensions.observability import SIGNATURES
 from extensions.signing import Grant, Signer
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ async def record_signatures(database: Database, grants: list[Grant], via: str) -
     """Every signature issued, in one statement."""
     if not grants:
         return
+    SIGNATURES.labels(via).inc(len(grants))
     async with database.write() as conn:
         await conn.execute(
             """

@@ -26,6 +26,7 @@ from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_right
 from extensions.assets.hrefs import record_signatures
 from extensions.errors import InvalidSearch
 from extensions.federation.search import Cursor, page_links
+from extensions.observability import timed
 from extensions.search.plan import SearchPlan
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ async def held_page(
     return page
 
 
+@timed("search")
 async def search_page(
     services: Services, plan: SearchPlan, request: Request, counted: bool = True
 ) -> dict[str, Any]:
@@ -190,6 +192,7 @@ async def search_page(
     return page
 
 
+@timed("aggregate")
 async def count_plan(
     services: Services, plan: SearchPlan, grouped: bool = True
 ) -> tuple[facets.Counts, int]:
