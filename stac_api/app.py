@@ -39,8 +39,8 @@ from extensions.areas import add_geometries
 from extensions.assets import AssetsExtension
 from extensions.bodies import BodyLimit
 from extensions.federation.search import add_federation
-from extensions.places import add_places
 from extensions.observability import RequestObservation, observability_router  # observability
+from extensions.places import add_places
 from extensions.plugins import load_plugins
 from extensions.readyourwrites import ReadYourWrites  # replica
 from extensions.services import services_of
@@ -61,8 +61,7 @@ from stac_api.errors import (
     add_error_handlers,
 )
 from stac_api.proxies import SubPath, TrustedProxies  # sub-path
-from stac_api.queryables import DinamisFiltersClient
-from stac_api.search import DinamisSearch, DinamisSearchGet
+from stac_api.search import DinamisSearch
 from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
@@ -229,13 +228,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (transaction_scopes(api_settings.prefix_path), [Depends(require_admin)])  # type: ignore[list-item]
         ],
         middlewares=[
+            Middleware(SubPath),  # sub-path: the pages' own paths under DINAMIS_API_ROOT_PATH
             # Asset files are served as they are: compressing them would drop Content-Length
             # and break the byte ranges GDAL reads COGs with.
             Middleware(
                 BrotliMiddleware,
                 excluded_handlers=[
-            Middleware(SubPath),  # sub-path: the pages' own paths under DINAMIS_API_ROOT_PATH
-            Middleware(ReadersLanguage),  # i18n: pages and errors in the reader's language
                     rf"^{api_settings.prefix_path}/assets/",
                     # Images are compressed already.
                     rf"^{api_settings.prefix_path}/collections/[^/]+/items/[^/]+/(tiles|preview)",
@@ -255,12 +253,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             ),
             Middleware(BodyLimit, settings=settings),
+            Middleware(RequestObservation),  # observability: request id, timing, access log
             Middleware(SecurityHeaders, settings=settings),  # the last: the outermost
         ],
         health_check=health_check,
     )
     add_tiles(api.app)
-            Middleware(RequestObservation),  # observability: request id, timing, access log
     add_viewer(
         api.app,
         api_settings.prefix_path,
@@ -271,12 +269,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_geometries(api.app)
     add_federation(api.app)
     api.app.include_router(docs_router(api_settings.docs_url, api_settings.openapi_url))
+    api.app.include_router(observability_router())  # observability: /healthz, /readyz, /metrics
     add_error_handlers(api.app)
     for plugin in plugins:
         for router in plugin.routers():
             api.app.include_router(router)
     declare_path_parameters(api.app)
-    api.app.include_router(observability_router())  # observability: /healthz, /readyz, /metrics
     return api.app
 
 

@@ -37,8 +37,6 @@ app.add_typer(collections_app, name="collections")
 console = Console()
 err = Console(stderr=True)
 
-ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
-
 
 def show_version(shown: bool) -> None:
     if shown:
@@ -63,6 +61,8 @@ def options(
     observability = ObservabilitySettings()
     configure_logging(log_level or observability.log_level, observability.log_format)
 
+
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 
 
 def fail(message: str) -> typer.Exit:
