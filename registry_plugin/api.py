@@ -18,7 +18,16 @@ from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PermissionDenied
 from extensions.identity import SignedIn, require_role
 from extensions.mail import OutboxMessage, masked
-from registry_plugin.domain import accounts, adhesions, auth, drafts, entities, links
+from registry_plugin.domain import (
+    accounts,
+    adhesions,
+    auth,
+    drafts,
+    entities,
+    links,
+    relays,
+    statistics,
+)
 from registry_plugin.domain.licences import accepted, current_licences
 from registry_plugin.models import (
     Account,
@@ -38,7 +47,12 @@ from registry_plugin.schemas import (
     field_errors,
 )
 from registry_plugin.security import hash_password
-from registry_plugin.uploads import description_file, save_description
+from registry_plugin.uploads import (
+    convention_file,
+    description_file,
+    save_convention,
+    save_description,
+)
 from registry_plugin.vocabulary import CATEGORIES, INTEREST_DOMAINS, SENSORS
 from registry_plugin.web import RegistryContext, limit_mail, limit_sign_in, send_verification
 
@@ -348,6 +362,9 @@ class AdhesionPublic(BaseModel):
     decision: str | None
     reason: str | None
     decided_at: datetime | None
+    relay_id: int | None = Field(description="The relay partner that filed it, if any")
+    filed_by_id: int | None = Field(description="The relay's referent who filed it")
+    avenant: str | None = Field(description="The relay partnership's avenant")
 
 
 def adhesion_public(adhesion: Adhesion) -> AdhesionPublic:
@@ -756,10 +773,14 @@ async def group(
 
 
 @router.put(
-    "/entities/{entity_id}/relay", response_model=EntityPublic, summary="Make a relay partner"
+    "/entities/{entity_id}/relay",
+    response_model=EntityPublic,
+    summary="Withdraw or reinstate the relay role",
 )
 async def relay(entity_id: RowId, body: Relay, ctx: RegistryContext, _: Instructor) -> EntityPublic:
-    entity = await entities.set_relay(ctx, entity_id, body.relay)
+    """A relay partner is designated with its convention (`POST …/relay-convention`); this
+    withdraws the role, or gives it back under the convention on file."""
+    entity = await relays.set_relay(ctx, entity_id, body.relay)
     await ctx.commit()
     return entity_public(entity)
 
@@ -826,3 +847,108 @@ async def audit_log(
         AuditPublic.model_validate(e, from_attributes=True)
         for e in await ctx.session.scalars(query)
     ]
+
+
+# -- relay partners ---------------------------------------------------------------------------
+
+
+class ConventionPublic(BaseModel):
+    id: int
+    entity_id: int
+    title: str
+    signed_on: date
+    document_name: str
+    created_at: datetime
+
+
+@router.post(
+    "/entities/{entity_id}/relay-convention",
+    response_model=ConventionPublic,
+    status_code=201,
+    summary="Designate a relay partner under its signed convention",
+    form_limits={"max_files": 1, "max_fields": 2},
+)
+@accepts_file(convention_file)
+async def designate_relay(
+    entity_id: RowId,
+    ctx: RegistryContext,
+    _: Instructor,
+    title: Annotated[str, Form(description="The convention's title")],
+    signed_on: Annotated[str, Form(description="Its date of signature (YYYY-MM-DD)")],
+    document: Annotated[UploadFile, File(description="The signed convention (PDF, 25 MB at most)")],
+) -> ConventionPublic:
+    """The adherent entity becomes a relay partner: its referents file their partners'
+    adhesions and administer their accounts."""
+    try:
+        info = relays.ConventionInfo.model_validate({"title": title, "signed_on": signed_on})
+    except ValidationError as exc:
+        raise InvalidFields(field_errors(exc)) from exc
+    upload = await save_convention(ctx.settings, document)
+    try:
+        convention = await relays.designate(ctx, entity_id, info, upload)
+        await ctx.commit()
+    except BaseException:
+        drafts.remove_upload(str(upload.path))
+        raise
+    return ConventionPublic.model_validate(convention, from_attributes=True)
+
+
+@router.get(
+    "/entities/{entity_id}/relay-convention",
+    response_class=FileResponse,
+    summary="A relay partner's signed convention (PDF)",
+)
+async def relay_convention(
+    entity_id: RowId, identity: SignedIn, ctx: RegistryContext
+) -> FileResponse:
+    """For instructors and the relay's referents."""
+    if not (identity.has("instructor", "admin") or identity.entity_id == entity_id):
+        raise PermissionDenied("Cette convention appartient à une autre entité.")
+    convention = await relays.convention_of(ctx, entity_id)
+    if convention is None:
+        raise NotFound("Pas de convention de partenariat relais pour cette entité.")
+    return FileResponse(
+        convention.document_path, media_type="application/pdf", filename=convention.document_name
+    )
+
+
+@router.post(
+    "/entities/{entity_id}/accounts",
+    response_model=AccountPublic,
+    status_code=201,
+    summary="Create a member's account (relay partners)",
+)
+async def create_member(
+    entity_id: RowId, body: relays.MemberAccount, identity: SignedIn, ctx: RegistryContext
+) -> AccountPublic:
+    """A relay partner opens a validated account for a member of one of its partner
+    entities; the member is mailed a link to choose a password, then certifies the licences."""
+    account = await relays.create_member(ctx, entity_id, body)
+    await ctx.commit()
+    return account_public(account)
+
+
+@router.get(
+    "/relays/{entity_id}/activity",
+    response_model=statistics.Activity,
+    summary="A relay partner's activity: partners, accounts, downloads, requests",
+)
+async def relay_activity(
+    entity_id: RowId,
+    filters: Annotated[statistics.Filters, Query()],
+    identity: SignedIn,
+    ctx: RegistryContext,
+) -> statistics.Activity:
+    """For the relay's referents and instructors."""
+    return await statistics.activity(ctx, filters, entity_id)
+
+
+@router.get(
+    "/statistics",
+    response_model=statistics.Statistics,
+    summary="The platform's numbers (instructors; a relay partner sees its partners')",
+)
+async def platform_statistics(
+    filters: Annotated[statistics.Filters, Query()], identity: SignedIn, ctx: RegistryContext
+) -> statistics.Statistics:
+    return await statistics.statistics(ctx, filters)

@@ -256,6 +256,7 @@ class AdhesionForm(BaseModel):
     partner: Partner | None = None
     legal_representative: LegalRepresentative
     referent: ReferentInfo
+    avenant: Optional = None  # filed by a relay partner: the partnership's avenant
 
     @model_validator(mode="after")
     def steps_of_the_flow(self) -> Self:

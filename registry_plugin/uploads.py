@@ -1,4 +1,4 @@
-"""Uploaded files: R&D project descriptions (PDF, 25 MB at most)."""
+"""Uploaded files: R&D project descriptions and relay conventions (PDF, 25 MB at most)."""
 
 from __future__ import annotations
 
@@ -16,23 +16,39 @@ if TYPE_CHECKING:
     from extensions.settings import Settings
 
 CHUNK = 1024 * 1024
+DESCRIPTION = "Le fichier de description"
+CONVENTION = "La convention"
 
 
 def description_file(settings: Settings) -> tuple[int, str]:
     """The descriptions accepted (`accepts_file`), and the refusal of a larger one."""
     max_mb = settings.plugin(RegistrySettings).upload_max_mb
-    return max_mb * 2**20, f"Le fichier de description dépasse {max_mb} Mo."
+    return max_mb * 2**20, f"{DESCRIPTION} dépasse {max_mb} Mo."
+
+
+def convention_file(settings: Settings) -> tuple[int, str]:
+    """The relay conventions accepted (`accepts_file`), and the refusal of a larger one."""
+    max_mb = settings.plugin(RegistrySettings).upload_max_mb
+    return max_mb * 2**20, f"{CONVENTION} dépasse {max_mb} Mo."
 
 
 async def save_description(settings: RegistrySettings, file: UploadFile) -> Upload:
+    return await save_pdf(settings, file, "missions", DESCRIPTION)
+
+
+async def save_convention(settings: RegistrySettings, file: UploadFile) -> Upload:
+    return await save_pdf(settings, file, "conventions", CONVENTION)
+
+
+async def save_pdf(settings: RegistrySettings, file: UploadFile, folder: str, what: str) -> Upload:
     """Store the file if it is a PDF within the size limit; nothing is kept otherwise."""
     limit = settings.upload_max_mb * 2**20
     head = await file.read(5)
     if head != b"%PDF-":
-        raise UnsupportedMediaType("Le fichier de description doit être un PDF.")
-    folder = settings.files_root / "missions"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{secrets.token_hex(12)}.pdf"
+        raise UnsupportedMediaType(f"{what} doit être un PDF.")
+    directory = settings.files_root / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{secrets.token_hex(12)}.pdf"
     size = len(head)
     try:
         with path.open("wb") as out:
@@ -40,11 +56,9 @@ async def save_description(settings: RegistrySettings, file: UploadFile) -> Uplo
             while chunk := await file.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise PayloadTooLarge(
-                        f"Le fichier de description dépasse {settings.upload_max_mb} Mo."
-                    )
+                    raise PayloadTooLarge(f"{what} dépasse {settings.upload_max_mb} Mo.")
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return Upload(path, Path(file.filename or "description.pdf").name)
+    return Upload(path, Path(file.filename or f"{folder}.pdf").name)

@@ -51,7 +51,6 @@ from extensions.viewer.pages import STATIC as VIEWER_STATIC
 from extensions.web import HERE as WEB_HERE
 from extensions.web.api_docs import docs_router, swagger_ui_files
 from extensions.web.headers import SecurityHeaders
-from extensions.web.language import ReadersLanguage
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
 from stac_api.client import SIMULATED, DinamisClient
@@ -230,7 +229,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         middlewares=[
             Middleware(SubPath),  # sub-path: the pages' own paths under DINAMIS_API_ROOT_PATH
-            Middleware(ReadersLanguage),  # i18n: pages and errors in the reader's language
             # Asset files are served as they are: compressing them would drop Content-Length
             # and break the byte ranges GDAL reads COGs with.
             Middleware(

@@ -82,6 +82,8 @@ async def submit(
             errors["partner.public_entity_id"] = (
                 "Choisissez une entité publique adhérente de la liste."
             )
+    if relay_id is not None and not request.avenant:
+        errors["avenant"] = "Indiquez l'avenant de partenariat signé avec l'entité partenaire."
     if errors:
         raise InvalidFields(errors)
 
@@ -120,7 +122,15 @@ async def submit(
         ctx.session.add(mission)
     if partner is not None:
         ctx.session.add(Partnership(private_entity_id=entity.id, public_entity_id=partner.id))
-    adhesion = Adhesion(entity=entity, kind=flow, submitted_by=referent_email, relay_id=relay_id)
+    adhesion = Adhesion(
+        entity=entity,
+        kind=flow,
+        submitted_by=referent_email,
+        relay_id=relay_id,
+        # filed on the partner's behalf: by whom, under which avenant
+        filed_by_id=ctx.identity.account_id if relay_id and ctx.identity else None,
+        avenant=request.avenant if relay_id else None,
+    )
     ctx.session.add(adhesion)
     await ctx.session.flush()
     await ctx.session.refresh(entity, ["legal_representative"])
@@ -150,6 +160,8 @@ async def submit(
         actor=referent_email,
         kind=flow,
         adhesion=adhesion.id,
+        relay=relay_id,
+        filed_by=ctx.actor if relay_id else None,
     )
     return adhesion
 

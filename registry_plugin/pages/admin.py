@@ -16,6 +16,7 @@ from extensions.mail import OutboxMessage, masked
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, entities
 from registry_plugin.domain.licences import accepted
+from registry_plugin.domain.relays import set_relay
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Mission, Partnership
 from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import LegalRepresentative, RowId, row_id
@@ -394,7 +395,7 @@ async def entity_action(
             return f"{len(grouped)} entité(s) regroupée(s)."
         if action == "relais":
             relay = values.get("relay") == "on"
-            entity = await entities.set_relay(ctx, entity_id, relay)
+            entity = await set_relay(ctx, entity_id, relay)
             return f"{entity.name} {'est' if relay else 'n’est plus'} partenaire relais."
         raise NotFound("Action inconnue.")
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel, EmailStr
 from sqlalchemy import select
 
 from extensions.errors import AuthenticationRequired, InvalidFields
-from extensions.i18n import _
 from extensions.services import services_of
 from extensions.web import (
     local_path,
@@ -75,7 +74,7 @@ async def sign_out(request: Request, ctx: RegistryContext) -> Response:
     if token := request.cookies.get(SESSION_COOKIE):
         await auth.end_session(ctx, token)
         await ctx.commit()
-    response = redirect("/portail", request, _("Vous êtes déconnecté."))
+    response = redirect("/portail", request, "Vous êtes déconnecté.")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -131,7 +130,7 @@ async def new_password(token: str, request: Request, ctx: RegistryContext) -> Re
     return redirect(
         "/connexion",
         request,
-        _("Mot de passe changé : connectez-vous. Vos sessions et vos clés d'API sont révoquées."),
+        "Mot de passe changé : connectez-vous. Vos sessions et vos clés d'API sont révoquées.",
     )
 
 
@@ -201,7 +200,7 @@ async def revoke_key(key_id: RowId, request: Request, ctx: RegistryContext) -> R
     identity_of(request)
     credential = await auth.revoke(ctx, key_id)
     await ctx.commit()
-    return redirect("/compte", request, _("Clé « %(name)s » révoquée.", name=credential.name))
+    return redirect("/compte", request, f"Clé « {credential.name} » révoquée.")
 
 
 @router.post("/compte/licences")
@@ -211,14 +210,14 @@ async def certify(request: Request, ctx: RegistryContext) -> Response:
     codes = [str(c) for c in form.getlist("certifications")]
     if not codes:
         return await account_page(
-            request, ctx, {"certifications": _("Cochez au moins une licence.")}, status_code=400
+            request, ctx, {"certifications": "Cochez au moins une licence."}, status_code=400
         )
     try:
         await accounts.certify(ctx, codes)
     except InvalidFields as exc:
         return await account_page(request, ctx, exc.errors, status_code=400)
     await ctx.commit()
-    return redirect("/compte", request, _("Licences certifiées."))
+    return redirect("/compte", request, "Licences certifiées.")
 
 
 @router.post("/compte/mot-de-passe")
@@ -238,5 +237,5 @@ async def change_password(request: Request, ctx: RegistryContext) -> Response:
     return redirect(
         "/compte",
         request,
-        _("Mot de passe changé : vos autres sessions sont fermées et vos clés d'API révoquées."),
+        "Mot de passe changé : vos autres sessions sont fermées et vos clés d'API révoquées.",
     )

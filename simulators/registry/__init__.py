@@ -9,13 +9,15 @@ registry's production mode refuses to start while any of them is present.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from reportlab.pdfgen import canvas
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.database import application_lane
@@ -30,9 +32,11 @@ from registry_plugin.models import (
     Licence,
     Mission,
     MissionSensor,
+    RelayConvention,
 )
 from registry_plugin.schemas import bbox_polygon
 from registry_plugin.security import hash_password
+from registry_plugin.settings import RegistrySettings
 
 DEMO_FILE = Path(__file__).with_name("demo.yaml")
 DEMO_PASSWORD = "Toto@34090"  # noqa: S105 - the seed's training password, demo only
@@ -59,6 +63,16 @@ class DemoMission(BaseModel):
     sensors: list[DemoSensor]
 
 
+class DemoConvention(BaseModel):
+    title: str
+    signed_on: date
+
+
+class DemoRelayLink(BaseModel):
+    entity: str  # the relay's acronym
+    avenant: str
+
+
 class DemoEntity(BaseModel):
     acronym: str
     name: str
@@ -73,6 +87,8 @@ class DemoEntity(BaseModel):
     sector: str = "public"
     status: str = "active"
     mission: DemoMission | None = None
+    convention: DemoConvention | None = None  # a relay partner of DINAMIS
+    relay: DemoRelayLink | None = None  # a relay's partner entity
 
 
 class DemoAccount(BaseModel):
@@ -85,6 +101,7 @@ class DemoAccount(BaseModel):
     roles: list[str] = ["user"]
     status: str = "active"
     certified: list[str] = []
+    created_by_relay: bool = False
 
 
 class Demo(BaseModel):
@@ -106,7 +123,9 @@ async def _load_once(dsn: str) -> list[str]:
         application_lane(dsn) as database,
         database.session() as session,
     ):
-        present = await session.scalar(select(Entity).where(Entity.acronym == "Formation_6_11"))
+        # The newest part of the scenario (the relay partner) tells whether it is loaded; a
+        # database loaded before it gets only what it lacks.
+        present = await session.scalar(select(Entity).where(Entity.acronym == "PIGMA"))
         if present is None:
             await _load(session)
         await session.execute(
@@ -129,9 +148,20 @@ async def _load_once(dsn: str) -> list[str]:
 async def _load(session: AsyncSession) -> None:
     now = datetime.now(UTC)
     licences = {lic.code: lic for lic in await current_licences(session)}
-    entities = {spec.acronym: await _entity(session, spec, licences, now) for spec in DEMO.entities}
+    entities: dict[str, Entity] = {
+        e.acronym: e
+        for e in await session.scalars(
+            select(Entity).where(Entity.acronym.in_([e.acronym for e in DEMO.entities]))
+        )
+    }
+    for wanted in DEMO.entities:
+        if wanted.acronym not in entities:
+            entities[wanted.acronym] = await _entity(session, wanted, licences, now)
     password = hash_password(DEMO_PASSWORD)
+    taken = set(await session.scalars(select(Account.email).where(Account.email.in_(DEMO_EMAILS))))
     for spec in DEMO.accounts:
+        if spec.email in taken:
+            continue
         account = Account(
             entity_id=entities[spec.entity].id,
             email=spec.email,
@@ -150,7 +180,161 @@ async def _load(session: AsyncSession) -> None:
         await session.flush()
         for code in spec.certified:
             session.add(AccountCertification(account_id=account.id, licence_id=licences[code].id))
+    await _relay_partners(session, entities, now)
     await session.commit()
+
+
+async def _relay_partners(
+    session: AsyncSession, entities: dict[str, Entity], now: datetime
+) -> None:
+    """Seed 003: the relay's convention, its partners' adhesions filed by its referent, the
+    accounts it created, and some activity (signatures, downloads, an imagery request)."""
+    referents = {
+        a.entity_id: a
+        for a in await session.scalars(
+            select(Account).where(
+                Account.roles.contains(["referent"]), Account.email.in_(DEMO_EMAILS)
+            )
+        )
+    }
+    for spec in DEMO.entities:
+        entity = entities[spec.acronym]
+        if spec.convention is not None and not entity.is_relay:
+            entity.is_relay = True
+            folder = RegistrySettings().files_root / "conventions"
+            folder.mkdir(parents=True, exist_ok=True)
+            document = folder / f"demo-{spec.acronym.lower()}.pdf"
+            document.write_bytes(convention_pdf(spec.name, spec.convention))
+            session.add(
+                RelayConvention(
+                    entity_id=entity.id,
+                    document_path=str(document),
+                    document_name="convention-relais.pdf",
+                    **spec.convention.model_dump(),
+                )
+            )
+        if spec.relay is not None and entity.relay_id is None:
+            relay = entities[spec.relay.entity]
+            entity.relay_id = relay.id
+            filer = referents.get(relay.id)
+            await session.execute(
+                update(Adhesion)
+                .where(Adhesion.entity_id == entity.id)
+                .values(
+                    relay_id=relay.id,
+                    avenant=spec.relay.avenant,
+                    filed_by_id=filer.id if filer else None,
+                )
+            )
+            for account in await session.scalars(
+                select(Account).where(Account.entity_id == entity.id)
+            ):
+                spec_of = next(a for a in DEMO.accounts if a.email == account.email)
+                if spec_of.created_by_relay and filer:
+                    account.validated_by_id = filer.id
+            await _activity(session, entity, now)
+    await session.flush()
+
+
+def convention_pdf(name: str, convention: DemoConvention) -> bytes:
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 760, convention.title)
+    page.drawString(72, 740, f"{name} — signée le {convention.signed_on:%d/%m/%Y} (démonstration)")
+    page.save()
+    return out.getvalue()
+
+
+async def _activity(session: AsyncSession, entity: Entity, now: datetime) -> None:
+    """Six months of signatures and downloads of a partner entity's users, and, when the
+    ordering plugin's tables exist, one archive request."""
+    user = await session.scalar(
+        select(Account).where(Account.entity_id == entity.id, Account.status == "active").limit(1)
+    )
+    if user is None:
+        return
+    for months_ago in range(6):
+        at = (now.replace(day=15) - timedelta(days=30 * months_ago)).replace(hour=10)
+        for n in range(2 + (entity.id + months_ago) % 5):
+            collection = ("spot67", "pleiades")[n % 2]
+            item = f"DEMO-{entity.acronym}-{months_ago}-{n}"
+            await session.execute(
+                text(
+                    "INSERT INTO dinamis.signatures (at, account_id, entity_id, collection, item, "
+                    "asset, expires_at, via) VALUES (:at, :account, :entity, :collection, :item, "
+                    "'data', :at, 'session')"
+                ),
+                {
+                    "at": at,
+                    "account": user.id,
+                    "entity": entity.id,
+                    "collection": collection,
+                    "item": item,
+                },
+            )
+            if n % 2 == 0:
+                await session.execute(
+                    text(
+                        "INSERT INTO dinamis.downloads (signature, account_id, entity_id, collection, "
+                        "item, asset, first_at, last_at, requests) VALUES (:signature, :account, "
+                        ":entity, :collection, :item, 'data', :at, :at, 1)"
+                    ),
+                    {
+                        "signature": f"demo-{item}",
+                        "account": user.id,
+                        "entity": entity.id,
+                        "collection": collection,
+                        "item": item,
+                        "at": at,
+                    },
+                )
+    if not await session.scalar(text("SELECT to_regclass('ordering.requests') IS NOT NULL")):
+        return
+    from ordering_plugin.models import Project, Request
+
+    year = now.year
+    project = Project(
+        id=f"{year}-9{entity.id % 100:02d}-POL",
+        kind="POL",
+        title=f"Suivi du territoire de {entity.name}",
+        themes=["Aménagement du Territoire"],
+        start_date=now.date(),
+        end_date=now.date() + timedelta(days=365),
+        owner_id=user.id,
+        owner_email=user.email,
+        owner_name=user.full_name,
+        entity_id=entity.id,
+        entity_name=entity.name,
+        members=[],
+        status="open",
+    )
+    box = [[-0.75, 44.8], [-0.6, 44.8], [-0.6, 44.9], [-0.75, 44.9], [-0.75, 44.8]]
+    request = Request(
+        id=f"{project.id}-{year}-P-001-SPOT",
+        project_id=project.id,
+        kind="P",
+        product_id="airbus-tasking-spot",
+        family="SPOT",
+        requester_id=user.id,
+        requester_email=user.email,
+        requester_name=user.full_name,
+        entity_id=entity.id,
+        entity_name=entity.name,
+        geometry={"type": "Polygon", "coordinates": [box]},
+        area_km2=131.5,
+        window_start=now,
+        window_end=now + timedelta(days=60),
+        parameters={},
+        scenes=[],
+        segments=[],
+        delivered=[],
+        over_quota=False,
+        status="received",
+        quota_state="none",
+    )
+    session.add(project)
+    await session.flush()
+    session.add(request)
 
 
 async def _entity(

@@ -1,0 +1,350 @@
+"""Relay partners (issue 16, 1; seed 003, PIGMA): an instructor designates an adherent entity
+with its convention; its referents file their partners' adhesions, create and administer their
+members' accounts, and follow their activity; bad input is refused and changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+import pytest
+
+from tests.registry import (
+    INSTRUCTOR,
+    PASSWORD,
+    adhesion,
+    bearer,
+    entity_id,
+    link,
+    mails,
+    pdf,
+    request_account,
+    rl_validate,
+    ticket,
+    unique,
+)
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+AVENANT = "Avenant n°12 à la convention PIGMA du 01/03/2025"
+
+
+async def adherent(
+    client: httpx.AsyncClient, headers: dict[str, str], **parts: Any
+) -> dict[str, Any]:
+    """An adhesion filed (by a relay when `headers` sign one in), RL-validated and accepted."""
+    referent, body = unique("referent"), adhesion(**parts)
+    verified = await ticket(client, referent, "adhesion")
+    created = await client.post(
+        "/registry/adhesions",
+        data={"ticket": verified, "adhesion": orjson.dumps(body).decode()},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    await rl_validate(client, body["legal_representative"]["email"])
+    accepted = await client.post(
+        f"/registry/adhesions/{created.json()['id']}/accept",
+        headers=await bearer(client, INSTRUCTOR),
+    )
+    assert accepted.status_code == 200, accepted.text
+    return {**accepted.json(), "referent": referent}
+
+
+async def designate(
+    client: httpx.AsyncClient, entity: int, document: bytes, **form: str
+) -> httpx.Response:
+    return await client.post(
+        f"/registry/entities/{entity}/relay-convention",
+        data={"title": "Convention GIP ATGeRi - IGN - DINAMIS", "signed_on": "2025-03-01", **form},
+        files={"document": ("convention.pdf", document, "application/pdf")},
+        headers=await bearer(client, INSTRUCTOR),
+    )
+
+
+@dataclass
+class Relay:
+    id: int
+    referent: str
+    headers: dict[str, str]
+    partner: dict[str, Any]  # filed by the relay, accepted
+
+
+@pytest.fixture(scope="module")
+async def relay(client: httpx.AsyncClient) -> Relay:
+    relay = await adherent(client, {})
+    entity = relay["entity"]["id"]
+    designated = await designate(client, entity, pdf())
+    assert designated.status_code == 201, designated.text
+    headers = await bearer(client, relay["referent"], PASSWORD)
+    partner = await adherent(client, headers, avenant=AVENANT)
+    return Relay(entity, relay["referent"], headers, partner)
+
+
+async def test_designation_keeps_the_convention_and_makes_the_referents_relays(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    me = (await client.get("/auth/me", headers=relay.headers)).json()
+    assert "relay" in me["roles"]
+    document = await client.get(
+        f"/registry/entities/{relay.id}/relay-convention", headers=relay.headers
+    )
+    assert document.status_code == 200 and document.content.startswith(b"%PDF-")
+    events = await client.get(
+        "/registry/audit",
+        params={"subject_type": "entity", "subject_id": relay.id},
+        headers=await bearer(client, INSTRUCTOR),
+    )
+    designated = next(e for e in events.json() if e["action"] == "entity.relay_designated")
+    assert designated["details"]["signed_on"] == "2025-03-01"
+
+
+async def test_the_partners_adhesion_says_who_filed_it_and_its_avenant(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    me = (await client.get("/auth/me", headers=relay.headers)).json()
+    filed = relay.partner
+    assert filed["relay_id"] == relay.id
+    assert filed["filed_by_id"] == me["account"]["id"]
+    assert filed["avenant"] == AVENANT
+    # Without its avenant, a relay's filing is refused and creates nothing.
+    referent, body = unique("referent"), adhesion()
+    refused = await client.post(
+        "/registry/adhesions",
+        data={
+            "ticket": await ticket(client, referent, "adhesion"),
+            "adhesion": orjson.dumps(body).decode(),
+        },
+        headers=relay.headers,
+    )
+    assert refused.status_code == 400
+    assert "avenant" in refused.json()["fields"]
+    found = await client.get("/registry/entities", params={"q": body["entity"]["name"]})
+    assert found.json()["total"] == 0
+    assert not any(m["template"] == "adhesion_submitted" for m in await mails(client, referent))
+
+
+async def test_relay_creates_a_member_who_sets_a_password_and_certifies(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    email = unique("membre")
+    expiry = date.today() + timedelta(days=200)
+    created = await client.post(
+        f"/registry/entities/{relay.partner['entity']['id']}/accounts",
+        json={
+            "email": email,
+            "first_name": "Marie",
+            "last_name": "Partenaire",
+            "function": "Chargée SIG",
+            "phone": "0556000000",
+            "nationality": "France",
+            "expires_on": expiry.isoformat(),
+        },
+        headers=relay.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "active" and created.json()["expires_on"] == str(expiry)
+    # The member chooses their own password from the mailed link, then certifies the licences.
+    token = await link(client, email, "/connexion/nouveau-mot-de-passe")
+    chosen = await client.post(
+        "/auth/password-resets/confirm",
+        json={"token": token, "password": PASSWORD, "password_confirmation": PASSWORD},
+    )
+    assert chosen.status_code == 204, chosen.text
+    member = await bearer(client, email, PASSWORD)
+    assert (await client.get("/auth/me", headers=member)).json()["licences_certified"] == []
+    certified = await client.post(
+        "/auth/certifications", json={"licences": ["spot67"]}, headers=member
+    )
+    assert certified.json() == ["spot67"]
+
+
+async def test_relay_validates_deactivates_and_sets_expiry_and_the_referent_keeps_rights(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    partner = relay.partner["entity"]["id"]
+    first = (await request_account(client, unique("m"), partner, certifications=[])).json()
+    second = (await request_account(client, unique("m"), partner, certifications=[])).json()
+    validated = await client.post(
+        f"/registry/accounts/{first['id']}/validate", json={}, headers=relay.headers
+    )
+    assert validated.json()["status"] == "active"
+    expiry = (date.today() + timedelta(days=90)).isoformat()
+    expiring = await client.put(
+        f"/registry/accounts/{first['id']}/expiry",
+        json={"expires_on": expiry},
+        headers=relay.headers,
+    )
+    assert expiring.json()["expires_on"] == expiry
+    off = await client.post(f"/registry/accounts/{first['id']}/deactivate", headers=relay.headers)
+    assert off.json()["status"] == "deactivated"
+    # The partner's own referent keeps their rights over its accounts.
+    own = await bearer(client, relay.partner["referent"], PASSWORD)
+    kept = await client.post(f"/registry/accounts/{second['id']}/validate", json={}, headers=own)
+    assert kept.status_code == 200 and kept.json()["status"] == "active"
+
+
+async def test_a_relay_has_no_say_over_other_entities(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    formation = await entity_id(client, "Formation_6_11")
+    bruce = await client.get(
+        "/registry/entities", params={"q": "Formation_6_Novembre"}
+    )  # an entity of the demo, not a partner
+    assert bruce.status_code == 200
+    email = unique("intrus")
+    refused = await client.post(
+        f"/registry/entities/{formation}/accounts",
+        json={
+            "email": email,
+            "first_name": "Ivan",
+            "last_name": "Intrus",
+            "function": "x",
+            "phone": "0556000000",
+            "nationality": "France",
+        },
+        headers=relay.headers,
+    )
+    assert refused.status_code == 403
+    assert "n'est pas l'une de vos entités partenaires" in refused.json()["description"]
+    assert not await mails(client, email)
+    activity = await client.get(
+        f"/registry/relays/{relay.id}/activity",
+        params={"entity_id": formation},
+        headers=relay.headers,
+    )
+    assert activity.status_code == 403
+    # A referent of another entity is no relay: neither account creation nor activity.
+    other = await bearer(client, "sans.pleiades@autre.example")
+    partner = relay.partner["entity"]["id"]
+    assert (
+        await client.post(f"/registry/entities/{partner}/accounts", json={}, headers=other)
+    ).status_code in (400, 403)
+    stranger = await client.post(
+        f"/registry/entities/{partner}/accounts",
+        json={
+            "email": unique("x"),
+            "first_name": "A",
+            "last_name": "B",
+            "function": "x",
+            "phone": "0556000000",
+            "nationality": "France",
+        },
+        headers=other,
+    )
+    assert stranger.status_code == 403
+    assert (
+        await client.get(f"/registry/relays/{relay.id}/activity", headers=other)
+    ).status_code == 403
+
+
+async def test_bad_input_is_refused_with_its_reason(
+    client: httpx.AsyncClient, relay: Relay, database: str
+) -> None:
+    partner = relay.partner["entity"]["id"]
+    past = (date.today() - timedelta(days=1)).isoformat()
+    body = {
+        "email": unique("passe"),
+        "first_name": "Paul",
+        "last_name": "Passé",
+        "function": "x",
+        "phone": "0556000000",
+        "nationality": "France",
+        "expires_on": past,
+    }
+    expired = await client.post(
+        f"/registry/entities/{partner}/accounts", json=body, headers=relay.headers
+    )
+    assert expired.status_code == 400
+    assert "futur" in expired.json()["description"]
+    account = (await request_account(client, unique("m"), partner, certifications=[])).json()
+    in_past = await client.post(
+        f"/registry/accounts/{account['id']}/validate",
+        json={"expires_on": past},
+        headers=relay.headers,
+    )
+    assert in_past.status_code == 400
+
+    # A convention that is not a PDF, or over 25 MB, designates nothing and keeps no file.
+    other = (await adherent(client, {}))["entity"]["id"]
+    not_pdf = await designate(client, other, b"PK\x03\x04 a zip")
+    assert not_pdf.status_code == 415 and "PDF" in not_pdf.json()["description"]
+    too_large = await designate(client, other, pdf(25 * 2**20 + 1))
+    assert too_large.status_code == 413 and "25 Mo" in too_large.json()["description"]
+    undated = await designate(client, other, pdf(), signed_on="demain")
+    assert undated.status_code == 400 and "signed_on" in undated.json()["fields"]
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT is_relay, (SELECT count(*) FROM registry.relay_conventions c "
+            "WHERE c.entity_id = e.id) FROM registry.entities e WHERE id = %s",
+            (other,),
+        ).fetchone()
+    assert row == (False, 0)
+    # Only an adherent entity becomes a relay; PUT …/relay reinstates only with a convention.
+    reinstated = await client.put(
+        f"/registry/entities/{other}/relay",
+        json={"relay": True},
+        headers=await bearer(client, INSTRUCTOR),
+    )
+    assert reinstated.status_code == 409 and "convention" in reinstated.json()["description"]
+
+
+async def test_activity_lists_partners_accounts_downloads_and_exports_csv(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient, relay: Relay, database: str
+) -> None:
+    partner = relay.partner["entity"]["id"]
+    with psycopg.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO dinamis.signatures (at, account_id, entity_id, collection, item, asset, "
+            "expires_at, via) VALUES ('2026-02-03', NULL, %s, 'pleiades', 'X', 'data', now(), "
+            "'test'), ('2026-03-04', NULL, %s, 'spot67', 'Y', 'data', now(), 'test')",
+            (partner, partner),
+        )
+        conn.execute(
+            "INSERT INTO dinamis.downloads (signature, entity_id, collection, item, asset, "
+            "first_at) VALUES (%s, %s, 'pleiades', 'X', 'data', '2026-02-05')",
+            (unique("sig")[:60], partner),
+        )
+    seen = await client.get(
+        f"/registry/relays/{relay.id}/activity",
+        params={"since": "2026-02", "until": "2026-02"},
+        headers=relay.headers,
+    )
+    assert seen.status_code == 200, seen.text
+    view = seen.json()
+    assert [p["id"] for p in view["partners"]] == [partner]
+    assert relay.partner["referent"] in {a["email"] for a in view["accounts"]}
+    assert view["activity"] == [
+        {"month": "2026-02", "collection": "pleiades", "signatures": 1, "downloads": 1}
+    ]
+    backwards = await client.get(
+        f"/registry/relays/{relay.id}/activity",
+        params={"since": "2026-03", "until": "2026-01"},
+        headers=relay.headers,
+    )
+    assert backwards.status_code == 400 and "until" in backwards.json()["fields"]
+
+    # The page, its chart and its CSV export, signed in as the relay's referent.
+    await sign_in(pages, relay.referent)
+    page = await pages.get("/registre/relais", params={"depuis": "2026-01"})
+    assert page.status_code == 200
+    assert relay.partner["entity"]["name"] in page.text and "<svg" in page.text
+    exported = await pages.get("/registre/relais/export.csv", params={"partie": "activite"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert {"month": "2026-03", "collection": "spot67", "signatures": "1", "downloads": "0"} in rows
+
+
+async def sign_in(pages: httpx.AsyncClient, email: str) -> None:
+    form = await pages.get("/connexion")
+    token = CSRF.search(form.text)
+    assert token
+    signed = await pages.post(
+        "/connexion", data={"csrf_token": token.group(1), "email": email, "password": PASSWORD}
+    )
+    assert signed.status_code in (200, 303), signed.text
