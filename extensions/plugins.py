@@ -64,6 +64,15 @@ class Plugin:
         """Its routes and pages."""
         return []
 
+    def links(self, base_url: str) -> list[dict[str, Any]]:
+        """Links the landing page gives to its APIs (`base_url` ends with a slash)."""
+        return []
+
+    def licence_links(self, codes: Sequence[str], base_url: str) -> list[dict[str, Any]]:
+        """`license` links to the documents of these licences (a collection's
+        `dinamis:licences`), when the plugin publishes them."""
+        return []
+
     def identity_provider(self, settings: Settings, database: Database) -> IdentityProvider | None:
         """Who is calling (the first plugin answering is used)."""
         return None

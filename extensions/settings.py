@@ -62,7 +62,7 @@ class ApiSettings(PgstacApiSettings):
     """Bearer token required by the transaction endpoints; none means transactions refused."""
 
     cors_methods: ListOfStr = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-    cors_headers: ListOfStr = ("Content-Type", "Authorization", "Range", "If-Range")
+    cors_headers: ListOfStr = ("Content-Type", "Authorization", "X-API-Key", "Range", "If-Range")
     trusted_proxies: ListOfStr = ()
     """Addresses or networks of the reverse proxies in front of the API (e.g. `127.0.0.1`,
     `10.0.0.0/8`): only their `Forwarded` / `X-Forwarded-*` headers are read."""

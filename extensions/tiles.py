@@ -1,5 +1,6 @@
 """Tiles for web maps: titiler's endpoints for an item's image under
-`/collections/{c}/items/{i}` (`?asset=data` by default), with the same rights as downloads:
+`/collections/{c}/items/{i}` (`?assets=data` by default, titiler-pgstac's parameter; the
+former `asset=` still works), with the same rights as downloads:
 no pixels of a product the caller may not download.
 
 Every endpoint (tiles, TileJSON, preview, info, statistics, point) reads the image through
@@ -10,7 +11,8 @@ rio-tiler's plain reader, as fast as titiler on the file itself.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Path, Query, Request
 from rio_tiler.errors import (
@@ -30,10 +32,11 @@ from titiler.core.factory import TilerFactory
 
 from extensions.access import require_downloadable
 from extensions.assets.hrefs import is_relative, is_web
-from extensions.errors import NotFound
+from extensions.errors import InvalidRequest, NotFound
 from extensions.services import services_of
 
 ITEM_PREFIX = "/collections/{collection_id}/items/{item_id}"
+DEFAULT_ASSET = "data"
 READ_SECONDS = 3600
 # GDAL reads one known file per asset: no directory listing, bounded network waits.
 GDAL_ENVIRONMENT = {
@@ -66,9 +69,18 @@ async def readable_asset(
     request: Request,
     collection_id: Annotated[str, Path(description="Collection")],
     item_id: Annotated[str, Path(description="Item")],
-    asset: Annotated[str, Query(description="The item's image asset")] = "data",
+    assets: Annotated[
+        list[str] | None,
+        Query(description="The item's image asset (one; titiler-pgstac's name): `data`"),
+    ] = None,
+    asset: Annotated[
+        str | None, Query(description="Former name of `assets`", deprecated=True)
+    ] = None,
 ) -> str:
     """Where rio-tiler reads the asset, if the caller may download the item."""
+    if assets and len(assets) > 1:
+        raise InvalidRequest(f"One asset per image here, not {len(assets)}: `assets=data`.")
+    asset = assets[0] if assets else asset or DEFAULT_ASSET
     services = services_of(request)
     key = (collection_id, item_id, asset)
     location = services.hrefs.read_locations.get(key)  # the rights are checked every time
@@ -106,3 +118,66 @@ def add_tiles(app: FastAPI) -> None:
         environment_dependency=lambda: GDAL_ENVIRONMENT,
     )
     app.include_router(tiler.router, prefix=ITEM_PREFIX, tags=["Tiles"])
+
+
+RENDER_SCHEMA = "https://stac-extensions.github.io/render/v2.0.0/schema.json"
+WEB_MAP_LINKS_SCHEMA = "https://stac-extensions.github.io/web-map-links/v1.2.0/schema.json"
+TILE_MATRIX_SET = "WebMercatorQuad"
+
+
+def item_render(item: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The item's image as web maps draw it (render extension): natural colours when it has
+    red, green and blue bands, else near-infrared false colours; None without an image."""
+    data = (item.get("assets") or {}).get(DEFAULT_ASSET)
+    if not isinstance(data, dict):
+        return None
+    bands = [band.get("eo:common_name") for band in data.get("bands") or []]
+    name, colours = "natural-colour", ["red", "green", "blue"]
+    if not all(c in bands for c in colours):
+        name, colours = "false-colour", ["nir", "red", "green"]
+    bidx = [bands.index(c) + 1 for c in colours if c in bands]
+    # 12-bit products (SPOT 6/7, Pléiades, Pléiades Neo) are written on 16 bits; SPOT 1-5 on 8.
+    bits = 255 if (data.get("bands") or [{}])[0].get("data_type") == "uint8" else 4095
+    render: dict[str, Any] = {
+        "title": "Natural colours" if name == "natural-colour" else "Near-infrared false colours",
+        "assets": [DEFAULT_ASSET],
+        "rescale": [[0, bits]] * max(len(bidx), 1),
+    }
+    if bidx:
+        render["bidx"] = bidx
+    return name, render
+
+
+def add_web_maps(item: dict[str, Any], base_url: str) -> None:
+    """`renders` and web-map links (XYZ, TileJSON) for an item whose tiles the caller may
+    see, so that STAC viewers and QGIS find them."""
+    found = item_render(item)
+    collection, item_id = item.get("collection"), item.get("id")
+    if found is None or not isinstance(collection, str) or not isinstance(item_id, str):
+        return
+    name, render = found
+    query = [("assets", DEFAULT_ASSET), *(("bidx", str(b)) for b in render.get("bidx", []))]
+    query += [("rescale", ",".join(map(str, r))) for r in render["rescale"]]
+    prefix = f"{base_url}collections/{quote(collection)}/items/{quote(item_id)}"
+    if isinstance(item.get("properties"), dict):
+        item["properties"]["renders"] = {name: render}
+    item.setdefault("links", []).extend(
+        [
+            {
+                "rel": "xyz",
+                "href": f"{prefix}/tiles/{TILE_MATRIX_SET}/{{z}}/{{x}}/{{y}}.png?{urlencode(query)}",
+                "type": "image/png",
+                "title": render["title"],
+                "render": name,
+            },
+            {
+                "rel": "tilejson",
+                "href": f"{prefix}/{TILE_MATRIX_SET}/tilejson.json?{urlencode(query)}",
+                "type": "application/json",
+                "title": render["title"],
+                "render": name,
+            },
+        ]
+    )
+    extensions = item.setdefault("stac_extensions", [])
+    extensions += [s for s in (RENDER_SCHEMA, WEB_MAP_LINKS_SCHEMA) if s not in extensions]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from extensions.plugins import Plugin
 from ordering_plugin.settings import OrderingSettings
@@ -43,3 +43,15 @@ class OrderingPlugin(Plugin):
         from ordering_plugin.pages import router as pages
 
         return [router, pages]
+
+    def links(self, base_url: str) -> list[dict[str, Any]]:
+        from ordering_plugin.api import PREFIX
+
+        return [
+            {
+                "rel": "ordering",
+                "href": base_url + PREFIX.lstrip("/"),
+                "type": "application/json",
+                "title": "Ordering API (STAPI): archive and tasking requests",
+            }
+        ]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 from sqlalchemy import select
@@ -322,6 +322,18 @@ async def licences(ctx: RegistryContext) -> list[LicencePublic]:
         LicencePublic.model_validate(lic, from_attributes=True)
         for lic in await current_licences(ctx.session)
     ]
+
+
+@router.get(
+    "/licences/{code}",
+    response_class=PlainTextResponse,
+    summary="The text of a licence in force (the collections' `license` links)",
+)
+async def licence_document(code: str, ctx: RegistryContext) -> PlainTextResponse:
+    for licence in await current_licences(ctx.session):
+        if licence.code == code:
+            return PlainTextResponse(f"{licence.title} ({licence.version})\n\n{licence.document}")
+    raise NotFound(f"No licence {code!r} in force: GET /registry/licences lists them.")
 
 
 class EntityPage(BaseModel):

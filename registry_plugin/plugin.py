@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,37 @@ class RegistryPlugin(Plugin):
 
         return [api.auth_router, api.router, *routers]
 
+    def links(self, base_url: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "rel": "licences",
+                "href": f"{base_url}registry/licences",
+                "type": "application/json",
+                "title": "The charter and the licences that grant downloads",
+            },
+            {
+                "rel": "token",
+                "href": f"{base_url}auth/token",
+                "type": "application/json",
+                "method": "POST",
+                "title": "Sign in (OAuth2 password form): a bearer token",
+            },
+        ]
+
+    def licence_links(self, codes: Sequence[str], base_url: str) -> list[dict[str, Any]]:
+        from registry_plugin.domain.licences import CHARTER
+
+        titles = licence_titles()
+        return [
+            {
+                "rel": "license",
+                "href": f"{base_url}registry/licences/{code}",
+                "type": "text/plain",
+                "title": titles.get(code, code),
+            }
+            for code in dict.fromkeys([CHARTER, *codes])
+        ]
+
     def identity_provider(self, settings: Settings, database: Database) -> IdentityProvider:
         from registry_plugin.identity import RegistryIdentityProvider
 
@@ -76,3 +108,10 @@ class RegistryPlugin(Plugin):
                 f"{', '.join(sorted(found))} exist (their password is public). "
                 "Use a database without the demo data."
             )
+
+
+@cache
+def licence_titles() -> dict[str, str]:
+    from registry_plugin.domain.licences import read_licences
+
+    return {entry["code"]: entry["title"] for entry in read_licences()}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import attr
 from fastapi import Query, Request
@@ -28,7 +28,9 @@ from extensions.facets import CLASS_LABELS, CLASSES, UNKNOWN_CLASS, Counts
 from extensions.federation.stac import COLLECTION
 from extensions.search import count_plan, plan_search
 from extensions.services import services_of
-from stac_api.client import DinamisClient
+
+if TYPE_CHECKING:
+    from stac_api.client import DinamisClient
 
 Interval = Literal["month", "year"]
 

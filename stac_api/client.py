@@ -11,8 +11,10 @@ Only the library's public methods are overridden:
 - GET `fields` follows the same semantics as POST (stac_api.fields), `fields=` included;
 - `"conf": {"context": "off"}` (pgstac's switch) leaves out `numberMatched` and its count;
 - GET filters are validated like POST ones (stac_api.search), once per distinct filter;
-- collection links carry titles, as STAC best practices ask;
-- a browser asking for HTML at the landing page gets the catalogue viewer.
+- collection links carry titles, as STAC best practices ask, and `license` links to the
+  documents of the licences that grant downloads (from the plugins: the registry);
+- the landing page links every API of the product (plugins' too) and its aggregate link
+  lists the aggregations; a browser asking for HTML there gets the catalogue viewer.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from stac_fastapi.api.models import GeoJSONResponse
 from stac_fastapi.pgstac.core import CoreCrudClient, clean_search_args
 from stac_fastapi.pgstac.models.links import ItemCollectionLinks, SearchLinks
 from stac_fastapi.types.errors import NotFoundError
+from stac_fastapi.types.requests import get_base_url
 
 from extensions.errors import InvalidSearch
 from extensions.federation.stac import COLLECTION
 from extensions.search import plan_search, search_page
 from extensions.services import services_of
 from extensions.viewer import viewer_page, wants_viewer
+from stac_api.aggregation import AVAILABLE as AVAILABLE_AGGREGATIONS
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 
@@ -52,6 +56,73 @@ def title_links(collection: dict[str, Any]) -> None:
     for link in collection.get("links", []):
         if "title" not in link and link.get("rel") in LINK_TITLES:
             link["title"] = LINK_TITLES[link["rel"]]
+
+
+def link_licences(collection: dict[str, Any], request: Request) -> None:
+    """`license` links to the documents of the collection's licences."""
+    codes = collection.get("dinamis:licences")
+    if not isinstance(codes, list):
+        return
+    base_url = get_base_url(request)
+    links = collection.setdefault("links", [])
+    for plugin in services_of(request).plugins:
+        links += plugin.licence_links(codes, base_url)
+
+
+def product_links(request: Request) -> list[dict[str, Any]]:
+    """The landing page's links to the product's own APIs, the plugins' included."""
+    base_url = get_base_url(request)
+    # stac-fastapi recognises the aggregation extension by its class name, not ours.
+    links: list[dict[str, Any]] = [
+        {
+            "rel": "aggregate",
+            "href": f"{base_url}aggregate",
+            "type": "application/json",
+            "title": "Counts of a search (GET or POST, /search's parameters)",
+            "aggregations": list(AVAILABLE_AGGREGATIONS),
+        },
+        {
+            "rel": "aggregations",
+            "href": f"{base_url}aggregations",
+            "type": "application/json",
+            "title": "The aggregations available",
+        },
+        {
+            "rel": "alternate",
+            "href": f"{base_url}catalogue",
+            "type": "text/html",
+            "title": "Catalogue viewer (map, filters, basket)",
+        },
+        {
+            "rel": "places",
+            "href": f"{base_url}places",
+            "type": "application/json",
+            "title": "Places (communes, departments, regions, territories): ?q=<name>",
+        },
+        {
+            "rel": "geometries",
+            "href": f"{base_url}geometries",
+            "type": "application/json",
+            "method": "POST",
+            "title": "Read a geometry file (GeoJSON, KML, zipped shapefile) for `intersects`",
+        },
+        {
+            "rel": "coverage",
+            "href": f"{base_url}coverage",
+            "type": "application/json",
+            "method": "POST",
+            "title": "The fewest scenes covering a zone",
+        },
+        {
+            "rel": "xyz",
+            "href": f"{base_url}footprints/{{z}}/{{x}}/{{y}}",
+            "type": "application/vnd.mapbox-vector-tile",
+            "title": "Footprints of the scenes a search finds (vector tiles, /search's parameters)",
+        },
+    ]
+    for plugin in services_of(request).plugins:
+        links += plugin.links(base_url)
+    return links
 
 
 def say_if_simulated(collection: dict[str, Any], request: Request) -> None:
@@ -172,11 +243,13 @@ class DinamisClient(CoreCrudClient):
         if wants_viewer(request):
             return await viewer_page(request)
         landing = await super().landing_page(**kwargs)
+        landing["links"] += product_links(request)
         return JSONResponse(jsonable_encoder(landing), headers={"Vary": "Accept"})
 
     async def get_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:
         collection = await super().get_collection(collection_id, request, **kwargs)
         title_links(collection)
+        link_licences(collection, request)
         say_if_simulated(collection, request)
         return collection
 
@@ -191,5 +264,6 @@ class DinamisClient(CoreCrudClient):
         if isinstance(collections, dict):
             for collection in collections.get("collections", []):
                 title_links(collection)
+                link_licences(collection, request)
                 say_if_simulated(collection, request)
         return collections

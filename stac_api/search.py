@@ -1,17 +1,21 @@
 """The item-search request model: pgstac's, made tolerant where the spec's clients differ and
 strict where a silent default would mislead."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the annotations of the GET model's
+# attrs-made __init__ at runtime, where postponed ones cannot be resolved.
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import attr
 import orjson
 from cql2 import Expr
+from fastapi import Query
 from pydantic import Field, model_validator
 from stac_fastapi.pgstac.types.search import PgstacSearch
+from stac_fastapi.types.search import BaseSearchGetRequest
 
 from extensions.errors import InvalidSearch
+from extensions.search.plan import SEARCH_QUERYABLES
 from stac_api.fields import resolve_fields
 
 
@@ -105,3 +109,18 @@ class DinamisSearch(PgstacSearch):
             if isinstance(data.get(key), str):
                 data = {**data, key: [v.strip() for v in data[key].split(",") if v.strip()]}
         return data
+
+
+def term(name: str) -> Any:
+    """A search term of ours as a GET parameter, documented as its queryable."""
+    description = SEARCH_QUERYABLES[name]["description"]
+    return Query(description=f"{description}. Also a queryable: `filter={name} = …`")
+
+
+@attr.s
+class DinamisSearchGet(BaseSearchGetRequest):
+    """GET /search's parameters: STAC's and our terms (the search plan reads and checks them)."""
+
+    product_type: Annotated[str | None, term("product_type")] = attr.ib(default=None)
+    place: Annotated[str | None, term("place")] = attr.ib(default=None)
+    downloadable: Annotated[str | None, term("downloadable")] = attr.ib(default=None)

@@ -3,7 +3,10 @@
 A search or an aggregate may carry terms of ours besides STAC's: `product_type`
 (downloadable, commandable, pwh, all), `place` (a name or id from /places), `downloadable`
 (only what the caller may download), and paging tokens of the Airbus archive (`airbus:<n>`).
-`plan_search` reads them once, from the POST body or the GET query, and says which archives
+The three terms are also queryables (`SEARCH_QUERYABLES`): a CQL2 filter may compare them
+with `=`, alone or and-ed at its top level, as generic clients (pystac-client, stac-browser)
+can only say them. `plan_search` reads them once, from the POST body, the GET query or the
+filter, and says which archives
 the search covers and how each engine reads it: pgstac the items held here, OneAtlas the
 commandable ones. The request object is never changed: each archive gets its own copy.
 """
@@ -44,6 +47,27 @@ CORE_TERMS = frozenset(
     {"id", "collection", "geometry", "datetime", "start_datetime", "end_datetime"}
 )
 """What pgstac filters and sorts on besides its queryables."""
+SEARCH_QUERYABLES: dict[str, dict[str, Any]] = {
+    "product_type": {
+        "title": "Product type",
+        "description": "Which archive: downloadable (held here, the default), commandable "
+        "(the Airbus archive, to order), pwh (Pléiades PWH), all",
+        "type": "string",
+        "enum": list(PRODUCT_TYPES),
+    },
+    "place": {
+        "title": "Place",
+        "description": "A place name or id from /places (commune, department, region, "
+        "territory, country): its outline becomes the search's area",
+        "type": "string",
+    },
+    "downloadable": {
+        "title": "Downloadable by the caller",
+        "description": "true: only the items the caller may download",
+        "type": "boolean",
+    },
+}
+"""Our search terms as queryables (JSON Schema), listed by /queryables beside pgstac's."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,57 @@ def downloadable_only(value: bool | None, raw: str | None) -> bool:
     if raw.lower() in ("true", "1", "yes"):
         return True
     raise InvalidSearch(f"`downloadable` must be true or false, not {raw!r}")
+
+
+def lift_terms(cql2: Any) -> tuple[dict[str, Any], Any]:
+    """Our terms compared with `=` in a CQL2-JSON filter, alone or and-ed at its top level,
+    and the filter without them (None when nothing is left)."""
+    parts = cql2["args"] if isinstance(cql2, dict) and cql2.get("op") == "and" else [cql2]
+    terms: dict[str, Any] = {}
+    rest = []
+    for part in parts:
+        term = equal_term(part)
+        if term is None:
+            rest.append(part)
+            continue
+        name, value = term
+        if name in terms and terms[name] != value:
+            raise InvalidSearch(f"The filter gives `{name}` twice: {terms[name]!r} and {value!r}.")
+        terms[name] = value
+    if misplaced := properties_of(rest) & set(SEARCH_QUERYABLES):
+        raise InvalidSearch(
+            f"The filter may only compare {', '.join(sorted(misplaced))} with `=` to a value, "
+            "alone or and-ed with the rest of the filter (not inside or, not, or another "
+            "operator)."
+        )
+    if not rest:
+        return terms, None
+    return terms, rest[0] if len(rest) == 1 else {"op": "and", "args": rest}
+
+
+def equal_term(part: Any) -> tuple[str, Any] | None:
+    """(name, value) of `<our term> = <value>`, else None."""
+    if not isinstance(part, dict) or part.get("op") not in ("=", "eq"):
+        return None
+    args = part.get("args") or []
+    if len(args) != 2:
+        return None
+    for prop, value in (args, args[::-1]):
+        name = prop.get("property") if isinstance(prop, dict) else None
+        if name in SEARCH_QUERYABLES and not isinstance(value, dict | list):
+            return name, value
+    return None
+
+
+def merged(name: str, given: Any, filtered: Any) -> Any:
+    """A term given both as a parameter and in the filter must say the same."""
+    if filtered is None:
+        return given
+    if given is not None and str(given).lower() != str(filtered).lower():
+        raise InvalidSearch(
+            f"`{name}` is {given!r} as a parameter but {filtered!r} in the filter: give one."
+        )
+    return filtered
 
 
 def restricted(search: PgstacSearch, rights: Rights) -> dict[str, Any]:
@@ -173,13 +248,35 @@ async def plan_search(
     `check`: refuse unknown collections (a route that already checked its own says no)."""
     database = services.database
     query = request.query_params
-    kind = product_type(getattr(search, "product_type", None) or query.get("product_type"))
-    downloadable = downloadable_only(
-        getattr(search, "downloadable", None), query.get("downloadable")
-    )
-    place = getattr(search, "place", None) or query.get("place")
-    await check_terms(search, services, collections=check)
     ours: dict[str, Any] = {name: None for name in OURS if name in type(search).model_fields}
+    filtered: dict[str, Any] = {}
+    if (cql2 := getattr(search, "filter_expr", None)) is not None:
+        filtered, rest = lift_terms(cql2)
+        if filtered:
+            ours.update(filter_expr=rest, filter_lang="cql2-json" if rest else None)
+    kind = product_type(
+        merged(
+            "product_type",
+            getattr(search, "product_type", None) or query.get("product_type"),
+            filtered.get("product_type"),
+        )
+    )
+    given = getattr(search, "downloadable", None)
+    raw = query.get("downloadable")
+    if "downloadable" in filtered:
+        value = filtered["downloadable"]
+        if not isinstance(value, bool):
+            raise InvalidSearch(f"`downloadable` must be true or false, not {value!r}")
+        parameter = None if given is None and raw is None else downloadable_only(given, raw)
+        downloadable = merged("downloadable", parameter, value)
+    else:
+        downloadable = downloadable_only(given, raw)
+    place = merged(
+        "place", getattr(search, "place", None) or query.get("place"), filtered.get("place")
+    )
+    if filtered:
+        search = search.model_copy(update={k: v for k, v in ours.items() if k.startswith("filter")})
+    await check_terms(search, services, collections=check)
     if place:
         if search.bbox is not None or search.intersects is not None:
             raise InvalidSearch("Give one area: `place`, `bbox` or `intersects`, not several.")
