@@ -21,6 +21,7 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from extensions.errors import TooManyRequests
+from extensions.i18n import _
 
 if TYPE_CHECKING:
     from extensions.database import Database
@@ -137,7 +138,8 @@ class RateLimiter:
                 reset = (await self.limiter.get_window_stats(item, key)).reset_time
                 retry = max(1, int(reset - time.time()))
                 raise TooManyRequests(
-                    f"Trop de tentatives : réessayez dans {retry} s.", retry_after=retry
+                    _("Trop de tentatives : réessayez dans %(retry)s s.", retry=retry),
+                    retry_after=retry,
                 )
 
 

@@ -28,6 +28,7 @@ from extensions.errors import (
 )
 from extensions.federation.client import UpstreamError
 from extensions.federation.stac import to_item
+from extensions.i18n import N_, _
 from extensions.identity import Identity, get_identity
 from extensions.services import DbSession, ServicesDep
 from extensions.web import PARIS, page_router, read_form, redirect, render, values_of
@@ -53,61 +54,65 @@ router = page_router(prefix="/commandes")
 
 OPTIONS = {
     "processing_level": (
-        "Niveau de traitement",
+        N_("Niveau de traitement"),
         ProcessingLevel,
-        {"primary": "Primaire", "projected": "Projeté", "ortho": "Ortho"},
+        {"primary": N_("Primaire"), "projected": N_("Projeté"), "ortho": N_("Ortho")},
     ),
     "spectral_processing": (
-        "Traitement spectral",
+        N_("Traitement spectral"),
         SpectralProcessing,
         {
             "bundle": "Bundle (P + MS)",
-            "pansharpened": "Pansharpened",
-            "multispectral": "Multispectral",
-            "panchromatic": "Panchromatique",
+            "pansharpened": N_("Pansharpened"),
+            "multispectral": N_("Multispectral"),
+            "panchromatic": N_("Panchromatique"),
         },
     ),
     "radiometric_processing": (
-        "Traitement radiométrique",
+        N_("Traitement radiométrique"),
         RadiometricProcessing,
-        {"basic": "Basique", "reflectance": "Réflectance", "display": "Affichage"},
+        {"basic": N_("Basique"), "reflectance": N_("Réflectance"), "display": N_("Affichage")},
     ),
-    "pixel_coding": ("Codage des pixels", PixelCoding, {"8bits": "8 bits", "12bits": "12 bits"}),
+    "pixel_coding": (
+        N_("Codage des pixels"),
+        PixelCoding,
+        {"8bits": "8 bits", "12bits": "12 bits"},
+    ),
     "image_format": (
-        "Format de l'image",
+        N_("Format de l'image"),
         ImageFormat,
         {"JPEG2000": "JPEG 2000", "GeoTIFF": "GeoTIFF"},
     ),
     "dem": (
-        "MNT (ortho)",
+        N_("MNT (ortho)"),
         Dem,
         {"SRTM": "SRTM", "WorldDEM": "WorldDEM", "Reference3D": "Reference3D"},
     ),
 }
 MODES = {
-    AcquisitionMode.mono: "Mono",
-    AcquisitionMode.stereo: "Stéréo",
-    AcquisitionMode.tristereo: "Tristéréo",
+    AcquisitionMode.mono: N_("Mono"),
+    AcquisitionMode.stereo: N_("Stéréo"),
+    AcquisitionMode.tristereo: N_("Tristéréo"),
 }
 PARAMETERS = {
-    **{name: (label, texts) for name, (label, _, texts) in OPTIONS.items()},
-    "max_cloud_cover": ("Couverture nuageuse max (%)", {}),
-    "max_incidence_angle": ("Angle d'incidence max (°)", {}),
-    "acquisition_mode": ("Mode d'acquisition", {str(k): v for k, v in MODES.items()}),
-    "projection": ("Projection", {}),
-    "comment": ("Commentaire", {}),
+    **{name: (label, texts) for name, (label, _enum, texts) in OPTIONS.items()},
+    "max_cloud_cover": (N_("Couverture nuageuse max (%%)"), {}),
+    "max_incidence_angle": (N_("Angle d'incidence max (°)"), {}),
+    "acquisition_mode": (N_("Mode d'acquisition"), {str(k): v for k, v in MODES.items()}),
+    "projection": (N_("Projection"), {}),
+    "comment": (N_("Commentaire"), {}),
 }
 """Each order parameter's label and its values' labels, as the request page shows them."""
 UPSTREAM = {
-    "ordered": "commandée",
-    "active": "en cours",
-    "in_progress": "en cours d'acquisition",
-    "acquired": "acquise",
-    "delivered": "livrée",
-    "rejected": "refusée",
-    "failed": "échouée",
-    "expired": "expirée",
-    "cancelled": "annulée",
+    "ordered": N_("commandée"),
+    "active": N_("en cours"),
+    "in_progress": N_("en cours d'acquisition"),
+    "acquired": N_("acquise"),
+    "delivered": N_("livrée"),
+    "rejected": N_("refusée"),
+    "failed": N_("échouée"),
+    "expired": N_("expirée"),
+    "cancelled": N_("annulée"),
 }
 """What Airbus says of an order, in French."""
 
@@ -116,7 +121,7 @@ async def signed_in(
     request: Request, identity: Annotated[Identity | None, Depends(get_identity)]
 ) -> Identity:
     if identity is None:
-        raise AuthenticationRequired("Connectez-vous pour commander de l'imagerie.")
+        raise AuthenticationRequired(_("Connectez-vous pour commander de l'imagerie."))
     return identity
 
 
@@ -130,20 +135,20 @@ PageDesk = Annotated[Desk, Depends(desk_of)]
 
 
 FRENCH = {
-    "missing": "Champ obligatoire.",
-    "string_too_short": "Au moins {min_length} caractères.",
-    "string_too_long": "Au plus {max_length} caractères.",
-    "too_long": "Au plus {max_length} choix.",
-    "too_short": "Au moins {min_length} choix.",
-    "greater_than_equal": "Au moins {ge}.",
-    "less_than_equal": "Au plus {le}.",
-    "enum": "Valeur inconnue : choisissez dans la liste.",
-    "literal_error": "Valeur inconnue : choisissez dans la liste.",
-    "float_parsing": "Un nombre est attendu.",
-    "int_parsing": "Un nombre entier est attendu.",
-    "date_from_datetime_parsing": "Une date est attendue (JJ/MM/AAAA).",
-    "date_parsing": "Une date est attendue (JJ/MM/AAAA).",
-    "extra_forbidden": "Champ inconnu.",
+    "missing": N_("Champ obligatoire."),
+    "string_too_short": N_("Au moins {min_length} caractères."),
+    "string_too_long": N_("Au plus {max_length} caractères."),
+    "too_long": N_("Au plus {max_length} choix."),
+    "too_short": N_("Au moins {min_length} choix."),
+    "greater_than_equal": N_("Au moins {ge}."),
+    "less_than_equal": N_("Au plus {le}."),
+    "enum": N_("Valeur inconnue : choisissez dans la liste."),
+    "literal_error": N_("Valeur inconnue : choisissez dans la liste."),
+    "float_parsing": N_("Un nombre est attendu."),
+    "int_parsing": N_("Un nombre entier est attendu."),
+    "date_from_datetime_parsing": N_("Une date est attendue (JJ/MM/AAAA)."),
+    "date_parsing": N_("Une date est attendue (JJ/MM/AAAA)."),
+    "extra_forbidden": N_("Champ inconnu."),
 }
 """Pydantic's messages, in French, by error type (our own validators speak French)."""
 
@@ -156,7 +161,7 @@ def field_errors(exc: RequestValidationError | ValidationError) -> dict[str, str
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "order_parameters")]
         kind = str(error.get("type", ""))
         field = loc[0] if loc else kind if kind in PARAMETERS else "__all__"
-        text = FRENCH.get(kind, "").format(**error.get("ctx", {})) or str(
+        text = _(FRENCH.get(kind, "")).format(**error.get("ctx", {})) or str(
             error.get("msg", "Valeur invalide.")
         ).removeprefix("Value error, ")
         errors.setdefault(field, text)
@@ -234,7 +239,9 @@ async def create_project(request: Request, desk: PageDesk) -> Response:
             status_code=400,
         )
     await desk.commit()
-    return redirect(f"/commandes/projets/{project.id}", request, f"Projet {project.id} créé.")
+    return redirect(
+        f"/commandes/projets/{project.id}", request, _("Projet %(id)s créé.", id=project.id)
+    )
 
 
 @router.get("/projets/{project_id}")
@@ -254,7 +261,7 @@ async def close_project(request: Request, project_id: str, desk: PageDesk) -> Re
     except Conflict as exc:
         return redirect(f"/commandes/projets/{project_id}", request, str(exc), "error")
     await desk.commit()
-    return redirect(f"/commandes/projets/{project_id}", request, "Projet clôturé.")
+    return redirect(f"/commandes/projets/{project_id}", request, _("Projet clôturé."))
 
 
 # -- archive and tasking forms -----------------------------------------------------------
@@ -298,8 +305,11 @@ async def picked(
     found = await desk.archive_scenes(scene_ids)
     if missing := [s for s in scene_ids if s not in found]:
         raise NotFound(
-            f"Scène inconnue de l'archive Airbus : {', '.join(missing)}. Choisissez les scènes "
-            "à commander dans le catalogue."
+            _(
+                "Scène inconnue de l'archive Airbus : %(value)s. Choisissez les scènes à "
+                "commander dans le catalogue.",
+                value=", ".join(missing),
+            )
         )
     base_url = get_base_url(request)
     items = [
@@ -311,8 +321,10 @@ async def picked(
     }
     if len(products) != 1 or None in products:
         raise InvalidRequest(
-            "Ces scènes sont de missions différentes : commandez celles de chaque mission "
-            "dans une demande à part."
+            _(
+                "Ces scènes sont de missions différentes : commandez celles de chaque mission "
+                "dans une demande à part."
+            )
         )
     return [i for i in items if i], str(products.pop())
 
@@ -392,36 +404,36 @@ def form_errors(values: dict[str, Any], projects: list[str], tasking: bool) -> d
     rectangle, the window's days."""
     errors = {}
     if values.get("project_id") not in projects:
-        errors["project_id"] = "Choisissez l'un de vos projets ouverts."
+        errors["project_id"] = _("Choisissez l'un de vos projets ouverts.")
     corners: dict[str, float] = {}
     if any(values.get(k) for k in BOUNDS):
         for key, (low, high) in BOUNDS.items():
             try:
                 corners[key] = float(str(values.get(key)).replace(",", "."))
             except ValueError:
-                errors[key] = "Un nombre de degrés est attendu."
+                errors[key] = _("Un nombre de degrés est attendu.")
                 continue
             if not low <= corners[key] <= high:
-                errors[key] = f"Entre {low} et {high} degrés."
+                errors[key] = _("Entre %(low)s et %(high)s degrés.", low=low, high=high)
         if "west" in corners and "east" in corners and corners["west"] >= corners["east"]:
-            errors["west"] = "L'ouest doit être inférieur à l'est."
+            errors["west"] = _("L'ouest doit être inférieur à l'est.")
         if "south" in corners and "north" in corners and corners["south"] >= corners["north"]:
-            errors["south"] = "Le sud doit être inférieur au nord."
+            errors["south"] = _("Le sud doit être inférieur au nord.")
     if tasking:
         days = {}
         for key in ("start", "end"):
             try:
                 days[key] = date.fromisoformat(str(values.get(key)))
             except ValueError:
-                errors[key] = "Une date est attendue (JJ/MM/AAAA)."
+                errors[key] = _("Une date est attendue (JJ/MM/AAAA).")
         if len(days) == 2 and days["end"] < days["start"]:
-            errors["end"] = "La fin de la fenêtre est avant son début."
+            errors["end"] = _("La fin de la fenêtre est avant son début.")
     return errors
 
 
 def headline(exc: Exception) -> str:
     """What the top of a form says: the error, unless it is shown beside its fields."""
-    return "Corrigez les champs signalés." if isinstance(exc, InvalidFields) else str(exc)
+    return _("Corrigez les champs signalés.") if isinstance(exc, InvalidFields) else str(exc)
 
 
 def beside_fields(exc: InvalidFields, values: dict[str, Any]) -> dict[str, str]:
@@ -487,13 +499,13 @@ async def filed(
     errors = form_errors(values, project_ids, template.endswith("programmation.html"))
     try:
         if product_id not in PRODUCTS:
-            raise InvalidRequest("Choisissez le capteur et le type de produit.")
+            raise InvalidRequest(_("Choisissez le capteur et le type de produit."))
         try:
             PRODUCTS[product_id].parameters.model_validate(body["order_parameters"])
         except ValidationError as exc:
             errors = {**field_errors(exc), **errors}
         if errors:
-            raise InvalidRequest(errors.pop("__all__", "Corrigez les champs signalés."))
+            raise InvalidRequest(errors.pop("__all__", _("Corrigez les champs signalés.")))
         if upload := values["_files"].get("aoi_file"):
             limit = desk.settings.upload_max_mb * 2**20
             geometry = from_file(upload.filename or "zone", await upload.read(limit + 1), limit)
@@ -503,8 +515,8 @@ async def filed(
             try:
                 body["geometry"] = json.loads(body["geometry"])
             except ValueError as exc:
-                errors["geometry"] = "La zone d'intérêt n'est pas du GeoJSON."
-                raise InvalidRequest("Corrigez les champs signalés.") from exc
+                errors["geometry"] = _("La zone d'intérêt n'est pas du GeoJSON.")
+                raise InvalidRequest(_("Corrigez les champs signalés.")) from exc
         order, warning = await desk.file_order(
             PRODUCTS[product_id], OrderBody.model_validate(body), await get_rights(request)
         )
@@ -536,7 +548,7 @@ async def filed(
             },
             status_code=400,
         )
-    message = f"Demande {order.id} enregistrée."
+    message = _("Demande %(id)s enregistrée.", id=order.id)
     return redirect(
         f"/commandes/demandes/{order.id}",
         request,
@@ -588,7 +600,7 @@ def edit_values(order: Any) -> dict[str, Any]:
 async def edit_form(request: Request, request_id: str, desk: PageDesk) -> Response:
     order, project = await desk.request(request_id)
     if order.status != "held":
-        raise Conflict("Seule une demande en attente d'informations se modifie.")
+        raise Conflict(_("Seule une demande en attente d'informations se modifie."))
     return render(
         request,
         "ordering/modifier.html",
@@ -617,7 +629,7 @@ async def edit(request: Request, request_id: str, desk: PageDesk) -> Response:
     errors = form_errors({**values, "project_id": project.id}, [project.id], tasking)
     try:
         if errors:
-            raise InvalidRequest("Corrigez les champs signalés.")
+            raise InvalidRequest(_("Corrigez les champs signalés."))
         await desk.edit(request_id, PRODUCTS[order.product_id], OrderBody.model_validate(body))
     except (InvalidRequest, Conflict, PermissionDenied, RequestValidationError) as exc:
         await desk.session.rollback()
@@ -642,7 +654,7 @@ async def edit(request: Request, request_id: str, desk: PageDesk) -> Response:
     return redirect(
         f"/commandes/demandes/{request_id}",
         request,
-        "Demande modifiée : renvoyez-la à l'instruction quand elle est prête.",
+        _("Demande modifiée : renvoyez-la à l'instruction quand elle est prête."),
     )
 
 
@@ -655,16 +667,16 @@ async def post_message(request: Request, request_id: str, desk: PageDesk) -> Res
     except InvalidRequest as exc:
         return redirect(back, request, str(exc), "error")
     await desk.commit()
-    return redirect(back + "#fil", request, "Message envoyé.")
+    return redirect(back + "#fil", request, _("Message envoyé."))
 
 
 ACTION_DONE = {
-    "accept": "Demande acceptée : elle part chez Airbus.",
-    "reject": "Demande rejetée.",
-    "request-info": "Demande mise en attente d'informations.",
-    "resubmit": "Demande renvoyée à l'instruction.",
-    "cancel": "Demande annulée.",
-    "retry": "Demande relancée.",
+    "accept": N_("Demande acceptée : elle part chez Airbus."),
+    "reject": N_("Demande rejetée."),
+    "request-info": N_("Demande mise en attente d'informations."),
+    "resubmit": N_("Demande renvoyée à l'instruction."),
+    "cancel": N_("Demande annulée."),
+    "retry": N_("Demande relancée."),
 }
 
 
@@ -677,7 +689,7 @@ async def action(request: Request, request_id: str, action: str, desk: PageDesk)
     except (InvalidRequest, Conflict, PermissionDenied) as exc:
         await desk.session.rollback()
         return redirect(back, request, str(exc), "error")
-    return redirect(back, request, ACTION_DONE.get(action, "C'est fait."))
+    return redirect(back, request, ACTION_DONE.get(action, _("C'est fait.")))
 
 
 # -- the instructors' queue ------------------------------------------------------------------
@@ -686,11 +698,11 @@ async def action(request: Request, request_id: str, action: str, desk: PageDesk)
 @router.get("/instruction")
 async def queue(request: Request, desk: PageDesk) -> Response:
     if not desk.instructor:
-        raise PermissionDenied("Cette page est réservée aux instructeurs DINAMIS.")
+        raise PermissionDenied(_("Cette page est réservée aux instructeurs DINAMIS."))
     groups = {}
     for name, statuses in (
-        ("À instruire", "received"),
-        ("En attente du demandeur", "held"),
+        (_("À instruire"), "received"),
+        (_("En attente du demandeur"), "held"),
         ("Chez Airbus", "accepted,tasked,processing,scheduled,reserved"),
         ("Terminées", ",".join(workflow.FINAL)),
     ):

@@ -8,6 +8,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field, field_validator
 
+from extensions.i18n import _
 from ordering_plugin.vocabulary import FAMILIES, PROJECT_KINDS, THEMES
 
 
@@ -29,21 +30,29 @@ class ProjectForm(BaseModel):
     @classmethod
     def known_kind(cls, value: str) -> str:
         if value not in PROJECT_KINDS:
-            raise ValueError(f"Type de projet inconnu : l'un de {', '.join(PROJECT_KINDS)}.")
+            raise ValueError(
+                _("Type de projet inconnu : l'un de %(value)s.", value=", ".join(PROJECT_KINDS))
+            )
         return value
 
     @field_validator("themes")
     @classmethod
     def known_themes(cls, value: list[str]) -> list[str]:
         if unknown := [t for t in value if t not in THEMES]:
-            raise ValueError(f"Thèmes inconnus ({', '.join(unknown)}) : parmi {', '.join(THEMES)}.")
+            raise ValueError(
+                _(
+                    "Thèmes inconnus (%(value)s) : parmi %(value2)s.",
+                    value=", ".join(unknown),
+                    value2=", ".join(THEMES),
+                )
+            )
         return value
 
     @field_validator("end_date")
     @classmethod
     def in_future(cls, value: date) -> date:
         if value < datetime.now(UTC).date():
-            raise ValueError("La date de fin est passée.")
+            raise ValueError(_("La date de fin est passée."))
         return value
 
     @field_validator("members")
@@ -51,7 +60,12 @@ class ProjectForm(BaseModel):
     def emails(cls, value: list[str]) -> list[str]:
         members = {v.strip().lower() for v in value if v.strip()}
         if wrong := sorted(m for m in members if not is_address(m)):
-            raise ValueError(f"{', '.join(wrong)} : pas une adresse e-mail (prenom.nom@exemple.fr)")
+            raise ValueError(
+                _(
+                    "%(value)s : pas une adresse e-mail (prenom.nom@exemple.fr)",
+                    value=", ".join(wrong),
+                )
+            )
         return sorted(members)
 
 

@@ -12,6 +12,7 @@ import jwt
 from fastapi import Request
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.i18n import _
 from extensions.identity import Identity
 from extensions.signing import same
 from extensions.web import CSRF_COOKIE, is_page
@@ -60,17 +61,24 @@ class OidcVerifier:
                 leeway=30,
             )
         except jwt.PyJWTError as exc:
-            raise AuthenticationRequired(f"Jeton OIDC refusé : {exc}") from exc
+            raise AuthenticationRequired(_("Jeton OIDC refusé : %(exc)s", exc=exc)) from exc
         email = claims.get(self.settings.email_claim)
         if not isinstance(email, str) or "@" not in email:
             raise AuthenticationRequired(
-                f"Le jeton OIDC ne porte pas d'adresse e-mail ({self.settings.email_claim})."
+                _(
+                    "Le jeton OIDC ne porte pas d'adresse e-mail (%(email_claim)s).",
+                    email_claim=self.settings.email_claim,
+                )
             )
         verified = self.settings.email_verified_claim
         if verified is not None and claims.get(verified) is not True:
             raise AuthenticationRequired(
-                f"Le fournisseur OIDC n'a pas vérifié l'adresse {email} ({verified}) : "
-                "elle ne peut pas ouvrir un compte DINAMIS."
+                _(
+                    "Le fournisseur OIDC n'a pas vérifié l'adresse %(email)s (%(verified)s) "
+                    ": elle ne peut pas ouvrir un compte DINAMIS.",
+                    email=email,
+                    verified=verified,
+                )
             )
         return email.strip().lower()
 
@@ -84,8 +92,12 @@ def check_csrf_header(request: Request) -> None:
     sent, expected = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
     if not sent or not expected or not same(sent, expected):
         raise PermissionDenied(
-            f"Requête authentifiée par le cookie de session sans jeton CSRF valide : envoyez "
-            f"l'en-tête {CSRF_HEADER} de la page, ou un jeton Bearer ou une clé d'API."
+            _(
+                "Requête authentifiée par le cookie de session sans jeton CSRF valide : "
+                "envoyez l'en-tête %(CSRF_HEADER)s de la page, ou un jeton Bearer ou une clé "
+                "d'API.",
+                CSRF_HEADER=CSRF_HEADER,
+            )
         )
 
 

@@ -16,6 +16,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from extensions.i18n import _
+
 hasher = PasswordHasher()
 # A real hash to verify against when the account does not exist: sign-in takes the same time
 # whether the e-mail is known or not.
@@ -39,17 +41,17 @@ def password_problems(password: str, email: str = "", min_length: int = 10) -> l
     """Why a password is too weak (empty when it is acceptable), in French."""
     problems = []
     if len(password) < min_length:
-        problems.append(f"au moins {min_length} caractères")
+        problems.append(_("au moins %(min_length)s caractères", min_length=min_length))
     classes = sum(
         bool(re.search(pattern, password)) for pattern in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w\s]")
     )
     if classes < 3:
         problems.append(
-            "au moins 3 types de caractères parmi minuscules, majuscules, chiffres et symboles"
+            _("au moins 3 types de caractères parmi minuscules, majuscules, chiffres et symboles")
         )
     local = email.split("@")[0].casefold()
     if len(local) >= 4 and local in password.casefold():
-        problems.append("ne pas contenir votre adresse e-mail")
+        problems.append(_("ne pas contenir votre adresse e-mail"))
     return problems
 
 

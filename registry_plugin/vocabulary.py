@@ -9,41 +9,49 @@ from functools import cache
 import pycountry
 from pyuca import Collator
 
+from extensions.i18n import N_
 from pgstac.missions import MISSIONS
 
 # The 11 eligibility categories (seed: "Rappel : pour adhérer à DINAMIS, votre Entité doit
 # appartenir à l'une des catégories éligibles suivantes").
 CATEGORIES: dict[str, str] = {
-    "state_services": "Services centraux et services déconcentrés de l'Etat",
-    "public_research_teaching": "Établissements publics de recherche et d'enseignement",
-    "public_other": "Établissements publics hors recherche et enseignement",
-    "local_authority": "Collectivités territoriales",
-    "other_french_public": "Autres établissements publics français",
-    "non_profit": "Organismes à but non lucratif au titre de l'intérêt général et hors champ concurrentiel",
-    "private_rd": "Entité privée française au titre de Recherche&Développement",
-    "private_contractor": "Entité privée française au titre de prestataire de commande publique",
-    "eu_research": "Entité publique de recherche scientifique d'un pays membre de l'UE ou de Suisse, Islande, Norvège",
-    "european_commission": "Services de la Commission Européenne",
-    "non_eu_research": "Entité publique de Recherche scientifique de pays hors UE",
+    "state_services": N_("Services centraux et services déconcentrés de l'Etat"),
+    "public_research_teaching": N_("Établissements publics de recherche et d'enseignement"),
+    "public_other": N_("Établissements publics hors recherche et enseignement"),
+    "local_authority": N_("Collectivités territoriales"),
+    "other_french_public": N_("Autres établissements publics français"),
+    "non_profit": N_(
+        "Organismes à but non lucratif au titre de l'intérêt général et hors champ concurrentiel"
+    ),
+    "private_rd": N_("Entité privée française au titre de Recherche&Développement"),
+    "private_contractor": N_(
+        "Entité privée française au titre de prestataire de commande publique"
+    ),
+    "eu_research": N_(
+        "Entité publique de recherche scientifique d'un pays membre de l'UE ou de Suisse, "
+        "Islande, Norvège"
+    ),
+    "european_commission": N_("Services de la Commission Européenne"),
+    "non_eu_research": N_("Entité publique de Recherche scientifique de pays hors UE"),
 }
 PRIVATE_CATEGORIES = ("private_rd", "private_contractor")
 FOREIGN_CATEGORIES = ("eu_research", "european_commission", "non_eu_research")
 
-SECTORS = {"public": "Public", "private": "Privé"}
+SECTORS = {"public": N_("Public"), "private": N_("Privé")}
 
 INTEREST_DOMAINS = [
-    "Aménagement du Territoire",
-    "Agriculture",
-    "Forêt",
-    "Environnement et biodiversité",
-    "Eau et littoral",
-    "Risques naturels",
-    "Urbanisme",
-    "Climat",
-    "Défense et sécurité",
-    "Recherche",
-    "Enseignement",
-    "Autre",
+    N_("Aménagement du Territoire"),
+    N_("Agriculture"),
+    N_("Forêt"),
+    N_("Environnement et biodiversité"),
+    N_("Eau et littoral"),
+    N_("Risques naturels"),
+    N_("Urbanisme"),
+    N_("Climat"),
+    N_("Défense et sécurité"),
+    N_("Recherche"),
+    N_("Enseignement"),
+    N_("Autre"),
 ]
 
 # Sensors a mission may ask for: each mission's collection, from the missions table.

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.errors import InvalidFields, TooManyRequests
+from extensions.i18n import _
 from extensions.identity import CurrentIdentity
 from extensions.ratelimit import client_address
 from extensions.services import DbSession, services_of
@@ -82,7 +83,7 @@ async def send_verification(
         entity = await ctx.session.get(Entity, entity_id) if entity_id else None
         if entity is None or entity.status != "active":
             raise InvalidFields(
-                {"entity_id": "Choisissez votre entité parmi les entités adhérentes."}
+                {"entity_id": _("Choisissez votre entité parmi les entités adhérentes.")}
             )
     token = await links.issue(
         ctx, "verify_email", email, {"purpose": purpose, "entity_id": entity_id}

@@ -26,7 +26,6 @@ from stac_fastapi.api.models import (
     create_post_request_model,
     create_request_model,
 )
-from stac_fastapi.extensions import ItemCollectionFilterExtension, SearchFilterExtension
 from stac_fastapi.extensions.free_text import FreeTextConformanceClasses
 from stac_fastapi.pgstac.core import health_check
 from stac_fastapi.pgstac.extensions import FreeTextExtension
@@ -52,6 +51,7 @@ from extensions.viewer.pages import STATIC as VIEWER_STATIC
 from extensions.web import HERE as WEB_HERE
 from extensions.web.api_docs import docs_router, swagger_ui_files
 from extensions.web.headers import SecurityHeaders
+from extensions.web.language import ReadersLanguage
 from stac_api.aggregation import aggregation_extension
 from stac_api.caching import CachingByIdentity
 from stac_api.client import SIMULATED, DinamisClient
@@ -62,8 +62,7 @@ from stac_api.errors import (
     add_error_handlers,
 )
 from stac_api.proxies import SubPath, TrustedProxies  # sub-path
-from stac_api.queryables import DinamisFiltersClient
-from stac_api.search import DinamisSearch, DinamisSearchGet
+from stac_api.search import DinamisSearch
 from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
@@ -117,16 +116,13 @@ async def require_admin(
 
 
 def build_extensions(api_settings: ApiSettings) -> Extensions:
-    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets, and
-    queryables that list our search terms."""
+    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets."""
     return Extensions(
         search_map={
-            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH]),
-            "filter": SearchFilterExtension(client=DinamisFiltersClient()),
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH])
         },
         item_collection_map={
-            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS]),
-            "filter": ItemCollectionFilterExtension(client=DinamisFiltersClient()),
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS])
         },
         extra_map={"assets": AssetsExtension()},
         settings=api_settings,
@@ -146,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     extensions = build_extensions(api_settings)
 
     post_request_model = create_post_request_model(extensions.search, base_model=DinamisSearch)
-    get_request_model = create_get_request_model(extensions.search, base_model=DinamisSearchGet)
+    get_request_model = create_get_request_model(extensions.search)
     items_get_request_model: type[APIRequest] = ItemCollectionUri
     if extensions.item_collection:
         items_get_request_model = create_request_model(  # type: ignore[assignment]
@@ -234,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         middlewares=[
             Middleware(SubPath),  # sub-path: the pages' own paths under DINAMIS_API_ROOT_PATH
+            Middleware(ReadersLanguage),  # i18n: pages and errors in the reader's language
             # Asset files are served as they are: compressing them would drop Content-Length
             # and break the byte ranges GDAL reads COGs with.
             Middleware(

@@ -45,6 +45,7 @@ from extensions.federation.client import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from extensions.i18n import N_, _
 from extensions.tiles import STATUS_CODES as TILE_STATUS_CODES
 from extensions.web import error_page, is_page
 from pgstac.settings import DatabaseNotConfigured
@@ -128,40 +129,50 @@ def _validation_message(errors: list[Any]) -> str:
 
 
 PAGE_PROBLEMS = {
-    "missing": "obligatoire",
-    "int_parsing": "nombre entier attendu",
-    "int_type": "nombre entier attendu",
-    "int_from_float": "nombre entier attendu",
-    "float_parsing": "nombre attendu",
-    "bool_parsing": "oui ou non attendu",
-    "date_parsing": "date attendue au format AAAA-MM-JJ",
-    "date_from_datetime_parsing": "date attendue au format AAAA-MM-JJ",
-    "string_pattern_mismatch": "valeur non reconnue",
-    "literal_error": "valeur non reconnue",
-    "enum": "valeur non reconnue",
-    "string_too_long": "texte trop long ({max_length} caractères au plus)",
-    "greater_than_equal": "au moins {ge}",
-    "greater_than": "plus de {gt}",
-    "less_than_equal": "au plus {le}",
-    "less_than": "moins de {lt}",
+    "missing": N_("obligatoire"),
+    "int_parsing": N_("nombre entier attendu"),
+    "int_type": N_("nombre entier attendu"),
+    "int_from_float": N_("nombre entier attendu"),
+    "float_parsing": N_("nombre attendu"),
+    "bool_parsing": N_("oui ou non attendu"),
+    "date_parsing": N_("date attendue au format AAAA-MM-JJ"),
+    "date_from_datetime_parsing": N_("date attendue au format AAAA-MM-JJ"),
+    "string_pattern_mismatch": N_("valeur non reconnue"),
+    "literal_error": N_("valeur non reconnue"),
+    "enum": N_("valeur non reconnue"),
+    "string_too_long": N_("texte trop long (%(max_length)s caractères au plus)"),
+    "greater_than_equal": N_("au moins %(ge)s"),
+    "greater_than": N_("plus de %(gt)s"),
+    "less_than_equal": N_("au plus %(le)s"),
+    "less_than": N_("moins de %(lt)s"),
 }
 """What a page says of a wrong value in its address or form, by pydantic's error type."""
 
-PLACES = {"query": "le paramètre", "path": "l'élément", "body": "le champ", "cookie": "le cookie"}
+PLACES = {
+    "query": N_("le paramètre « %(name)s »"),
+    "path": N_("l'élément « %(name)s »"),
+    "body": N_("le champ « %(name)s »"),
+    "cookie": N_("le cookie « %(name)s »"),
+}
 
 
 def _page_message(errors: list[Any]) -> str:
-    """A validation error told in French to a reader of the page: which parameter, and what
-    it should be, never pydantic's text or pattern."""
+    """A validation error told to a reader of the page, in their language: which parameter,
+    and what it should be, never pydantic's text or pattern."""
     parts = []
     for error in errors:
         place, *names = [str(p) for p in error.get("loc", ())] or ["query"]
         name = ".".join(names) or place
-        problem = PAGE_PROBLEMS.get(error.get("type", ""), "valeur non valide")
-        problem = problem.format_map(error.get("ctx") or {})
-        parts.append(f"{PLACES.get(place, 'le paramètre')} « {name} » : {problem}")
-    text = " ; ".join(parts)
-    return f"L'adresse ou le formulaire contient une valeur incorrecte — {text}."
+        problem = _(
+            PAGE_PROBLEMS.get(error.get("type", ""), N_("valeur non valide")),
+            **dict(error.get("ctx") or {}),
+        )
+        where = _(PLACES.get(place, PLACES["query"]), name=name)
+        parts.append(_("%(where)s : %(problem)s", where=where, problem=problem))
+    text = _(" ; ").join(parts)
+    return _(
+        "L'adresse ou le formulaire contient une valeur incorrecte — %(problems)s.", problems=text
+    )
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -211,8 +222,11 @@ def add_error_handlers(app: FastAPI) -> None:
             page = error_page(
                 request,
                 503,
-                "La base de données est momentanément injoignable : "
-                f"réessayez dans {RETRY_AFTER_SECONDS} secondes.",
+                _(
+                    "La base de données est momentanément injoignable : "
+                    "réessayez dans %(seconds)s secondes.",
+                    seconds=RETRY_AFTER_SECONDS,
+                ),
             )
             page.headers.update(retry)
             return page
@@ -229,7 +243,9 @@ def add_error_handlers(app: FastAPI) -> None:
         message = f"Unexpected server error (reference {reference})."
         if is_page(request):
             return error_page(
-                request, 500, f"Erreur inattendue du serveur (référence {reference})."
+                request,
+                500,
+                _("Erreur inattendue du serveur (référence %(reference)s).", reference=reference),
             )
         return error_response(500, "InternalServerError", message)
 

@@ -18,38 +18,18 @@ from fastapi.responses import Response
 from stac_fastapi.types.requests import get_base_url
 
 from extensions.federation.stac import COLLECTION
+from extensions.i18n import language
 from extensions.identity import get_identity
 from extensions.services import services_of
 from extensions.web import page_router, render
+from extensions.web.language import weights
 from pgstac.missions import MISSIONS
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 LOCALES = HERE / "locales"
-LANGUAGES = ("fr", "en")
-"""French first: the messages are written in French, `locales/en` translates them."""
-LANGUAGE_COOKIE = "dinamis_lang"
 JSON_TYPES = ("application/json", "application/geo+json")
-
-
-def weights(header: str) -> dict[str, float]:
-    """The values of an Accept or Accept-Language header (lower case) and their q (1 when
-    not given, 0 when unreadable)."""
-    found: dict[str, float] = {}
-    for part in header.split(","):
-        value, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, number = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    q = float(number)
-                except ValueError:
-                    q = 0.0
-        if value:
-            found.setdefault(value.lower(), q)
-    return found
 
 
 def wants_viewer(request: Request) -> bool:
@@ -61,19 +41,6 @@ def wants_viewer(request: Request) -> bool:
     accepted = weights(request.headers.get("accept", ""))  # wildcards do not count
     html = accepted.get("text/html", 0.0)
     return html > 0 and html >= max(accepted.get(t, 0.0) for t in JSON_TYPES)
-
-
-def language(request: Request) -> str:
-    """`?lang=`, then the language cookie, then the browser's Accept-Language; French
-    otherwise."""
-    asked = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
-    if asked in LANGUAGES:
-        return asked
-    tags = weights(request.headers.get("accept-language", ""))
-    for tag, q in sorted(tags.items(), key=lambda t: -t[1]):
-        if q > 0 and tag.split("-")[0] in LANGUAGES:
-            return tag.split("-")[0]
-    return "fr"
 
 
 @cache
@@ -118,7 +85,7 @@ async def viewer_page(request: Request) -> Response:
     services = services_of(request)
     settings = services.settings
     identity = await get_identity(request)
-    lang = language(request)
+    lang = language()
     api_root = str(get_base_url(request)).rstrip("/")
     config = {
         "lang": lang,
@@ -138,10 +105,6 @@ async def viewer_page(request: Request) -> Response:
         "footprintsPerTile": settings.viewer.footprints_per_tile,
     }
     response = render(request, "viewer.html", {"config": config, "lang": lang})
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(
-            LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=False
-        )
     response.headers["Vary"] = "Accept, Accept-Language, Cookie"
     response.headers["Cache-Control"] = "private, no-store"
     return response

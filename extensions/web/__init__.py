@@ -23,9 +23,12 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.datastructures import FormData, UploadFile
 
 from extensions.errors import PermissionDenied
+from extensions.i18n import _, plural_translation, translation
+from extensions.i18n import language as current_language
 from extensions.identity import get_identity
 from extensions.services import services_of
 from extensions.signing import same
+from extensions.web.language import switched_to
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "dinamis_csrf"
@@ -59,9 +62,22 @@ def make_templates(
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    environment.globals.update(site_name="DINAMIS", public_url=public_url)
-    environment.filters.update(fr_date=fr_date, fr_datetime=fr_datetime, **filters)
+    # Texts are French, translated in the reader's language (`{{ _("…") }}`, `{% trans %}`).
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        translation, plural_translation, newstyle=True
+    )
+    environment.globals.update(
+        site_name="DINAMIS",
+        public_url=public_url,
+        language=current_language,
+        switched_to=switched_to,
+    )
+    environment.filters.update(
+        fr_date=fr_date, fr_datetime=fr_datetime, translated=translation, **filters
+    )
     return Jinja2Templates(env=environment)
 
 
@@ -84,7 +100,9 @@ def check_csrf(request: Request, form: Any) -> None:
     sent, expected = form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE)
     if not sent or not expected or not same(str(sent), expected):
         raise PermissionDenied(
-            "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez."
+            _(
+                "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez."
+            )
         )
 
 

@@ -24,6 +24,7 @@ from extensions.federation.client import OneAtlasClient
 from extensions.federation.search import held_datastrips
 from extensions.federation.stac import datastrip_ids
 from extensions.geodesy import area_km2
+from extensions.i18n import N_, _
 from extensions.identity import Identity
 from extensions.mail import Mailing
 from ordering_plugin.domain import workflow
@@ -69,11 +70,11 @@ def archive_area(
         return footprints
     area = area_of(geometry, bbox).intersection(footprints)
     if area.is_empty or area.area == 0:
-        raise wrong_area("La zone d'intérêt ne recoupe pas les scènes commandées.", field)
+        raise wrong_area(_("La zone d'intérêt ne recoupe pas les scènes commandées."), field)
     return area
 
 
-WINDOW_MISSING = "`datetime` est la fenêtre de programmation : début/fin."
+WINDOW_MISSING = N_("`datetime` est la fenêtre de programmation : début/fin.")
 
 
 def area_field(body: OrderBody) -> str:
@@ -87,9 +88,11 @@ def km2(value: float) -> str:
 
 
 def below_minimum(product: Product, area: float) -> str:
-    return (
-        f"La zone commandée fait {km2(area)} km² : {product.title} commence à "
-        f"{km2(product.minimum_km2)} km²."
+    return _(
+        "La zone commandée fait %(area)s km² : %(title)s commence à %(minimum_km2)s km².",
+        area=km2(area),
+        title=product.title,
+        minimum_km2=km2(product.minimum_km2),
     )
 
 
@@ -109,7 +112,7 @@ class Desk(Mailing):
     @property
     def me(self) -> Identity:
         if self.identity is None:
-            raise PermissionDenied("Connectez-vous d'abord.")
+            raise PermissionDenied(_("Connectez-vous d'abord."))
         return self.identity
 
     @property
@@ -134,7 +137,7 @@ class Desk(Mailing):
         me = self.me
         if me.entity_id is None:
             raise PermissionDenied(
-                "Votre compte n'appartient à aucune entité : il ne peut pas porter de projet."
+                _("Votre compte n'appartient à aucune entité : il ne peut pas porter de projet.")
             )
         today = datetime.now(UTC).date()
         number = await self._next(f"project:{today.year}")
@@ -173,22 +176,24 @@ class Desk(Mailing):
     async def project(self, project_id: str) -> Project:
         project = await self.session.get(Project, project_id)
         if project is None or not (self.instructor or self.requester_of(project)):
-            raise NotFound(f"Pas de projet {project_id}.")
+            raise NotFound(_("Pas de projet %(project_id)s.", project_id=project_id))
         return project
 
     async def close_project(self, project_id: str) -> Project:
         project = await self.project(project_id)
         if not (project.owner_id == self.me.account_id or self.instructor):
-            raise PermissionDenied("Seul le propriétaire du projet le clôt.")
+            raise PermissionDenied(_("Seul le propriétaire du projet le clôt."))
         if project.status == "closed":
-            raise Conflict(f"Le projet {project_id} est déjà clos.")
+            raise Conflict(_("Le projet %(project_id)s est déjà clos.", project_id=project_id))
         pending = await self.session.scalar(
             select(func.count(Request.id)).where(
                 Request.project_id == project_id, Request.status.not_in(workflow.FINAL)
             )
         )
         if pending:
-            raise Conflict(f"Le projet a encore {pending} demande(s) en cours.")
+            raise Conflict(
+                _("Le projet a encore %(pending)s demande(s) en cours.", pending=pending)
+            )
         project.status, project.closed_at = "closed", datetime.now(UTC)
         return project
 
@@ -209,9 +214,13 @@ class Desk(Mailing):
             rights.everything or collection in rights.licensed or collection in rights.collections
         ):
             raise PermissionDenied(
-                f"Votre entité n'a pas la licence {product.sensor_title} (`{collection}`) : "
-                "elle ne pourrait pas télécharger les livraisons. Demandez à votre référent "
-                "de l'ajouter."
+                _(
+                    "Votre entité n'a pas la licence %(sensor_title)s (`%(collection)s`) : "
+                    "elle ne pourrait pas télécharger les livraisons. Demandez à votre "
+                    "référent de l'ajouter.",
+                    sensor_title=product.sensor_title,
+                    collection=collection,
+                )
             )
         options = parameters.model_dump(mode="json")
         project_id = options.pop("project_id")
@@ -228,7 +237,7 @@ class Desk(Mailing):
             window = interval(body.datetime)
             tasking_window(*window)
         if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise wrong_area("La zone commandée n'est pas une surface.", area_field(body))
+            raise wrong_area(_("La zone commandée n'est pas une surface."), area_field(body))
         order, warning = await self.create_request(
             product,
             project_id,
@@ -252,7 +261,11 @@ class Desk(Mailing):
         found = await self.archive_scenes(ids)
         if missing := [i for i in ids if i not in found]:
             raise InvalidFields(
-                {"item_ids": f"Absente(s) de l'archive Airbus : {', '.join(missing)}."}
+                {
+                    "item_ids": _(
+                        "Absente(s) de l'archive Airbus : %(scenes)s.", scenes=", ".join(missing)
+                    )
+                }
             )
         scenes = [found[i] for i in ids]
         for scene in scenes:
@@ -260,8 +273,13 @@ class Desk(Mailing):
             if constellation != product.constellation:
                 raise InvalidFields(
                     {
-                        "item_ids": f"{scene['properties']['id']} est une scène {constellation}, "
-                        f"pas {product.sensor_title} : commandez-la avec le bon produit."
+                        "item_ids": _(
+                            "%(value)s est une scène %(constellation)s, pas %(sensor_title)s "
+                            ": commandez-la avec le bon produit.",
+                            value=scene["properties"]["id"],
+                            constellation=constellation,
+                            sensor_title=product.sensor_title,
+                        )
                     }
                 )
         held = await held_datastrips(self.catalogue, scenes)
@@ -270,8 +288,10 @@ class Desk(Mailing):
         ]:
             raise InvalidFields(
                 {
-                    "item_ids": "Déjà au catalogue, à télécharger plutôt qu'à commander : "
-                    f"{', '.join(already)}."
+                    "item_ids": _(
+                        "Déjà au catalogue, à télécharger plutôt qu'à commander : %(value)s.",
+                        value=", ".join(already),
+                    )
                 }
             )
         return [
@@ -299,9 +319,9 @@ class Desk(Mailing):
         they resubmit it; committed."""
         request, project = await self.request(request_id, lock=True)
         if request.status != Status.held:
-            raise Conflict("Seule une demande en attente d'informations se modifie.")
+            raise Conflict(_("Seule une demande en attente d'informations se modifie."))
         if workflow.REQUESTER not in self.roles_on(request, project):
-            raise PermissionDenied("Seuls le demandeur et les membres du projet la modifient.")
+            raise PermissionDenied(_("Seuls le demandeur et les membres du projet la modifient."))
         item_ids = [s["properties"]["id"] for s in request.scenes]
         extra = {"item_ids": item_ids} if request.kind == "A" else {}
         try:
@@ -362,32 +382,49 @@ class Desk(Mailing):
         me = self.me
         project = await self.project(project_id)
         if project.status != "open":
-            raise Conflict(f"Le projet {project_id} est clos : ouvrez-en un nouveau.")
+            raise Conflict(
+                _(
+                    "Le projet %(project_id)s est clos : ouvrez-en un nouveau.",
+                    project_id=project_id,
+                )
+            )
         if not self.requester_of(project):
             raise PermissionDenied(
-                "Seuls le propriétaire et les membres du projet y déposent des demandes."
+                _("Seuls le propriétaire et les membres du projet y déposent des demandes.")
             )
         if project.end_date < datetime.now(UTC).date():
-            raise Conflict(f"Le projet {project_id} a pris fin le {project.end_date:%d/%m/%Y}.")
+            raise Conflict(
+                _(
+                    "Le projet %(project)s a pris fin le %(end)s.",
+                    project=project_id,
+                    end=f"{project.end_date:%d/%m/%Y}",
+                )
+            )
         estimate = await self.estimate(product, project, geometry)
         area, quota = estimate.area_km2, estimate.quota
         if area < product.minimum_km2:
             raise wrong_area(below_minimum(product, area), area_field)
         if area > self.settings.max_area_km2:
             raise wrong_area(
-                f"La zone commandée fait {km2(area)} km², au-delà des "
-                f"{km2(self.settings.max_area_km2)} km² qu'une demande peut couvrir.",
+                _(
+                    "La zone commandée fait %(area)s km², au-delà des %(max_area_km2)s km² "
+                    "qu'une demande peut couvrir.",
+                    area=km2(area),
+                    max_area_km2=km2(self.settings.max_area_km2),
+                ),
                 area_field,
             )
         year = datetime.now(UTC).year
         number = await self._next(f"request:{project.id}:{year}:{product.kind}")
         warning = None
         if estimate.over_quota:
-            warning = (
-                f"Attention, vous avez dépassé le quota de gratuité de {quota.allowed_km2:,.0f} km² "
-                f"({product.sensor_title}, {quota.period_start.year}) : votre demande risque "
-                "d'être rejetée."
-            ).replace(",", " ")
+            warning = _(
+                "Attention, vous avez dépassé le quota de gratuité de %(allowed)s km² "
+                "(%(sensor)s, %(year)s) : votre demande risque d'être rejetée.",
+                allowed=f"{quota.allowed_km2:,.0f}".replace(",", " "),
+                sensor=product.sensor_title,
+                year=quota.period_start.year,
+            )
         request = Request(
             id=f"{project.id}-{year}-{product.kind}-{number:03d}-{product.family}",
             project_id=project.id,
@@ -486,7 +523,7 @@ class Desk(Mailing):
     async def request(self, request_id: str, lock: bool = False) -> tuple[Request, Project]:
         found = await self.session.get(Request, request_id, with_for_update=lock)
         if found is None:
-            raise NotFound(f"Pas de demande {request_id}.")
+            raise NotFound(_("Pas de demande %(request_id)s.", request_id=request_id))
         project = await self.session.get(Project, found.project_id)
         assert project is not None
         if not (
@@ -494,7 +531,7 @@ class Desk(Mailing):
             or self.requester_of(project)
             or found.requester_id == self.me.account_id
         ):
-            raise NotFound(f"Pas de demande {request_id}.")
+            raise NotFound(_("Pas de demande %(request_id)s.", request_id=request_id))
         return found, project
 
     async def history(self, request_id: str) -> list[StatusEvent]:
@@ -529,7 +566,9 @@ class Desk(Mailing):
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from exc
         if move.reason_required and not (reason or "").strip():
-            raise InvalidRequest(f"Dites pourquoi (`reason`) pour l'action {action}.")
+            raise InvalidRequest(
+                _("Dites pourquoi (`reason`) pour l'action %(action)s.", action=action)
+            )
         await self.move(request, move.target, self.me.email, action, reason)
         return request
 
@@ -595,9 +634,9 @@ class Desk(Mailing):
         request, project = await self.request(request_id)
         body = body.strip()
         if not body:
-            raise InvalidRequest("Le message est vide.")
+            raise InvalidRequest(_("Le message est vide."))
         if len(body) > 10_000:
-            raise InvalidRequest("Un message fait au plus 10 000 caractères.")
+            raise InvalidRequest(_("Un message fait au plus 10 000 caractères."))
         roles = self.roles_on(request, project)
         role = workflow.REQUESTER if workflow.REQUESTER in roles else workflow.INSTRUCTOR
         message = Message(
@@ -631,7 +670,7 @@ class Desk(Mailing):
         free quota the first time)."""
         if entity_id is None:
             raise PermissionDenied(
-                "Votre compte n'appartient à aucune entité : il n'a pas de quota."
+                _("Votre compte n'appartient à aucune entité : il n'a pas de quota.")
             )
         year = datetime.now(UTC).year
         start = date(year, 1, 1)
@@ -672,9 +711,9 @@ class Desk(Mailing):
 
     async def set_quota(self, entity_id: int, family: str, year: int, allowed_km2: float) -> Quota:
         if not self.instructor:
-            raise PermissionDenied("Seuls les instructeurs fixent les quotas.")
+            raise PermissionDenied(_("Seuls les instructeurs fixent les quotas."))
         if allowed_km2 < 0:
-            raise InvalidRequest("Un quota est un nombre positif de km².")
+            raise InvalidRequest(_("Un quota est un nombre positif de km²."))
         quota = await self.session.scalar(
             select(Quota).where(
                 Quota.entity_id == entity_id,

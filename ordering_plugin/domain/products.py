@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from extensions.errors import InvalidFields
+from extensions.i18n import _
 from pgstac.missions import MISSIONS, Mission, Ordering
 
 AIRBUS_PROVIDER: dict[str, Any] = {
@@ -166,20 +167,26 @@ class ProductionOptions(BaseModel):
         if self.pixel_coding == PixelCoding.bits8 and not display:
             raise PydanticCustomError(
                 "pixel_coding",
-                "Le codage 8 bits va seulement avec le traitement radiométrique « Affichage ».",
+                _("Le codage 8 bits va seulement avec le traitement radiométrique « Affichage »."),
             )
         if self.pixel_coding == PixelCoding.bits12 and display:
             raise PydanticCustomError(
                 "pixel_coding",
-                "Le codage 12 bits va seulement avec le traitement radiométrique « Basique » "
-                "ou « Réflectance ».",
+                _(
+                    "Le codage 12 bits va seulement avec le traitement radiométrique « Basique » "
+                    "ou « Réflectance »."
+                ),
             )
         if self.projection not in PROJECTIONS:
             raise PydanticCustomError(
-                "projection", f"Projection inconnue : l'une de {', '.join(sorted(PROJECTIONS))}."
+                "projection",
+                _(
+                    "Projection inconnue : l'une de %(value)s.",
+                    value=", ".join(sorted(PROJECTIONS)),
+                ),
             )
         if self.processing_level == ProcessingLevel.ortho and self.dem is None:
-            raise PydanticCustomError("dem", "Un produit ortho demande un MNT.")
+            raise PydanticCustomError("dem", _("Un produit ortho demande un MNT."))
         if self.processing_level != ProcessingLevel.ortho and self.dem is not None:
             self.dem = None  # only orthorectification uses one
         return self
@@ -206,11 +213,13 @@ def tasking_window(start: datetime, end: datetime, now: datetime | None = None) 
     `datetime` field otherwise."""
     now = now or datetime.now(UTC)
     if end <= now:
-        raise InvalidFields({"datetime": "La fenêtre de programmation doit finir dans le futur."})
+        raise InvalidFields(
+            {"datetime": _("La fenêtre de programmation doit finir dans le futur.")}
+        )
     if end - start < timedelta(days=2):
-        raise InvalidFields({"datetime": "La fenêtre de programmation dure au moins 2 jours."})
+        raise InvalidFields({"datetime": _("La fenêtre de programmation dure au moins 2 jours.")})
     if end - max(start, now) > timedelta(days=366):
-        raise InvalidFields({"datetime": "La fenêtre de programmation dure au plus un an."})
+        raise InvalidFields({"datetime": _("La fenêtre de programmation dure au plus un an.")})
 
 
 def order_parameters_schema(product: Product) -> dict[str, Any]:

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 
 from stapi_pydantic import OrderStatusCode as Status
 
+from extensions.i18n import N_, _
+
 REQUESTER, INSTRUCTOR, SYSTEM = "requester", "instructor", "system"
-ROLES = {REQUESTER: "le demandeur", INSTRUCTOR: "l'instructeur", SYSTEM: "le connecteur Airbus"}
+ROLES = {
+    REQUESTER: N_("le demandeur"),
+    INSTRUCTOR: N_("l'instructeur"),
+    SYSTEM: N_("le connecteur Airbus"),
+}
 FINAL = frozenset(
     {
         Status.completed,
@@ -76,16 +82,32 @@ def find_move(action: str, roles: set[str], status: str) -> Move:
     """The move `action` makes from `status` for the first of `roles` allowed to make it."""
     candidates = [m for m in MOVES if m.action == action]
     if not candidates or action not in ACTIONS:
-        raise ValueError(f"Action inconnue {action!r} : l'une de {', '.join(ACTIONS)}.")
+        raise ValueError(
+            _(
+                "Action inconnue %(action)r : l'une de %(actions)s.",
+                action=action,
+                actions=", ".join(ACTIONS),
+            )
+        )
     for move in candidates:
         if move.role in roles and status in move.sources:
             return move
     allowed = [m for m in candidates if m.role in roles]
     if not allowed:
-        who = " ou ".join(sorted({ROLES[m.role] for m in candidates}))
-        raise PermissionError(f"Seul {who} peut faire l'action {action!r} sur une demande.")
+        who = _(" ou ").join(sorted({_(ROLES[m.role]) for m in candidates}))
+        raise PermissionError(
+            _(
+                "Seul %(who)s peut faire l'action %(action)r sur une demande.",
+                who=who,
+                action=action,
+            )
+        )
     raise IllegalMove(
-        f"Une demande « {LABELS.get(Status(status), status)} » ne peut pas recevoir l'action {action!r}."
+        _(
+            "Une demande « %(status)s » ne peut pas recevoir l'action %(action)r.",
+            status=_(LABELS.get(Status(status), status)),
+            action=action,
+        )
     )
 
 
@@ -96,17 +118,17 @@ DEBIT = frozenset({Status.completed})
 RELEASE = FINAL - DEBIT
 
 LABELS = {
-    Status.received: "Reçue",
-    Status.accepted: "Acceptée",
-    Status.rejected: "Rejetée",
-    Status.completed: "Livrée",
-    Status.cancelled: "Annulée",
-    Status.scheduled: "Planifiée",
-    Status.held: "En attente d'informations",
-    Status.processing: "En production",
-    Status.reserved: "Réservée",
-    Status.tasked: "Programmée",
-    Status.user_cancelled: "Annulée par le demandeur",
-    Status.expired: "Expirée",
-    Status.failed: "En échec",
+    Status.received: N_("Reçue"),
+    Status.accepted: N_("Acceptée"),
+    Status.rejected: N_("Rejetée"),
+    Status.completed: N_("Livrée"),
+    Status.cancelled: N_("Annulée"),
+    Status.scheduled: N_("Planifiée"),
+    Status.held: N_("En attente d'informations"),
+    Status.processing: N_("En production"),
+    Status.reserved: N_("Réservée"),
+    Status.tasked: N_("Programmée"),
+    Status.user_cancelled: N_("Annulée par le demandeur"),
+    Status.expired: N_("Expirée"),
+    Status.failed: N_("En échec"),
 }

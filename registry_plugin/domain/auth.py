@@ -15,6 +15,7 @@ from extensions.errors import (
     InvalidRequest,
     NotFound,
 )
+from extensions.i18n import N_, _
 from extensions.identity import Identity
 from registry_plugin.domain import links
 from registry_plugin.domain.accounts import problem, refusal
@@ -24,7 +25,7 @@ from registry_plugin.models import Account, AuditEvent, AuthToken
 from registry_plugin.schemas import NewPassword, field_errors
 from registry_plugin.security import check_password, hash_password, new_token, token_hash
 
-BAD_CREDENTIALS = "Adresse e-mail ou mot de passe incorrect."
+BAD_CREDENTIALS = N_("Adresse e-mail ou mot de passe incorrect.")
 
 
 async def sign_in(ctx: Context, email: str, password: str) -> Account:
@@ -93,9 +94,9 @@ async def revoke(ctx: Context, credential_id: int) -> AuthToken:
         or ctx.identity is None
         or credential.account_id != ctx.identity.account_id
     ):
-        raise NotFound("Cette clé n'existe pas.")
+        raise NotFound(_("Cette clé n'existe pas."))
     if credential.revoked_at is not None:
-        raise Conflict("Cette clé est déjà révoquée.")
+        raise Conflict(_("Cette clé est déjà révoquée."))
     credential.revoked_at = datetime.now(UTC)
     ctx.audit("apikey.revoked", "account", credential.account_id, prefix=credential.prefix)
     return credential
@@ -130,11 +131,11 @@ async def identify(conn: Any, token: str, kinds: tuple[str, ...]) -> tuple[Ident
     row = await conn.fetchrow(CREDENTIAL_SQL, token_hash(token))
     now = datetime.now(UTC)
     if row is None or row["kind"] not in kinds:
-        raise AuthenticationRequired("Identifiant de connexion inconnu : reconnectez-vous.")
+        raise AuthenticationRequired(_("Identifiant de connexion inconnu : reconnectez-vous."))
     if row["revoked_at"] is not None:
-        raise AuthenticationRequired("Cet identifiant de connexion a été révoqué.")
+        raise AuthenticationRequired(_("Cet identifiant de connexion a été révoqué."))
     if row["expires_at"] is not None and row["expires_at"] < now:
-        raise AuthenticationRequired("Votre session a expiré : reconnectez-vous.")
+        raise AuthenticationRequired(_("Votre session a expiré : reconnectez-vous."))
     if reason := refusal(row["status"], row["expires_on"], row["entity_status"]):
         raise AuthenticationRequired(reason)
     identity = make_identity(
@@ -158,7 +159,7 @@ async def identify_email(session: AsyncSession, email: str) -> Identity:
     account = await session.scalar(select(Account).where(Account.email == email))
     if account is None:
         raise AuthenticationRequired(
-            f"Aucun compte DINAMIS pour {email} : demandez-en un sur le portail."
+            _("Aucun compte DINAMIS pour %(email)s : demandez-en un sur le portail.", email=email)
         )
     if reason := problem(account):
         raise AuthenticationRequired(reason)
@@ -218,7 +219,7 @@ def make_identity(
 def validate_key_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 80:
-        raise InvalidFields({"name": "Donnez un nom à cette clé (80 caractères au plus)."})
+        raise InvalidFields({"name": _("Donnez un nom à cette clé (80 caractères au plus).")})
     return name
 
 
@@ -256,7 +257,7 @@ async def change_password(ctx: Context, current: str, new: NewPassword) -> Accou
     if account is None:
         raise AuthenticationRequired("Connectez-vous.")
     if not check_password(account.password_hash, current):
-        raise InvalidFields({"current_password": "Ce n'est pas votre mot de passe actuel."})
+        raise InvalidFields({"current_password": _("Ce n'est pas votre mot de passe actuel.")})
     set_password(account, new)
     keep = (
         identity.credential_id
@@ -300,7 +301,7 @@ async def reset_password(ctx: Context, token: str, new: NewPassword) -> Account:
     link = await links.find(ctx, token, "password_reset", consume=False)
     account = await ctx.session.get(Account, link.payload.get("account_id"))
     if account is None or account.email != link.email:
-        raise InvalidRequest("Ce lien ne correspond plus à un compte.")
+        raise InvalidRequest(_("Ce lien ne correspond plus à un compte."))
     set_password(account, new)
     links.use(link)
     await revoke_credentials(ctx, account, reset=True)

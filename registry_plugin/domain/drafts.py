@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import delete
 
 from extensions.errors import InvalidRequest
+from extensions.i18n import N_
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Draft
 
-EXPIRED = (
+EXPIRED = N_(
     "Votre formulaire a expiré ou a déjà été envoyé : vérifiez à nouveau votre adresse e-mail "
     "depuis le portail."
 )

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 
 from extensions.errors import InvalidRequest
+from extensions.i18n import _
 from registry_plugin.domain.context import Context
 from registry_plugin.models import LinkToken
 
@@ -44,18 +45,18 @@ async def find(ctx: Context, token: str, purpose: str, consume: bool) -> LinkTok
     try:
         nonce = ctx.signer(purpose).loads(token, max_age=ctx.settings.link_hours * 3600)
     except SignatureExpired as exc:
-        raise InvalidRequest("Ce lien a expiré : demandez-en un nouveau.") from exc
+        raise InvalidRequest(_("Ce lien a expiré : demandez-en un nouveau.")) from exc
     except BadSignature as exc:
-        raise InvalidRequest("Ce lien n'est pas valide : vérifiez qu'il est complet.") from exc
+        raise InvalidRequest(_("Ce lien n'est pas valide : vérifiez qu'il est complet.")) from exc
     link = await ctx.session.scalar(
         select(LinkToken).where(LinkToken.nonce == nonce).with_for_update()
     )
     if link is None or link.purpose != purpose:
-        raise InvalidRequest("Ce lien n'est pas valide : vérifiez qu'il est complet.")
+        raise InvalidRequest(_("Ce lien n'est pas valide : vérifiez qu'il est complet."))
     if link.used_at is not None:
-        raise InvalidRequest("Ce lien a déjà été utilisé.")
+        raise InvalidRequest(_("Ce lien a déjà été utilisé."))
     if link.expires_at < datetime.now(UTC):
-        raise InvalidRequest("Ce lien a expiré : demandez-en un nouveau.")
+        raise InvalidRequest(_("Ce lien a expiré : demandez-en un nouveau."))
     if consume:
         use(link)
     return link
@@ -73,15 +74,17 @@ def ticket(ctx: Context, email: str, purpose: str, **data: Any) -> str:
 
 def read_ticket(ctx: Context, value: str | None, purpose: str) -> dict[str, Any]:
     if not value:
-        raise InvalidRequest("Vérifiez d'abord votre adresse e-mail.")
+        raise InvalidRequest(_("Vérifiez d'abord votre adresse e-mail."))
     try:
         data: dict[str, Any] = ctx.signer("ticket").loads(value, max_age=TICKET_HOURS * 3600)
     except SignatureExpired as exc:
         raise InvalidRequest(
-            "La vérification de votre adresse e-mail a expiré : recommencez."
+            _("La vérification de votre adresse e-mail a expiré : recommencez.")
         ) from exc
     except BadSignature as exc:
-        raise InvalidRequest("La vérification de votre adresse e-mail n'est pas valide.") from exc
+        raise InvalidRequest(
+            _("La vérification de votre adresse e-mail n'est pas valide.")
+        ) from exc
     if data.get("purpose") != purpose:
-        raise InvalidRequest("Cette vérification d'adresse ne sert pas à cette démarche.")
+        raise InvalidRequest(_("Cette vérification d'adresse ne sert pas à cette démarche."))
     return data

@@ -11,6 +11,7 @@ from itsdangerous import BadSignature
 from pydantic import BaseModel, ValidationError
 
 from extensions.errors import AuthenticationRequired
+from extensions.i18n import N_, _
 from extensions.identity import Identity
 from extensions.services import services_of
 from extensions.web import signer
@@ -32,7 +33,7 @@ def identity_of(request: Request) -> Identity:
     """The signed-in identity; the sign-in page otherwise."""
     identity: Identity | None = request.scope.get("identity")
     if identity is None:
-        raise AuthenticationRequired("Connectez-vous pour continuer.")
+        raise AuthenticationRequired(_("Connectez-vous pour continuer."))
     return identity
 
 
@@ -59,17 +60,17 @@ def draft_id(request: Request) -> str | None:
 
 
 ROLE_LABELS = {
-    "user": "utilisateur",
-    "referent": "Référent DINAMIS",
-    "legal_representative": "représentant légal",
-    "instructor": "instructeur",
-    "admin": "administrateur",
-    "relay": "partenaire relais",
+    "user": N_("utilisateur"),
+    "referent": N_("Référent DINAMIS"),
+    "legal_representative": N_("représentant légal"),
+    "instructor": N_("instructeur"),
+    "admin": N_("administrateur"),
+    "relay": N_("partenaire relais"),
 }
 
 
 def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
+    return _(ROLE_LABELS.get(role, role))
 
 
 def of(name: str) -> str:
@@ -79,15 +80,15 @@ def of(name: str) -> str:
 
 
 OUTBOX_STATUS = {
-    "queued": "En attente d'envoi",
-    "sent": "Envoyé",
-    "stored": "Conservé ici (pas de SMTP)",
-    "failed": "Échec de l'envoi",
+    "queued": N_("En attente d'envoi"),
+    "sent": N_("Envoyé"),
+    "stored": N_("Conservé ici (pas de SMTP)"),
+    "failed": N_("Échec de l'envoi"),
 }
 
 
 def outbox_status(status: str) -> str:
-    return OUTBOX_STATUS.get(status, status)
+    return _(OUTBOX_STATUS.get(status, status))
 
 
 def mission_box(mission: Any) -> dict[str, float]:

@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
+from extensions.i18n import N_, _
 from extensions.mail import MailSeal, OutboxMessage
 from extensions.ratelimit import client_address
 from extensions.services import services_of
@@ -54,14 +55,14 @@ from registry_plugin.web import RegistryContext, send_verification
 router = page_router(prefix="/portail")
 
 STEPS = {
-    "rappel": "Rappel",
-    "entite": "Informations de l'Entité",
-    "secteur": "Secteur d'activité",
-    "mission": "Mission de l'Entité",
-    "partenaire": "Entité publique partenaire",
-    "representant": "Représentant Légal",
-    "referent": "Référent",
-    "recapitulatif": "Soumettre",
+    "rappel": N_("Rappel"),
+    "entite": N_("Informations de l'Entité"),
+    "secteur": N_("Secteur d'activité"),
+    "mission": N_("Mission de l'Entité"),
+    "partenaire": N_("Entité publique partenaire"),
+    "representant": N_("Représentant Légal"),
+    "referent": N_("Référent"),
+    "recapitulatif": N_("Soumettre"),
 }
 MODELS: dict[str, type[BaseModel]] = {
     "entite": EntityInfo,
@@ -72,9 +73,11 @@ MODELS: dict[str, type[BaseModel]] = {
     "referent": ReferentInfo,
 }
 FLOW_TITLES = {
-    "public": "Demande d'adhésion d'une nouvelle Entité",
-    "private_rd": "Demande d'adhésion d'une Entité privée au titre de la R&D",
-    "private_contractor": "Demande d'adhésion d'une Entité privée prestataire d'une commande publique",
+    "public": N_("Demande d'adhésion d'une nouvelle Entité"),
+    "private_rd": N_("Demande d'adhésion d'une Entité privée au titre de la R&D"),
+    "private_contractor": N_(
+        "Demande d'adhésion d'une Entité privée prestataire d'une commande publique"
+    ),
 }
 
 
@@ -119,7 +122,9 @@ class VerificationForm(BaseModel):
 async def entity_for_account(ctx: RegistryContext, entity_id: int | None) -> Entity:
     entity = await ctx.session.get(Entity, entity_id) if entity_id else None
     if entity is None or entity.status != "active":
-        raise NotFound("Cette entité n'est pas adhérente : choisissez-la dans la liste du portail.")
+        raise NotFound(
+            _("Cette entité n'est pas adhérente : choisissez-la dans la liste du portail.")
+        )
     return entity
 
 
@@ -303,7 +308,7 @@ async def adhesion_step(
     draft = await current_draft(ctx, request, "adhesion")
     steps = steps_of(draft)
     if step not in steps:
-        raise NotFound("Cette étape ne fait pas partie de votre demande d'adhésion.")
+        raise NotFound(_("Cette étape ne fait pas partie de votre demande d'adhésion."))
     missing = first_missing(draft)
     if missing and steps.index(step) > steps.index(missing):
         return redirect(f"/portail/adhesion/{missing}")
@@ -324,7 +329,9 @@ async def adhesion_submit(request: Request, ctx: RegistryContext) -> Response:
     await read_form(request)
     draft = await current_draft(ctx, request, "adhesion")
     if missing := first_missing(draft):
-        return redirect(f"/portail/adhesion/{missing}", request, "Complétez cette étape.", "error")
+        return redirect(
+            f"/portail/adhesion/{missing}", request, _("Complétez cette étape."), "error"
+        )
     data, steps = draft.data, steps_of(draft)
     referent = dict(data["referent"])
     password_hash = referent.pop("password_hash")
@@ -368,7 +375,7 @@ async def adhesion_save(step: str, request: Request, ctx: RegistryContext) -> Re
     draft = await current_draft(ctx, request, "adhesion")
     steps = steps_of(draft)
     if step not in steps or step == "recapitulatif":
-        raise NotFound("Cette étape ne fait pas partie de votre demande d'adhésion.")
+        raise NotFound(_("Cette étape ne fait pas partie de votre demande d'adhésion."))
     values = values_of(form)
     if step == "rappel":
         drafts.save(draft, "rappel", True)
@@ -393,7 +400,7 @@ async def save_step(
     if isinstance(checked, Partner):
         partner = await ctx.session.get(Entity, checked.public_entity_id)
         if partner is None or partner.status != "active" or partner.activity_sector != "public":
-            errors["public_entity_id"] = "Choisissez une entité publique adhérente de la liste."
+            errors["public_entity_id"] = _("Choisissez une entité publique adhérente de la liste.")
     stored = checked.model_dump(mode="json") if checked is not None else {}
     if step == "referent":
         errors |= referent_password(draft, values, stored)
@@ -432,9 +439,9 @@ async def keep_description(
     if not isinstance(upload, UploadFile) or not upload.filename:
         if draft.upload_path:
             return {}
-        return {"description": "Joignez le fichier de description de votre projet de R&D (PDF)."}
+        return {"description": _("Joignez le fichier de description de votre projet de R&D (PDF).")}
     if not keep:
-        return {"description": "Joignez à nouveau le fichier une fois les erreurs corrigées."}
+        return {"description": _("Joignez à nouveau le fichier une fois les erreurs corrigées.")}
     try:
         saved = await save_description(ctx.settings, upload)
     except (UnsupportedMediaType, PayloadTooLarge) as exc:
@@ -547,7 +554,7 @@ async def mailbox(
     request: Request, ctx: RegistryContext, a: Annotated[str, Query(max_length=320)] = ""
 ) -> Response:
     if not dev_mailbox(request):
-        raise NotFound("Pas de boîte de développement : les courriels partent par SMTP.")
+        raise NotFound(_("Pas de boîte de développement : les courriels partent par SMTP."))
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)
     if a.strip():
         query = query.where(OutboxMessage.recipients.contains([a.strip().lower()]))

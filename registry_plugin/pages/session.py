@@ -11,6 +11,7 @@ from pydantic import BaseModel, EmailStr
 from sqlalchemy import select
 
 from extensions.errors import AuthenticationRequired, InvalidFields
+from extensions.i18n import _
 from extensions.services import services_of
 from extensions.web import (
     local_path,
@@ -74,7 +75,7 @@ async def sign_out(request: Request, ctx: RegistryContext) -> Response:
     if token := request.cookies.get(SESSION_COOKIE):
         await auth.end_session(ctx, token)
         await ctx.commit()
-    response = redirect("/portail", request, "Vous êtes déconnecté.")
+    response = redirect("/portail", request, _("Vous êtes déconnecté."))
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -130,7 +131,7 @@ async def new_password(token: str, request: Request, ctx: RegistryContext) -> Re
     return redirect(
         "/connexion",
         request,
-        "Mot de passe changé : connectez-vous. Vos sessions et vos clés d'API sont révoquées.",
+        _("Mot de passe changé : connectez-vous. Vos sessions et vos clés d'API sont révoquées."),
     )
 
 
@@ -200,7 +201,7 @@ async def revoke_key(key_id: RowId, request: Request, ctx: RegistryContext) -> R
     identity_of(request)
     credential = await auth.revoke(ctx, key_id)
     await ctx.commit()
-    return redirect("/compte", request, f"Clé « {credential.name} » révoquée.")
+    return redirect("/compte", request, _("Clé « %(name)s » révoquée.", name=credential.name))
 
 
 @router.post("/compte/licences")
@@ -210,14 +211,14 @@ async def certify(request: Request, ctx: RegistryContext) -> Response:
     codes = [str(c) for c in form.getlist("certifications")]
     if not codes:
         return await account_page(
-            request, ctx, {"certifications": "Cochez au moins une licence."}, status_code=400
+            request, ctx, {"certifications": _("Cochez au moins une licence.")}, status_code=400
         )
     try:
         await accounts.certify(ctx, codes)
     except InvalidFields as exc:
         return await account_page(request, ctx, exc.errors, status_code=400)
     await ctx.commit()
-    return redirect("/compte", request, "Licences certifiées.")
+    return redirect("/compte", request, _("Licences certifiées."))
 
 
 @router.post("/compte/mot-de-passe")
@@ -237,5 +238,5 @@ async def change_password(request: Request, ctx: RegistryContext) -> Response:
     return redirect(
         "/compte",
         request,
-        "Mot de passe changé : vos autres sessions sont fermées et vos clés d'API révoquées.",
+        _("Mot de passe changé : vos autres sessions sont fermées et vos clés d'API révoquées."),
     )

@@ -1,0 +1,89 @@
+"""The product in French and English: every marked string (pages, mails, PDF acts, errors)
+has its English, and pages, errors and mails come in the reader's language (the switch's
+cookie, then Accept-Language, French otherwise)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).parents[1]
+CATALOGUES = {
+    "extensions/web/locales": ["extensions", "stac_api"],
+    "registry_plugin/locales": ["registry_plugin"],
+    "ordering_plugin/locales": ["ordering_plugin"],
+}
+"""Each catalogue and the packages whose strings it translates (as `make messages`)."""
+
+
+def marked(folders: list[str]) -> set[str]:
+    """The strings marked for translation in these packages, extracted as `make messages`
+    does (babel.cfg), in memory."""
+    with (ROOT / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    found = set()
+    for folder in folders:
+        for _, _, message, _, _ in extract_from_dir(ROOT / folder, method_map, options_map):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+@pytest.mark.parametrize("locales", CATALOGUES)
+def test_every_marked_string_has_its_english(locales: str) -> None:
+    with (ROOT / locales / "en" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        english = {
+            (m.id if isinstance(m.id, str) else m.id[0]): m.string
+            for m in read_po(handle)
+            if m.id and not m.fuzzy
+        }
+    used = marked(CATALOGUES[locales])
+    assert used, locales
+    untranslated = sorted(
+        s for s in used if not english.get(s) or not all(english[s]) or english[s] == ("", "")
+    )
+    assert not untranslated, f"no English in {locales} (run `make messages`): {untranslated}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "cookies", "lang"),
+    [
+        ({}, {}, "fr"),
+        ({"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}, {}, "en"),
+        ({"Accept-Language": "de, en;q=0.5"}, {}, "en"),
+        ({"Accept-Language": "de"}, {}, "fr"),
+        ({"Accept-Language": "en"}, {"dinamis_lang": "fr"}, "fr"),
+        ({}, {"dinamis_lang": "en"}, "en"),
+    ],
+)
+async def test_the_shared_layout_speaks_the_readers_language(
+    pages: httpx.AsyncClient, headers: dict[str, str], cookies: dict[str, str], lang: str
+) -> None:
+    pages.cookies.update(cookies)
+    response = await pages.get("/connexion", headers=headers)
+    assert response.status_code == 200, response.text
+    assert f'<html lang="{lang}">' in response.text
+    assert ("Sign out" if lang == "en" else "Déconnexion") not in response.text  # anonymous
+    assert ("Portal" if lang == "en" else "Portail") in response.text
+    # The switch leads to the other language, keeping the page's address.
+    other = "fr" if lang == "en" else "en"
+    assert f'href="/connexion?lang={other}"' in response.text
+    assert "Accept-Language" in response.headers["vary"]
+
+
+async def test_the_switch_is_remembered_on_every_page(pages: httpx.AsyncClient) -> None:
+    switched = await pages.get("/connexion?suivant=%2Fcompte&lang=en")
+    assert '<html lang="en">' in switched.text
+    assert "dinamis_lang=en" in switched.headers["set-cookie"]
+    assert 'href="/connexion?suivant=%2Fcompte&amp;lang=fr"' in switched.text
+    # The cookie wins over the browser's language, on the other pages and the viewer.
+    french_browser = {"Accept-Language": "fr-FR,fr"}
+    assert '<html lang="en">' in (await pages.get("/portail", headers=french_browser)).text
+    assert '<html lang="en">' in (await pages.get("/catalogue", headers=french_browser)).text
+    back = await pages.get("/portail?lang=fr", headers={"Accept-Language": "en"})
+    assert '<html lang="fr">' in back.text
+    assert '<html lang="fr">' in (await pages.get("/connexion")).text
