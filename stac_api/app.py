@@ -26,6 +26,7 @@ from stac_fastapi.api.models import (
     create_post_request_model,
     create_request_model,
 )
+from stac_fastapi.extensions import ItemCollectionFilterExtension, SearchFilterExtension
 from stac_fastapi.extensions.free_text import FreeTextConformanceClasses
 from stac_fastapi.pgstac.core import health_check
 from stac_fastapi.pgstac.extensions import FreeTextExtension
@@ -62,7 +63,8 @@ from stac_api.errors import (
     add_error_handlers,
 )
 from stac_api.proxies import SubPath, TrustedProxies  # sub-path
-from stac_api.search import DinamisSearch
+from stac_api.queryables import DinamisFiltersClient
+from stac_api.search import DinamisSearch, DinamisSearchGet
 from stac_api.services import open_services
 
 WEB_STATIC = WEB_HERE / "static"
@@ -116,13 +118,16 @@ async def require_admin(
 
 
 def build_extensions(api_settings: ApiSettings) -> Extensions:
-    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets."""
+    """stac-fastapi-pgstac's registry of extensions, plus free-text on items and assets, and
+    queryables that list our search terms."""
     return Extensions(
         search_map={
-            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH])
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.SEARCH]),
+            "filter": SearchFilterExtension(client=DinamisFiltersClient()),
         },
         item_collection_map={
-            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS])
+            "free_text": FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.ITEMS]),
+            "filter": ItemCollectionFilterExtension(client=DinamisFiltersClient()),
         },
         extra_map={"assets": AssetsExtension()},
         settings=api_settings,
@@ -142,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     extensions = build_extensions(api_settings)
 
     post_request_model = create_post_request_model(extensions.search, base_model=DinamisSearch)
-    get_request_model = create_get_request_model(extensions.search)
+    get_request_model = create_get_request_model(extensions.search, base_model=DinamisSearchGet)
     items_get_request_model: type[APIRequest] = ItemCollectionUri
     if extensions.item_collection:
         items_get_request_model = create_request_model(  # type: ignore[assignment]

@@ -26,12 +26,13 @@ from stac_fastapi.types.requests import get_base_url
 from starlette.requests import Request
 
 from extensions import facets
-from extensions.access import ACCESS, OUTSIDE_MISSION, Rights, decide, get_rights
+from extensions.access import ACCESS, DOWNLOADABLE, OUTSIDE_MISSION, Rights, decide, get_rights
 from extensions.assets.hrefs import record_signatures
 from extensions.errors import InvalidSearch
 from extensions.federation.search import Cursor, page_links
 from extensions.observability import timed
 from extensions.search.plan import SearchPlan
+from extensions.tiles import add_web_maps
 
 if TYPE_CHECKING:
     from stac_fastapi.pgstac.types.search import PgstacSearch
@@ -150,6 +151,8 @@ async def present(
         key = (feature.get("collection"), feature.get("id"))
         verdict = verdicts.get(key) or rights.verdict(str(key[0])) or OUTSIDE_MISSION  # type: ignore[arg-type]
         grants += services.hrefs.present(feature, base_url, verdict, rights)
+        if verdict == DOWNLOADABLE and "links" in feature:  # its tiles: web-map links
+            add_web_maps(feature, base_url)
         if not with_access:
             feature.get("properties", {}).pop(ACCESS, None)
     await record_signatures(services.database, grants, "item")
