@@ -1,5 +1,6 @@
-# The two set-up commands: `make run` and `make test`. Both install what is missing first
-# (`make install`) and are safe to re-run.
+# The two set-up commands: `make run` and `make test`. Both install what is missing first and
+# are safe to re-run: `make run` what running needs (`make install`), `make test` adds the test
+# tools and Chromium (`make install-test`).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,20 +9,32 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DEMO_ITEMS ?= 50000
 VIEWER := extensions/viewer/static/viewer.js
+# What the Python packages read at run time from the npm packages, copied into them.
+NPM_DATA := extensions/places/data/npm/world-atlas/package.json extensions/web/swagger-ui/package.json
 export PYTHON
 
-.PHONY: install system-packages run test lint typecheck unit stop clean messages
+.PHONY: install install-test system-packages test-packages run test lint typecheck unit stop clean messages wheel
 
-install: system-packages $(VENV)/.installed node_modules/.package-lock.json $(VIEWER)
+install: system-packages $(VENV)/.installed node_modules/.package-lock.json $(VIEWER) $(NPM_DATA)
+
+install-test: install test-packages $(VENV)/.installed-test
 
 # Checked every time (a few file tests when everything is present).
 system-packages:
-	@scripts/install-system-packages.sh
+	@scripts/install-system-packages.sh run
 
-# The virtualenv is rebuilt only when the project's dependencies change.
+test-packages:
+	@scripts/install-system-packages.sh test
+
+# The virtualenv is rebuilt only when the project's dependencies change: the runtime's first,
+# then the test tools (pyproject.toml's `dev` extra).
 $(VENV)/.installed: pyproject.toml | system-packages
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
@@ -36,6 +49,14 @@ node_modules/.package-lock.json: package.json package-lock.json | system-package
 $(VIEWER): node_modules/.package-lock.json extensions/viewer/build.mjs $(wildcard extensions/viewer/src/*)
 	npm run --silent build
 
+$(NPM_DATA) &: node_modules/.package-lock.json scripts/package-npm-data.sh
+	@scripts/package-npm-data.sh
+
+# The wheel (dist/), with its data: what a container image or another host installs.
+wheel: install
+	rm -rf build dist
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
+
 run: install
 	$(BIN)/dinamis db start
 	$(BIN)/dinamis db migrate
@@ -44,15 +65,15 @@ run: install
 
 test: lint typecheck unit
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-typecheck: install
+typecheck: install-test
 	$(BIN)/mypy
 
-unit: install
+unit: install-test
 	$(BIN)/pytest
 
 # The messages: new strings of the viewer (t("…")) and of each package's pages, mails and

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs the OS packages the product needs when they are missing: PostgreSQL with PostGIS,
-# npm (which fetches the gazetteer's data, package-lock.json), and Debian's chromium for the
-# browser tests (driven by Python Playwright, no download).
-# Idempotent: does nothing when everything is present. Debian/Ubuntu (apt) only; elsewhere it
-# says exactly what to install.
+# Installs the OS packages the product needs when they are missing.
+#   run  (make run):  Python's venv, PostgreSQL with PostGIS, npm (which fetches the gazetteer's
+#                     data and the viewer's libraries, package-lock.json)
+#   test (make test): Debian's chromium for the browser tests (driven by Python Playwright,
+#                     no download); `make test` runs `run` first
+# Idempotent: does nothing when everything is present. Debian and Ubuntu (apt) only; elsewhere
+# it says exactly what to install.
 set -euo pipefail
+
+need=${1:-run}
+case "$need" in run | test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 
 say() { printf '[install] %s\n' "$*"; }
 
@@ -26,6 +31,11 @@ has_postgis() {
 }
 
 packages=()
+if [ "$need" = test ]; then
+    [ -x /usr/bin/chromium ] || packages+=(chromium)
+    command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)  # bench/scaleout.py's balancer
+fi
+if [ "$need" = run ]; then
 # The virtualenv needs Python >= 3.11 with venv and ensurepip (Debian splits them out).
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -40,15 +50,19 @@ else
     packages+=(postgresql postgresql-contrib)
 fi
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-[ -x /usr/bin/chromium ] || packages+=(chromium)
+fi
 
 if [ ${#packages[@]} -eq 0 ]; then
-    say "Python $("$PYTHON" -c 'import platform; print(platform.python_version())'), PostgreSQL $(pg_major "$bindir") with PostGIS, npm, chromium: present"
+    if [ "$need" = run ]; then
+        say "Python $("$PYTHON" -c 'import platform; print(platform.python_version())'), PostgreSQL $(pg_major "$bindir") with PostGIS, npm: present"
+    else
+        say "chromium: present"
+    fi
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    say "missing: ${packages[*]} (PostgreSQL >= 15 with PostGIS 3, npm, chromium). Install them with your package manager, then re-run." >&2
+    say "missing: ${packages[*]} (PostgreSQL >= 15 with PostGIS 3, npm; chromium for the tests). Install them with your package manager, then re-run." >&2
     exit 1
 fi
 
@@ -70,6 +84,8 @@ apt_install() {
 say "installing ${packages[*]}"
 # Fresh machines often have empty package lists: refresh once when the first attempt fails.
 apt_install "${packages[@]}" || { $SUDO apt-get update -q && apt_install "${packages[@]}"; }
+
+[ "$need" = test ] && { say "chromium: installed"; exit 0; }
 
 # The server package decides the PostGIS package name: resolve it after PostgreSQL is in.
 if bindir=$(pg_bindir); then

@@ -33,6 +33,8 @@ db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_a
 collections_app = typer.Typer(help="The product's collections.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(collections_app, name="collections")
+settings_app = typer.Typer(help="The settings (environment variables).", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
 
 console = Console()
 err = Console(stderr=True)
@@ -157,6 +159,26 @@ def collections_load(
     with connect(database_dsn()) as conn:
         loaded = load_collections(conn, definitions)
     console.print(f"Loaded {len(loaded)} collections: {', '.join(loaded)}")
+
+
+# -- settings --------------------------------------------------------------------------------
+
+
+@settings_app.command("doc")
+def settings_doc(
+    output: Annotated[
+        Path | None, typer.Option(help="Write it there instead of printing it")
+    ] = None,
+) -> None:
+    """The configuration reference, from the settings models (docs/configuration.md)."""
+    from stac_api.settings_doc import reference
+
+    text = reference()
+    if output is None:
+        print(text, end="")  # no rich markup: the Markdown as it is
+    else:
+        output.write_text(text)
+        console.print(f"Configuration reference written to {output}.")
 
 
 # -- demo ------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from stac_fastapi.api.models import create_get_request_model
 from extensions.facets import read_terms
 from extensions.search import matching_terms
 from ingest.loader import anchor, in_cell_order, load_items
-from pgstac.db import settle_after_load
 from simulators.archive import generate_items
 from stac_api.aggregation import aggregation_extension
 from stac_api.client import DinamisClient
@@ -240,29 +239,3 @@ def test_a_load_files_each_chunk_in_cell_order() -> None:
     assert [anchor(i) for i in first] == sorted(anchor(i) for i in items[:3])
     assert [anchor(i) for i in second] == sorted(anchor(i) for i in items[3:])
     assert anchor(items[2]) == ("a", 43, -2)
-
-
-async def test_a_large_load_leaves_the_mirror_in_cell_order(
-    client: httpx.AsyncClient, database: str, demo_items: Items
-) -> None:
-    """A load that is a large share of the archive leaves the facets' mirror in cell order
-    (the rows an area's count reads share pages), vacuumed, and its counts exact."""
-    extra = list(generate_items(len(demo_items) // 5, 4242))
-    in_table = "SELECT array_agg(cell ORDER BY ctid) FROM facets.items"
-    try:
-        load_items(database, extra, mode=Methods.upsert)
-        with psycopg.connect(database) as conn:
-            cells = conn.execute(in_table).fetchone()[0]  # type: ignore[index]
-        assert cells != sorted(cells), "the test needs a load out of cell order"
-        settle_after_load(database, len(extra))
-        with psycopg.connect(database) as conn:
-            cells = conn.execute(in_table).fetchone()[0]  # type: ignore[index]
-            visible = conn.execute(
-                "SELECT relallvisible >= relpages FROM pg_class WHERE oid = 'facets.items'::regclass"
-            ).fetchone()[0]  # type: ignore[index]
-        assert cells == sorted(cells)
-        assert visible
-        await check_exact(client, database, {"bbox": ILE_DE_FRANCE})
-    finally:
-        with psycopg.connect(database) as conn:
-            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [[i["id"] for i in extra]])

@@ -1,5 +1,6 @@
 """The gazetteer's sources, read without a network: what `make install` fetched from the npm
-registry (`node_modules/`) and the boundaries file shipped in `data/`.
+registry and copied into this package (`data/npm/`, scripts/package-npm-data.sh, so that the
+wheel carries it) and the boundaries file shipped in `data/`.
 
 - `@etalab/decoupage-administratif`: the INSEE Code officiel géographique (names, codes,
   hierarchy) and legal populations (Licence Ouverte 2.0).
@@ -26,7 +27,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 HERE = Path(__file__).parent
 BOUNDARIES_FILE = HERE / "data" / "boundaries.txt.gz"
-PROJECT_ROOT = HERE.parents[1]
 DECOUPAGE = "@etalab/decoupage-administratif"
 WORLD_ATLAS = "world-atlas"
 # Coordinates of the boundaries file are rounded to 1e-4 degree (about 11 m).
@@ -38,15 +38,15 @@ KINDS = ("country", "territory", "region", "departement", "commune")
 
 
 class PlacesSettings(BaseSettings):
-    """Where `make install` put the npm packages (the project root's `node_modules/`)."""
+    """Where the gazetteer's npm packages are (copied into this package by `make install`)."""
 
     model_config = SettingsConfigDict(env_prefix="DINAMIS_PLACES_", extra="ignore")
 
-    node_modules: Path = PROJECT_ROOT / "node_modules"
+    sources: Path = HERE / "data" / "npm"
 
 
 class SourceMissing(FileNotFoundError):
-    """The set-up step (`make install`, which runs `npm ci`) has not been run."""
+    """The set-up step (`make install`: `npm ci`, then the copy into the package) has not run."""
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -149,9 +149,9 @@ class Place:
 
 
 def package_dir(name: str, settings: PlacesSettings | None = None) -> Path:
-    folder = (settings or PlacesSettings()).node_modules / name
+    folder = (settings or PlacesSettings()).sources / name.rpartition("/")[2]
     if not (folder / "package.json").is_file():
-        raise SourceMissing(f"{folder} is missing: run `make install` (npm ci) first")
+        raise SourceMissing(f"{folder} is missing: run `make install` first")
     return folder
 
 

@@ -12,8 +12,9 @@ from starlette.staticfiles import StaticFiles
 
 from extensions.web import render
 
-SWAGGER_UI = Path(__file__).resolve().parents[2] / "node_modules" / "swagger-ui-dist"
-"""Where `make install` (`npm ci`) puts Swagger UI's files."""
+SWAGGER_UI = Path(__file__).parent / "swagger-ui"
+"""Swagger UI's files, copied from the npm package by `make install`
+(scripts/package-npm-data.sh)."""
 
 
 def swagger_ui_files() -> StaticFiles:

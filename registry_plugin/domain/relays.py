@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
-from extensions.i18n import _
 from registry_plugin.domain import entities, links
 from registry_plugin.domain.accounts import PERSONAL_FIELDS, email_taken, tell
 from registry_plugin.domain.adhesions import Upload
@@ -35,7 +34,7 @@ class ConventionInfo(BaseModel):
     @classmethod
     def _signed(cls, value: date) -> date:
         if value > date.today():
-            raise ValueError(_("La date de signature ne peut pas être dans le futur."))
+            raise ValueError("La date de signature ne peut pas être dans le futur.")
         return value
 
 
@@ -49,7 +48,7 @@ class MemberAccount(ReferentInfo):
     @classmethod
     def _future(cls, value: date | None) -> date | None:
         if value is not None and value <= date.today():
-            raise ValueError(_("La date d'expiration doit être dans le futur."))
+            raise ValueError("La date d'expiration doit être dans le futur.")
         return value
 
 
@@ -58,12 +57,12 @@ async def designate(
 ) -> RelayConvention:
     """An instructor makes an adherent entity a relay partner under its signed convention."""
     if ctx.identity is None or not ctx.identity.has("instructor", "admin"):
-        raise PermissionDenied(_("Réservé à l'instance DINAMIS."))
+        raise PermissionDenied("Réservé à l'instance DINAMIS.")
     entity = await ctx.session.get(Entity, entity_id, with_for_update=True)
     if entity is None:
-        raise NotFound(_("Entité introuvable."))
+        raise NotFound("Entité introuvable.")
     if entity.status != "active":
-        raise Conflict(_("Seule une entité adhérente peut devenir partenaire relais."))
+        raise Conflict("Seule une entité adhérente peut devenir partenaire relais.")
     convention = RelayConvention(
         entity_id=entity.id,
         title=info.title,
@@ -98,23 +97,21 @@ async def convention_of(ctx: Context, entity_id: int) -> RelayConvention | None:
 
 
 async def set_relay(ctx: Context, entity_id: int, relay: bool) -> Entity:
-    """Withdraw the relay role, or give it back under the convention on file (a refusal is
-    raised before the caller commits: nothing is kept)."""
-    entity = await entities.set_relay(ctx, entity_id, relay)  # an adherent entity's only
+    """Withdraw the relay role, or give it back under the convention on file."""
     if relay and await convention_of(ctx, entity_id) is None:
         raise Conflict(
-            _("Désignez d'abord le partenaire relais avec sa convention signée (titre, date, PDF).")
+            "Désignez d'abord le partenaire relais avec sa convention signée (titre, date, PDF)."
         )
-    return entity
+    return await entities.set_relay(ctx, entity_id, relay)
 
 
 def relay_of(ctx: Context) -> int:
     """The caller's relay entity; refused to anyone else."""
     identity = ctx.identity
     if identity is None:
-        raise PermissionDenied(_("Connectez-vous."))
+        raise PermissionDenied("Connectez-vous.")
     if not identity.has("relay") or identity.entity_id is None:
-        raise PermissionDenied(_("Réservé aux référents d'un partenaire relais."))
+        raise PermissionDenied("Réservé aux référents d'un partenaire relais.")
     return identity.entity_id
 
 
@@ -129,14 +126,12 @@ async def partner_of(ctx: Context, entity_id: int) -> Entity:
     """One of the caller's partner entities (an instructor may act on any entity)."""
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound(_("Entité introuvable."))
+        raise NotFound("Entité introuvable.")
     identity = ctx.identity
     if identity is not None and identity.has("instructor", "admin"):
         return entity
     if entity.relay_id is None or entity.relay_id != relay_of(ctx):
-        raise PermissionDenied(
-            _("%(name)s n'est pas l'une de vos entités partenaires.", name=entity.name)
-        )
+        raise PermissionDenied(f"{entity.name} n'est pas l'une de vos entités partenaires.")
     return entity
 
 
@@ -145,9 +140,9 @@ async def create_member(ctx: Context, entity_id: int, info: MemberAccount) -> Ac
     a link to choose their own password, then certifies the licences themselves."""
     entity = await partner_of(ctx, entity_id)
     if entity.status != "active":
-        raise Conflict(_("L'adhésion de %(name)s n'est pas encore active.", name=entity.name))
+        raise Conflict(f"L'adhésion de {entity.name} n'est pas encore active.")
     if await email_taken(ctx, info.email):
-        raise InvalidFields({"email": _("Un compte DINAMIS existe déjà pour cette adresse.")})
+        raise InvalidFields({"email": "Un compte DINAMIS existe déjà pour cette adresse."})
     assert ctx.identity is not None
     now = datetime.now(UTC)
     account = Account(

@@ -20,7 +20,6 @@ from extensions.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from extensions.i18n import _
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import drafts, relays, statistics
 from registry_plugin.models import Entity
@@ -139,15 +138,14 @@ async def create_member(request: Request, ctx: RegistryContext) -> Response:
     async def operation(values: dict[str, Any]) -> str:
         entity_id = row_id(values.get("entity_id"))
         if entity_id is None:
-            raise InvalidFields({"entity_id": _("Choisissez l'une de vos entités partenaires.")})
+            raise InvalidFields({"entity_id": "Choisissez l'une de vos entités partenaires."})
         checked, errors = validate(relays.MemberAccount, values)
         if checked is None:
             raise InvalidFields(errors)
         account = await relays.create_member(ctx, entity_id, checked)
-        return _(
-            "Compte %(full_name)s créé : un courriel l'invite à choisir son mot de passe, "
-            "puis à certifier les licences.",
-            full_name=of(account.full_name),
+        return (
+            f"Compte {of(account.full_name)} créé : un courriel l'invite à choisir son mot "
+            "de passe, puis à certifier les licences."
         )
 
     return await act(request, ctx, "/registre/relais", operation)
@@ -169,7 +167,7 @@ async def designation_page(
 ) -> Response:
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound(_("Entité introuvable."))
+        raise NotFound("Entité introuvable.")
     context = {
         "entity": entity,
         "convention": await relays.convention_of(ctx, entity_id),
@@ -205,7 +203,7 @@ async def designate(entity_id: RowId, request: Request, ctx: RegistryContext) ->
         except ValidationError as exc:
             raise InvalidFields(field_errors(exc)) from exc
         if document is None or isinstance(document, str) or not document.filename:
-            raise InvalidFields({"document": _("Joignez la convention signée (PDF).")})
+            raise InvalidFields({"document": "Joignez la convention signée (PDF)."})
         upload = await save_convention(ctx.settings, document)
         entity = await ctx.session.get(Entity, entity_id)
         await relays.designate(ctx, entity_id, info, upload)
@@ -216,6 +214,4 @@ async def designate(entity_id: RowId, request: Request, ctx: RegistryContext) ->
         errors, status = refusal(exc)
         return await designation_page(request, ctx, entity_id, values, errors, status)
     name = entity.name if entity else ""
-    return redirect(
-        "/registre/entites", request, _("%(name)s est partenaire relais de DINAMIS.", name=name)
-    )
+    return redirect("/registre/entites", request, f"{name} est partenaire relais de DINAMIS.")
