@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PermissionDenied
+from extensions.i18n import _
 from extensions.identity import SignedIn, require_role
 from extensions.mail import OutboxMessage, masked
 from registry_plugin.domain import (
@@ -410,7 +411,7 @@ async def submit_adhesion(
         request = AdhesionRequest.model_validate(orjson.loads(adhesion))
         request.referent.check_password(verified["email"])
     except orjson.JSONDecodeError as exc:
-        raise InvalidFields({"adhesion": "Le formulaire d'adhésion doit être en JSON."}) from exc
+        raise InvalidFields({"adhesion": _("Le formulaire d'adhésion doit être en JSON.")}) from exc
     except ValueError as exc:
         errors = field_errors(exc)
         if not isinstance(exc, ValidationError):
@@ -523,9 +524,9 @@ async def adhesion_act(
 ) -> FileResponse:
     adhesion = await ctx.session.get(Adhesion, adhesion_id)
     if adhesion is None or adhesion.act_path is None:
-        raise NotFound("Pas d'acte d'adhésion pour cette demande.")
+        raise NotFound(_("Pas d'acte d'adhésion pour cette demande."))
     if not (identity.has("instructor", "admin") or identity.entity_id == adhesion.entity_id):
-        raise PermissionDenied("Cet acte appartient à une autre entité.")
+        raise PermissionDenied(_("Cet acte appartient à une autre entité."))
     return FileResponse(
         adhesion.act_path, media_type="application/pdf", filename=Path(adhesion.act_path).name
     )
@@ -542,7 +543,7 @@ async def mission_description(
     """For instructors, the entity's referent, and the referent of its partner entity."""
     mission = await ctx.session.get(Mission, mission_id)
     if mission is None or mission.description_path is None:
-        raise NotFound("Pas de fichier de description pour cette mission.")
+        raise NotFound(_("Pas de fichier de description pour cette mission."))
     partners = await ctx.session.scalars(
         select(Partnership.public_entity_id).where(
             Partnership.private_entity_id == mission.entity_id
@@ -552,7 +553,7 @@ async def mission_description(
         identity.has("referent") and identity.entity_id in {mission.entity_id, *partners}
     )
     if not allowed:
-        raise PermissionDenied("Ce fichier appartient à une autre entité.")
+        raise PermissionDenied(_("Ce fichier appartient à une autre entité."))
     return FileResponse(
         mission.description_path,
         media_type="application/pdf",
@@ -626,7 +627,7 @@ async def create_account(body: AccountCreate, ctx: RegistryContext) -> AccountPu
     verified = links.read_ticket(ctx, body.ticket, "account")
     if verified.get("entity_id") != body.entity_id:
         raise InvalidFields(
-            {"entity_id": "Cette vérification d'adresse concerne une autre entité."}
+            {"entity_id": _("Cette vérification d'adresse concerne une autre entité.")}
         )
     account = await accounts.create(
         ctx, body.entity_id, verified["email"], body, hash_password(body.password)
@@ -645,14 +646,14 @@ async def entity_accounts(
 ) -> list[AccountPublic]:
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     allowed = (
         identity.has("instructor", "admin")
         or (identity.has("referent") and identity.entity_id == entity_id)
         or (identity.has("relay") and entity.relay_id == identity.entity_id)
     )
     if not allowed:
-        raise PermissionDenied("Réservé au Référent DINAMIS de l'entité.")
+        raise PermissionDenied(_("Réservé au Référent DINAMIS de l'entité."))
     rows = await ctx.session.scalars(
         select(Account).where(Account.entity_id == entity_id).order_by(Account.id)
     )
@@ -915,10 +916,10 @@ async def relay_convention(
 ) -> FileResponse:
     """For instructors and the relay's referents."""
     if not (identity.has("instructor", "admin") or identity.entity_id == entity_id):
-        raise PermissionDenied("Cette convention appartient à une autre entité.")
+        raise PermissionDenied(_("Cette convention appartient à une autre entité."))
     convention = await relays.convention_of(ctx, entity_id)
     if convention is None:
-        raise NotFound("Pas de convention de partenariat relais pour cette entité.")
+        raise NotFound(_("Pas de convention de partenariat relais pour cette entité."))
     return FileResponse(
         convention.document_path, media_type="application/pdf", filename=convention.document_name
     )

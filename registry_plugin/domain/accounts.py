@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from extensions.i18n import _
 from registry_plugin.domain.context import Context
 from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.models import Account, AccountCertification, Entity, LegalRepresentative
@@ -64,17 +65,22 @@ async def create(
     """A new account (pending) for an adherent entity; its referent is asked to validate it."""
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None or entity.status != "active":
-        raise NotFound("Cette entité n'est pas adhérente à DINAMIS.")
+        raise NotFound(_("Cette entité n'est pas adhérente à DINAMIS."))
     errors: dict[str, str] = {}
     if request.email != verified_email:
-        errors["email"] = f"Utilisez l'adresse que vous avez vérifiée ({verified_email})."
+        errors["email"] = _(
+            "Utilisez l'adresse que vous avez vérifiée (%(verified_email)s).",
+            verified_email=verified_email,
+        )
     if await email_taken(ctx, request.email):
-        errors["email"] = "Un compte DINAMIS existe déjà pour cette adresse : connectez-vous."
+        errors["email"] = _("Un compte DINAMIS existe déjà pour cette adresse : connectez-vous.")
     certifiable = {
         lic.code: lic for lic in product_licences(await accepted(ctx.session, entity.id))
     }
     if unknown := [c for c in request.certifications if c not in certifiable]:
-        errors["certifications"] = f"Votre entité n'a pas accepté : {', '.join(unknown)}."
+        errors["certifications"] = _(
+            "Votre entité n'a pas accepté : %(value)s.", value=", ".join(unknown)
+        )
     if errors:
         raise InvalidFields(errors)
     account = pending_account(entity.id, request.email, request, password_hash, ["user"])
@@ -115,26 +121,31 @@ async def managed(ctx: Context, account_id: int) -> Account:
     """An account the caller administers: its entity's referent, its relay, or an instructor."""
     account = await ctx.session.get(Account, account_id, with_for_update=True)
     if account is None:
-        raise NotFound("Ce compte n'existe pas.")
+        raise NotFound(_("Ce compte n'existe pas."))
     identity = ctx.identity
     if identity is None:
-        raise PermissionDenied("Connectez-vous.")
+        raise PermissionDenied(_("Connectez-vous."))
     allowed = (
         identity.has("instructor", "admin")
         or (identity.has("referent") and identity.entity_id == account.entity_id)
         or (identity.has("relay") and account.entity.relay_id == identity.entity_id)
     )
     if not allowed:
-        raise PermissionDenied("Seul le Référent DINAMIS de son entité administre ce compte.")
+        raise PermissionDenied(_("Seul le Référent DINAMIS de son entité administre ce compte."))
     return account
 
 
 async def validate(ctx: Context, account_id: int, expires_on: date | None = None) -> Account:
     account = await managed(ctx, account_id)
     if account.status != "pending":
-        raise Conflict(f"Ce compte n'est pas en attente de validation (statut : {account.status}).")
+        raise Conflict(
+            _(
+                "Ce compte n'est pas en attente de validation (statut : %(status)s).",
+                status=account.status,
+            )
+        )
     if expires_on is not None and expires_on <= date.today():
-        raise InvalidFields({"expires_on": "La date d'expiration doit être dans le futur."})
+        raise InvalidFields({"expires_on": _("La date d'expiration doit être dans le futur.")})
     account.status, account.expires_on = "active", expires_on
     account.validated_at, account.validated_by_id = (
         datetime.now(UTC),
@@ -148,7 +159,12 @@ async def validate(ctx: Context, account_id: int, expires_on: date | None = None
 async def refuse(ctx: Context, account_id: int, reason: str | None = None) -> Account:
     account = await managed(ctx, account_id)
     if account.status != "pending":
-        raise Conflict(f"Ce compte n'est pas en attente de validation (statut : {account.status}).")
+        raise Conflict(
+            _(
+                "Ce compte n'est pas en attente de validation (statut : %(status)s).",
+                status=account.status,
+            )
+        )
     account.status = "refused"
     ctx.audit("account.refused", "account", account.id, reason=reason)
     await tell(ctx, account, "account_refused", reason=reason)
@@ -159,10 +175,13 @@ async def deactivate(ctx: Context, account_id: int) -> Account:
     account = await managed(ctx, account_id)
     if ctx.identity and account.id == ctx.identity.account_id:
         raise Conflict(
-            "Vous ne pouvez pas désactiver votre propre compte : transmettez d'abord le rôle de référent."
+            _(
+                "Vous ne pouvez pas désactiver votre propre compte : transmettez d'abord le "
+                "rôle de référent."
+            )
         )
     if account.status != "active":
-        raise Conflict(f"Ce compte n'est pas actif (statut : {account.status}).")
+        raise Conflict(_("Ce compte n'est pas actif (statut : %(status)s).", status=account.status))
     account.status = "deactivated"
     ctx.audit("account.deactivated", "account", account.id)
     await tell(ctx, account, "account_deactivated")
@@ -172,7 +191,7 @@ async def deactivate(ctx: Context, account_id: int) -> Account:
 async def reactivate(ctx: Context, account_id: int) -> Account:
     account = await managed(ctx, account_id)
     if account.status != "deactivated":
-        raise Conflict("Seul un compte désactivé peut être réactivé.")
+        raise Conflict(_("Seul un compte désactivé peut être réactivé."))
     account.status = "active"
     ctx.audit("account.reactivated", "account", account.id)
     return account
@@ -181,7 +200,7 @@ async def reactivate(ctx: Context, account_id: int) -> Account:
 async def set_expiry(ctx: Context, account_id: int, expires_on: date | None) -> Account:
     account = await managed(ctx, account_id)
     if expires_on is not None and expires_on <= date.today():
-        raise InvalidFields({"expires_on": "La date d'expiration doit être dans le futur."})
+        raise InvalidFields({"expires_on": _("La date d'expiration doit être dans le futur.")})
     previous, account.expires_on = account.expires_on, expires_on
     ctx.audit("account.expiry_changed", "account", account.id, before=previous, after=expires_on)
     return account
@@ -194,10 +213,10 @@ async def hand_over_referent(ctx: Context, entity_id: int, account_id: int) -> A
         identity.has("instructor", "admin")
         or (identity.has("referent") and identity.entity_id == entity_id)
     ):
-        raise PermissionDenied("Seul le Référent DINAMIS de l'entité peut transmettre son rôle.")
+        raise PermissionDenied(_("Seul le Référent DINAMIS de l'entité peut transmettre son rôle."))
     successor = await ctx.session.get(Account, account_id, with_for_update=True)
     if successor is None or successor.entity_id != entity_id or successor.status != "active":
-        raise InvalidFields({"account_id": "Choisissez un compte actif de l'entité."})
+        raise InvalidFields({"account_id": _("Choisissez un compte actif de l'entité.")})
     current = await ctx.session.scalars(
         select(Account).where(Account.entity_id == entity_id, Account.roles.contains(["referent"]))
     )
@@ -218,13 +237,13 @@ async def change_legal_representative(
         or (identity.has("referent") and identity.entity_id == entity_id)
     ):
         raise PermissionDenied(
-            "Seul le Référent DINAMIS de l'entité peut désigner son représentant légal."
+            _("Seul le Référent DINAMIS de l'entité peut désigner son représentant légal.")
         )
     rl = await ctx.session.scalar(
         select(LegalRepresentative).where(LegalRepresentative.entity_id == entity_id)
     )
     if rl is None:
-        raise NotFound("Cette entité n'a pas de représentant légal.")
+        raise NotFound(_("Cette entité n'a pas de représentant légal."))
     before = rl.email
     rl.first_name, rl.last_name, rl.function = info.first_name, info.last_name, info.function
     rl.email, rl.nationality = info.email, info.nationality
@@ -241,18 +260,18 @@ def problem(account: Account) -> str | None:
 
 def refusal(status: str, expires_on: date | None, entity_status: str) -> str | None:
     if status == "pending":
-        return "Votre compte attend la validation du Référent DINAMIS de votre entité."
+        return _("Votre compte attend la validation du Référent DINAMIS de votre entité.")
     if status == "refused":
-        return "Votre demande de compte a été refusée."
+        return _("Votre demande de compte a été refusée.")
     if status == "deactivated":
-        return "Votre compte est désactivé : contactez le Référent DINAMIS de votre entité."
+        return _("Votre compte est désactivé : contactez le Référent DINAMIS de votre entité.")
     if expires_on is not None and expires_on < date.today():
-        return (
-            f"Votre compte a expiré le {expires_on:%d/%m/%Y} : "
-            "contactez le Référent DINAMIS de votre entité."
+        return _(
+            "Votre compte a expiré le %(date)s : contactez le Référent DINAMIS de votre entité.",
+            date=f"{expires_on:%d/%m/%Y}",
         )
     if entity_status != "active":
-        return "L'adhésion de votre entité à DINAMIS n'est pas active."
+        return _("L'adhésion de votre entité à DINAMIS n'est pas active.")
     return None
 
 
@@ -261,13 +280,17 @@ async def certify(ctx: Context, codes: list[str]) -> list[str]:
     every licence the user has certified."""
     account = await ctx.session.get(Account, ctx.identity.account_id) if ctx.identity else None
     if account is None:
-        raise PermissionDenied("Connectez-vous.")
+        raise PermissionDenied(_("Connectez-vous."))
     certifiable = {
         lic.code: lic for lic in product_licences(await accepted(ctx.session, account.entity_id))
     }
     if unknown := sorted(set(codes) - set(certifiable)):
         raise InvalidFields(
-            {"certifications": f"Votre entité n'a pas accepté : {', '.join(unknown)}."}
+            {
+                "certifications": _(
+                    "Votre entité n'a pas accepté : %(value)s.", value=", ".join(unknown)
+                )
+            }
         )
     done = {c.licence.code for c in await certifications(ctx, account.id)}
     added = sorted(set(codes) - done)

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from extensions.i18n import _
 from registry_plugin.domain import acts, links
 from registry_plugin.domain.accounts import email_taken, pending_account, referents
 from registry_plugin.domain.context import Context
@@ -69,21 +70,23 @@ async def submit(
     the mission and partnership of private entities; send the RL the validation link."""
     errors: dict[str, str] = {}
     if await email_taken(ctx, referent_email):
-        errors["referent.email"] = (
+        errors["referent.email"] = _(
             "Un compte DINAMIS existe déjà pour cette adresse : connectez-vous."
         )
     flow = flow_of(request.sector.category)
     if flow == "private_rd" and description is None:
-        errors["mission.description"] = "Joignez le fichier de description de votre projet de R&D."
+        errors["mission.description"] = _(
+            "Joignez le fichier de description de votre projet de R&D."
+        )
     partner = None
     if request.partner is not None:
         partner = await ctx.session.get(Entity, request.partner.public_entity_id)
         if partner is None or partner.status != "active" or partner.activity_sector != "public":
-            errors["partner.public_entity_id"] = (
+            errors["partner.public_entity_id"] = _(
                 "Choisissez une entité publique adhérente de la liste."
             )
     if relay_id is not None and not request.avenant:
-        errors["avenant"] = "Indiquez l'avenant de partenariat signé avec l'entité partenaire."
+        errors["avenant"] = _("Indiquez l'avenant de partenariat signé avec l'entité partenaire.")
     if errors:
         raise InvalidFields(errors)
 
@@ -189,7 +192,7 @@ async def view(ctx: Context, adhesion: Adhesion) -> AdhesionView:
         select(Account).where(Account.email == adhesion.submitted_by)
     )
     if referent is None:
-        raise NotFound("Le référent de cette demande n'existe plus.")
+        raise NotFound(_("Le référent de cette demande n'existe plus."))
     partnership = await ctx.session.scalar(
         select(Partnership).where(Partnership.private_entity_id == entity.id)
     )
@@ -208,7 +211,7 @@ async def rl_request(ctx: Context, token: str) -> AdhesionView:
     link = await links.find(ctx, token, "rl_validation", consume=False)
     adhesion = await ctx.session.get(Adhesion, link.payload.get("adhesion_id"))
     if adhesion is None:
-        raise NotFound("Cette demande d'adhésion n'existe plus.")
+        raise NotFound(_("Cette demande d'adhésion n'existe plus."))
     return await view(ctx, adhesion)
 
 
@@ -218,12 +221,15 @@ async def rl_validate(ctx: Context, token: str, accepted_codes: list[str]) -> Ad
     missing = [lic for lic in request.licences if lic.code not in set(accepted_codes)]
     if missing:
         raise InvalidFields(
-            {f"accept-{lic.code}": f"Cochez « {lic.attestation} »." for lic in missing}
+            {
+                f"accept-{lic.code}": _("Cochez « %(attestation)s ».", attestation=lic.attestation)
+                for lic in missing
+            }
         )
     await links.find(ctx, token, "rl_validation", consume=True)
     adhesion, entity = request.adhesion, request.entity
     if entity.status != "awaiting_rl":
-        raise Conflict("Cette demande d'adhésion a déjà été validée.")
+        raise Conflict(_("Cette demande d'adhésion a déjà été validée."))
     rl = entity.legal_representative
     assert rl is not None
     signer = f"{rl.full_name} <{rl.email}>"
@@ -272,17 +278,17 @@ async def decide_partnership(ctx: Context, partnership_id: int, validate: bool) 
     """The public entity's referent validates or refuses working with the contractor."""
     partnership = await ctx.session.get(Partnership, partnership_id, with_for_update=True)
     if partnership is None:
-        raise NotFound("Ce partenariat n'existe pas.")
+        raise NotFound(_("Ce partenariat n'existe pas."))
     identity = ctx.identity
     if identity is None or not (
         identity.has("instructor", "admin")
         or (identity.has("referent") and identity.entity_id == partnership.public_entity_id)
     ):
         raise PermissionDenied(
-            "Seul le Référent DINAMIS de l'entité publique partenaire peut décider."
+            _("Seul le Référent DINAMIS de l'entité publique partenaire peut décider.")
         )
     if partnership.status != "pending":
-        raise Conflict("Ce partenariat a déjà été traité.")
+        raise Conflict(_("Ce partenariat a déjà été traité."))
     partnership.status = "validated" if validate else "refused"
     partnership.decided_at = datetime.now(UTC)
     partnership.decided_by_id = identity.account_id
@@ -294,7 +300,7 @@ async def decide_partnership(ctx: Context, partnership_id: int, validate: bool) 
     if not validate:
         entity.status = "rejected"
         adhesion.decision, adhesion.decided_at = "rejected", datetime.now(UTC)
-        adhesion.reason = f"Partenariat refusé par {partnership.public_entity.name}."
+        adhesion.reason = _("Partenariat refusé par %(name)s.", name=partnership.public_entity.name)
         await ctx.session.refresh(entity, ["legal_representative"])
         if entity.legal_representative:
             recipients.append(entity.legal_representative.email)
@@ -314,19 +320,22 @@ async def instruct(
     or reject, with a reason, an adhesion awaiting instruction."""
     identity = ctx.identity
     if identity is None or not identity.has("instructor", "admin"):
-        raise PermissionDenied("L'instruction des adhésions est réservée à l'instance DINAMIS.")
+        raise PermissionDenied(_("L'instruction des adhésions est réservée à l'instance DINAMIS."))
     adhesion = await ctx.session.get(Adhesion, adhesion_id, with_for_update=True)
     if adhesion is None:
-        raise NotFound("Cette demande d'adhésion n'existe pas.")
+        raise NotFound(_("Cette demande d'adhésion n'existe pas."))
     entity = adhesion.entity
     if entity.status != "awaiting_instruction":
         raise Conflict(
-            f"Cette demande n'est pas en attente d'instruction (statut : {entity.status})."
+            _(
+                "Cette demande n'est pas en attente d'instruction (statut : %(status)s).",
+                status=entity.status,
+            )
         )
     reason = (reason or "").strip() or None
     if not accept and (reason is None or len(reason) < 10):
         raise InvalidFields(
-            {"reason": "Expliquez le refus en quelques mots (10 caractères au moins)."}
+            {"reason": _("Expliquez le refus en quelques mots (10 caractères au moins).")}
         )
     now = datetime.now(UTC)
     referent = await ctx.session.scalar(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from extensions.i18n import _
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Account, Entity, Mission, Partnership
 
@@ -60,7 +61,7 @@ async def search(ctx: Context, query: str = "", page: int = 1, public_only: bool
 
 def require_instructor(ctx: Context) -> None:
     if ctx.identity is None or not ctx.identity.has("instructor", "admin"):
-        raise PermissionDenied("Réservé à l'instance DINAMIS.")
+        raise PermissionDenied(_("Réservé à l'instance DINAMIS."))
 
 
 async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
@@ -68,16 +69,16 @@ async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
     kept, marked merged, for the record."""
     require_instructor(ctx)
     if source_id == target_id:
-        raise InvalidFields({"target_id": "Choisissez une autre entité."})
+        raise InvalidFields({"target_id": _("Choisissez une autre entité.")})
     source, target = (
         await ctx.session.get(Entity, source_id),
         await ctx.session.get(Entity, target_id),
     )
     if source is None or target is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     if source.status == "merged" or target.status != "active":
         raise Conflict(
-            "Fusion impossible : la cible doit être active et la source pas déjà fusionnée."
+            _("Fusion impossible : la cible doit être active et la source pas déjà fusionnée.")
         )
     await ctx.session.execute(
         update(Account).where(Account.entity_id == source.id).values(entity_id=target.id)
@@ -102,7 +103,12 @@ async def group(ctx: Context, super_entity_id: int, member_ids: list[int]) -> li
         member = await ctx.session.get(Entity, member_id)
         if member is None or member.id == super_entity_id:
             raise InvalidFields(
-                {"member_ids": f"Entité {member_id} : choisissez d'autres entités que le groupe."}
+                {
+                    "member_ids": _(
+                        "Entité %(member_id)s : choisissez d'autres entités que le groupe.",
+                        member_id=member_id,
+                    )
+                }
             )
         member.super_entity_id = super_entity_id
         members.append(member)
@@ -114,9 +120,9 @@ async def set_relay(ctx: Context, entity_id: int, relay: bool) -> Entity:
     require_instructor(ctx)
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     if relay and entity.status != "active":
-        raise Conflict("Seule une entité adhérente peut devenir partenaire relais.")
+        raise Conflict(_("Seule une entité adhérente peut devenir partenaire relais."))
     entity.is_relay = relay
     ctx.audit("entity.relay_changed", "entity", entity.id, relay=relay)
     return entity

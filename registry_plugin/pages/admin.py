@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from extensions.i18n import N_, _
 from extensions.mail import OutboxMessage, masked
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, entities
@@ -26,19 +27,19 @@ from registry_plugin.web import RegistryContext
 router = page_router(prefix="/registre")
 
 ENTITY_STATUS = {
-    "awaiting_rl": "En attente du représentant légal",
-    "awaiting_partner": "En attente de l'entité partenaire",
-    "awaiting_instruction": "En attente d'instruction",
-    "active": "Adhérente",
-    "rejected": "Refusée",
-    "deactivated": "Désactivée",
-    "merged": "Fusionnée",
+    "awaiting_rl": N_("En attente du représentant légal"),
+    "awaiting_partner": N_("En attente de l'entité partenaire"),
+    "awaiting_instruction": N_("En attente d'instruction"),
+    "active": N_("Adhérente"),
+    "rejected": N_("Refusée"),
+    "deactivated": N_("Désactivée"),
+    "merged": N_("Fusionnée"),
 }
 ACCOUNT_STATUS = {
-    "pending": "En attente de validation",
-    "active": "Actif",
-    "refused": "Refusé",
-    "deactivated": "Désactivé",
+    "pending": N_("En attente de validation"),
+    "active": N_("Actif"),
+    "refused": N_("Refusé"),
+    "deactivated": N_("Désactivé"),
 }
 LABELS = {
     "entity_status": ENTITY_STATUS,
@@ -55,7 +56,7 @@ def parse_date(value: Any, field: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidFields({field: "Date attendue au format JJ/MM/AAAA."}) from exc
+        raise InvalidFields({field: _("Date attendue au format JJ/MM/AAAA.")}) from exc
 
 
 async def act(
@@ -85,14 +86,14 @@ async def managed_entity(ctx: RegistryContext, request: Request, entity_id: int 
     identity = identity_of(request)
     entity = await ctx.session.get(Entity, entity_id or identity.entity_id)
     if entity is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     allowed = (
         identity.has("instructor", "admin")
         or (identity.has("referent") and identity.entity_id == entity.id)
         or (identity.has("relay") and entity.relay_id == identity.entity_id)
     )
     if not allowed:
-        raise PermissionDenied("Cette page est réservée au Référent DINAMIS de l'entité.")
+        raise PermissionDenied(_("Cette page est réservée au Référent DINAMIS de l'entité."))
     return entity
 
 
@@ -146,7 +147,7 @@ async def account_action(
 ) -> Response:
     account = await ctx.session.get(Account, account_id)
     if account is None:
-        raise NotFound("Ce compte n'existe pas.")
+        raise NotFound(_("Ce compte n'existe pas."))
 
     async def operation(values: dict[str, Any]) -> str:
         name = account.full_name
@@ -154,21 +155,21 @@ async def account_action(
             await accounts.validate(
                 ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
             )
-            return f"Compte {of(name)} validé."
+            return _("Compte %(name)s validé.", name=of(name))
         if action == "refuser":
             await accounts.refuse(ctx, account_id, str(values.get("reason", "")).strip() or None)
-            return f"Compte {of(name)} refusé."
+            return _("Compte %(name)s refusé.", name=of(name))
         if action == "desactiver":
             await accounts.deactivate(ctx, account_id)
-            return f"Compte {of(name)} désactivé."
+            return _("Compte %(name)s désactivé.", name=of(name))
         if action == "reactiver":
             await accounts.reactivate(ctx, account_id)
-            return f"Compte {of(name)} réactivé."
+            return _("Compte %(name)s réactivé.", name=of(name))
         if action == "expiration":
             await accounts.set_expiry(
                 ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
             )
-            return f"Date d'expiration du compte {of(name)} enregistrée."
+            return _("Date d'expiration du compte %(name)s enregistrée.", name=of(name))
         raise NotFound("Action inconnue.")
 
     return await act(request, ctx, entity_url(account.entity_id), operation)
@@ -182,12 +183,16 @@ async def partnership_action(
         raise NotFound("Action inconnue.")
     partnership = await ctx.session.get(Partnership, partnership_id)
     if partnership is None:
-        raise NotFound("Ce partenariat n'existe pas.")
+        raise NotFound(_("Ce partenariat n'existe pas."))
 
     async def operation(values: dict[str, Any]) -> str:
         await adhesions.decide_partnership(ctx, partnership_id, decision == "valider")
         outcome = "validé" if decision == "valider" else "refusé"
-        return f"Partenariat avec {partnership.private_entity.name} {outcome}."
+        return _(
+            "Partenariat avec %(name)s %(outcome)s.",
+            name=partnership.private_entity.name,
+            outcome=outcome,
+        )
 
     return await act(request, ctx, entity_url(partnership.public_entity_id), operation)
 
@@ -197,9 +202,12 @@ async def hand_over(entity_id: RowId, request: Request, ctx: RegistryContext) ->
     async def operation(values: dict[str, Any]) -> str:
         chosen = row_id(values.get("account_id"))
         if chosen is None:
-            raise InvalidFields({"account_id": "Choisissez un compte actif de l'entité."})
+            raise InvalidFields({"account_id": _("Choisissez un compte actif de l'entité.")})
         successor = await accounts.hand_over_referent(ctx, entity_id, chosen)
-        return f"{successor.full_name} est désormais Référent DINAMIS de l'entité."
+        return _(
+            "%(full_name)s est désormais Référent DINAMIS de l'entité.",
+            full_name=successor.full_name,
+        )
 
     identity = identity_of(request)
     back = entity_url(entity_id) if identity.has("instructor", "admin") else "/compte"
@@ -215,7 +223,9 @@ async def legal_representative(
         if checked is None:
             raise InvalidFields(errors)
         rl = await accounts.change_legal_representative(ctx, entity_id, checked)
-        return f"{rl.full_name} est désormais le représentant légal de l'entité."
+        return _(
+            "%(full_name)s est désormais le représentant légal de l'entité.", full_name=rl.full_name
+        )
 
     return await act(request, ctx, entity_url(entity_id), operation)
 
@@ -225,7 +235,7 @@ async def legal_representative(
 
 def require_instructor(request: Request) -> None:
     if not identity_of(request).has("instructor", "admin"):
-        raise PermissionDenied("Cette page est réservée à l'instance DINAMIS.")
+        raise PermissionDenied(_("Cette page est réservée à l'instance DINAMIS."))
 
 
 @router.get("/instruction")
@@ -247,7 +257,7 @@ async def instruction_detail(
     require_instructor(request)
     adhesion = await ctx.session.get(Adhesion, adhesion_id)
     if adhesion is None:
-        raise NotFound("Cette demande d'adhésion n'existe pas.")
+        raise NotFound(_("Cette demande d'adhésion n'existe pas."))
     request_view = await adhesions.view(ctx, adhesion)
     context = {
         "view": request_view,
@@ -272,11 +282,11 @@ async def instruct(
         reason = str(values.get("reason", ""))
         decided = await adhesions.instruct(ctx, adhesion_id, decision == "accepter", reason)
         outcome = (
-            "acceptée : l'acte d'adhésion est envoyé"
+            _("acceptée : l'acte d'adhésion est envoyé")
             if decided.decision == "accepted"
             else "rejetée"
         )
-        return f"Adhésion {of(decided.entity.name)} {outcome}."
+        return _("Adhésion %(name)s %(outcome)s.", name=of(decided.entity.name), outcome=outcome)
 
     return await act(request, ctx, f"/registre/instruction/{adhesion_id}", operation)
 
@@ -347,7 +357,7 @@ async def entity_list(
 def chosen_id(values: dict[str, Any], field: str) -> int:
     chosen = row_id(values.get(field))
     if chosen is None:
-        raise InvalidFields({field: "Choisissez une entité de la liste."})
+        raise InvalidFields({field: _("Choisissez une entité de la liste.")})
     return chosen
 
 
@@ -359,7 +369,7 @@ async def merge_confirmation(
     require_instructor(request)
     source, target = await ctx.session.get(Entity, entity_id), await ctx.session.get(Entity, into)
     if source is None or target is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     counted = {
         "accounts": select(func.count()).where(Account.entity_id == source.id),
         "missions": select(func.count()).where(Mission.entity_id == source.id),
@@ -384,19 +394,19 @@ async def entity_action(
     async def operation(values: dict[str, Any]) -> str:
         if action == "fusionner":
             target = await entities.merge(ctx, entity_id, chosen_id(values, "into"))
-            return f"Entité fusionnée dans {target.name}."
+            return _("Entité fusionnée dans %(name)s.", name=target.name)
         if action == "regrouper":
             members = values.get("member_ids", [])
             members = [members] if isinstance(members, str) else members
             chosen = [row_id(m) for m in members]
             if not chosen or None in chosen:
-                raise InvalidFields({"member_ids": "Choisissez les entités membres."})
+                raise InvalidFields({"member_ids": _("Choisissez les entités membres.")})
             grouped = await entities.group(ctx, entity_id, [m for m in chosen if m is not None])
-            return f"{len(grouped)} entité(s) regroupée(s)."
+            return _("%(grouped)s entité(s) regroupée(s).", grouped=len(grouped))
         if action == "relais":
             relay = values.get("relay") == "on"
             entity = await set_relay(ctx, entity_id, relay)
-            return f"{entity.name} {'est' if relay else 'n’est plus'} partenaire relais."
+            return f"{entity.name} {'est' if relay else _('n’est plus')} partenaire relais."
         raise NotFound("Action inconnue.")
 
     return await act(request, ctx, "/registre/entites", operation)
