@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from extensions.i18n import N_, _
 from registry_plugin.security import password_problems
 from registry_plugin.vocabulary import (
     CATEGORIES,
@@ -71,20 +72,20 @@ Phone = Annotated[
 
 def _same_email(value: str, info: ValidationInfo) -> str:
     if "email" in info.data and value != info.data["email"]:
-        raise ValueError("Les deux adresses e-mail ne sont pas identiques.")
+        raise ValueError(_("Les deux adresses e-mail ne sont pas identiques."))
     return value
 
 
 def _same_password(value: str, info: ValidationInfo) -> str:
     """Checked with the other fields (a model check would wait until they are all right)."""
     if "password" in info.data and value != info.data["password"]:
-        raise ValueError("Les deux mots de passe ne sont pas identiques.")
+        raise ValueError(_("Les deux mots de passe ne sont pas identiques."))
     return value
 
 
 def _country(value: str) -> str:
     if value not in countries():
-        raise ValueError("Choisissez un pays de la liste.")
+        raise ValueError(_("Choisissez un pays de la liste."))
     return value
 
 
@@ -115,7 +116,7 @@ class EntityInfo(Step):
     @classmethod
     def french_postal_code(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("nationality") == "France" and not (value.isdigit() and len(value) == 5):
-            raise ValueError("Un code postal français a 5 chiffres.")
+            raise ValueError(_("Un code postal français a 5 chiffres."))
         return value
 
 
@@ -131,14 +132,14 @@ class Sector(Step):
     @classmethod
     def known_domain(cls, value: str) -> str:
         if value not in INTEREST_DOMAINS:
-            raise ValueError("Choisissez un domaine de la liste.")
+            raise ValueError(_("Choisissez un domaine de la liste."))
         return value
 
     @field_validator("category")
     @classmethod
     def known_category(cls, value: str) -> str:
         if value not in CATEGORIES:
-            raise ValueError("Choisissez une catégorie éligible de la liste.")
+            raise ValueError(_("Choisissez une catégorie éligible de la liste."))
         return value
 
     @model_validator(mode="after")
@@ -146,7 +147,7 @@ class Sector(Step):
         private = self.category in PRIVATE_CATEGORIES
         if private != (self.activity_sector == "private"):
             raise ValueError(
-                "category: Cette catégorie ne correspond pas au secteur d'activité choisi."
+                _("category: Cette catégorie ne correspond pas au secteur d'activité choisi.")
             )
         return self
 
@@ -160,13 +161,13 @@ class SensorPeriod(Step):
     @classmethod
     def known_sensor(cls, value: str) -> str:
         if value not in SENSORS:
-            raise ValueError("Choisissez un capteur de la liste.")
+            raise ValueError(_("Choisissez un capteur de la liste."))
         return value
 
     @model_validator(mode="after")
     def ordered(self) -> Self:
         if self.valid_to < self.valid_from:
-            raise ValueError("valid_to: La fin de période précède son début.")
+            raise ValueError(_("valid_to: La fin de période précède son début."))
         return self
 
 
@@ -185,11 +186,11 @@ class MissionInfo(Step):
     @model_validator(mode="after")
     def consistent(self) -> Self:
         if self.valid_to < self.valid_from:
-            raise ValueError("valid_to: La fin de la période de validité précède son début.")
+            raise ValueError(_("valid_to: La fin de la période de validité précède son début."))
         if self.north <= self.south:
-            raise ValueError("north: Le nord doit être au-dessus du sud.")
+            raise ValueError(_("north: Le nord doit être au-dessus du sud."))
         if self.east <= self.west:
-            raise ValueError("east: L'est doit être à droite de l'ouest.")
+            raise ValueError(_("east: L'est doit être à droite de l'ouest."))
         return self
 
     @property
@@ -229,7 +230,12 @@ class NewPassword(Step):
 
     def check_password(self, email: str) -> None:
         if problems := password_problems(self.password, email):
-            raise ValueError("password: Le mot de passe doit avoir " + ", ".join(problems) + ".")
+            raise ValueError(
+                _(
+                    "password: Le mot de passe doit avoir %(problems)s.",
+                    problems=", ".join(problems),
+                )
+            )
 
 
 class ReferentInfo(Person):
@@ -262,9 +268,9 @@ class AdhesionForm(BaseModel):
     def steps_of_the_flow(self) -> Self:
         category = self.sector.category
         if category in PRIVATE_CATEGORIES and self.mission is None:
-            raise ValueError("mission: Une entité privée décrit sa mission.")
+            raise ValueError(_("mission: Une entité privée décrit sa mission."))
         if category == "private_contractor" and self.partner is None:
-            raise ValueError("partner: Choisissez l'entité publique partenaire.")
+            raise ValueError(_("partner: Choisissez l'entité publique partenaire."))
         return self
 
 
@@ -306,21 +312,21 @@ class AccountRequest(AccountInfo, NewPassword):
 # -- French messages for the pages ---------------------------------------------------------
 
 MESSAGES = {
-    "missing": "Ce champ est obligatoire.",
-    "string_too_short": "Ce champ est obligatoire.",
-    "string_too_long": "Ce texte est trop long.",
-    "string_pattern_mismatch": "Ce format n'est pas valide.",
-    "literal_error": "Choisissez une valeur de la liste.",
-    "date_from_datetime_parsing": "Date attendue au format JJ/MM/AAAA.",
-    "date_parsing": "Date attendue au format JJ/MM/AAAA.",
-    "date_type": "Date attendue au format JJ/MM/AAAA.",
-    "float_parsing": "Nombre attendu (degrés décimaux, par exemple 43.61).",
-    "float_type": "Nombre attendu.",
-    "int_parsing": "Choisissez une valeur de la liste.",
-    "greater_than_equal": "Valeur hors limites.",
-    "less_than_equal": "Valeur hors limites.",
-    "greater_than": "Choisissez une valeur de la liste.",
-    "too_short": "Ajoutez au moins un élément.",
+    "missing": N_("Ce champ est obligatoire."),
+    "string_too_short": N_("Ce champ est obligatoire."),
+    "string_too_long": N_("Ce texte est trop long."),
+    "string_pattern_mismatch": N_("Ce format n'est pas valide."),
+    "literal_error": N_("Choisissez une valeur de la liste."),
+    "date_from_datetime_parsing": N_("Date attendue au format JJ/MM/AAAA."),
+    "date_parsing": N_("Date attendue au format JJ/MM/AAAA."),
+    "date_type": N_("Date attendue au format JJ/MM/AAAA."),
+    "float_parsing": N_("Nombre attendu (degrés décimaux, par exemple 43.61)."),
+    "float_type": N_("Nombre attendu."),
+    "int_parsing": N_("Choisissez une valeur de la liste."),
+    "greater_than_equal": N_("Valeur hors limites."),
+    "less_than_equal": N_("Valeur hors limites."),
+    "greater_than": N_("Choisissez une valeur de la liste."),
+    "too_short": N_("Ajoutez au moins un élément."),
 }
 
 
@@ -336,7 +342,7 @@ def field_errors(error: ValidationError | ValueError) -> dict[str, str]:
         if item["type"] == "value_error":
             text = message.removeprefix("Value error, ")
             if "email" in message.casefold() and ":" not in text.split(" ")[0]:
-                found[".".join(location) or "email"] = "Adresse e-mail invalide."
+                found[".".join(location) or "email"] = _("Adresse e-mail invalide.")
                 continue
             for key, value in _split_message(text).items():
                 field = ".".join([*location, key] if key != "__all__" else location) or "__all__"
@@ -346,7 +352,7 @@ def field_errors(error: ValidationError | ValueError) -> dict[str, str]:
         kind = item["type"]
         if kind in ("too_short", "too_long") and isinstance(item.get("input"), str):
             kind = f"string_{kind}"  # a text constrained after a validator that strips it
-        found.setdefault(field, MESSAGES.get(kind, message))
+        found.setdefault(field, _(MESSAGES[kind]) if kind in MESSAGES else message)
     return found
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import UploadFile
 
 from extensions.errors import PayloadTooLarge, UnsupportedMediaType
+from extensions.i18n import N_, _
 from registry_plugin.domain.adhesions import Upload
 from registry_plugin.settings import RegistrySettings
 
@@ -16,20 +17,20 @@ if TYPE_CHECKING:
     from extensions.settings import Settings
 
 CHUNK = 1024 * 1024
-DESCRIPTION = "Le fichier de description"
-CONVENTION = "La convention"
+DESCRIPTION = N_("Le fichier de description")
+CONVENTION = N_("La convention")
 
 
 def description_file(settings: Settings) -> tuple[int, str]:
     """The descriptions accepted (`accepts_file`), and the refusal of a larger one."""
     max_mb = settings.plugin(RegistrySettings).upload_max_mb
-    return max_mb * 2**20, f"{DESCRIPTION} dépasse {max_mb} Mo."
+    return max_mb * 2**20, _("%(what)s dépasse %(max_mb)s Mo.", what=_(DESCRIPTION), max_mb=max_mb)
 
 
 def convention_file(settings: Settings) -> tuple[int, str]:
     """The relay conventions accepted (`accepts_file`), and the refusal of a larger one."""
     max_mb = settings.plugin(RegistrySettings).upload_max_mb
-    return max_mb * 2**20, f"{CONVENTION} dépasse {max_mb} Mo."
+    return max_mb * 2**20, _("%(what)s dépasse %(max_mb)s Mo.", what=_(CONVENTION), max_mb=max_mb)
 
 
 async def save_description(settings: RegistrySettings, file: UploadFile) -> Upload:
@@ -45,7 +46,7 @@ async def save_pdf(settings: RegistrySettings, file: UploadFile, folder: str, wh
     limit = settings.upload_max_mb * 2**20
     head = await file.read(5)
     if head != b"%PDF-":
-        raise UnsupportedMediaType(f"{what} doit être un PDF.")
+        raise UnsupportedMediaType(_("%(what)s doit être un PDF.", what=_(what)))
     directory = settings.files_root / folder
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{secrets.token_hex(12)}.pdf"
@@ -56,7 +57,13 @@ async def save_pdf(settings: RegistrySettings, file: UploadFile, folder: str, wh
             while chunk := await file.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise PayloadTooLarge(f"{what} dépasse {settings.upload_max_mb} Mo.")
+                    raise PayloadTooLarge(
+                        _(
+                            "%(what)s dépasse %(upload_max_mb)s Mo.",
+                            what=_(what),
+                            upload_max_mb=settings.upload_max_mb,
+                        )
+                    )
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)

@@ -4,6 +4,8 @@ cookie, then Accept-Language, French otherwise)."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import httpx
@@ -12,6 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from tests.registry import DEMO_PASSWORD, mails, unique
+
 ROOT = Path(__file__).parents[1]
 CATALOGUES = {
     "extensions/web/locales": ["extensions", "stac_api"],
@@ -19,6 +23,8 @@ CATALOGUES = {
     "ordering_plugin/locales": ["ordering_plugin"],
 }
 """Each catalogue and the packages whose strings it translates (as `make messages`)."""
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+BRUCE = "bruce.wayne@formation.example"
 
 
 def marked(folders: list[str]) -> set[str]:
@@ -37,15 +43,15 @@ def marked(folders: list[str]) -> set[str]:
 def test_every_marked_string_has_its_english(locales: str) -> None:
     with (ROOT / locales / "en" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         english = {
-            (m.id if isinstance(m.id, str) else m.id[0]): m.string
+            (m.id if isinstance(m.id, str) else m.id[0]): (
+                [m.string] if isinstance(m.string, str) else list(m.string or [])
+            )
             for m in read_po(handle)
             if m.id and not m.fuzzy
         }
     used = marked(CATALOGUES[locales])
     assert used, locales
-    untranslated = sorted(
-        s for s in used if not english.get(s) or not all(english[s]) or english[s] == ("", "")
-    )
+    untranslated = sorted(s for s in used if not english.get(s) or not all(english[s]))
     assert not untranslated, f"no English in {locales} (run `make messages`): {untranslated}"
 
 
@@ -87,3 +93,61 @@ async def test_the_switch_is_remembered_on_every_page(pages: httpx.AsyncClient) 
     back = await pages.get("/portail?lang=fr", headers={"Accept-Language": "en"})
     assert '<html lang="fr">' in back.text
     assert '<html lang="fr">' in (await pages.get("/connexion")).text
+
+
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
+
+
+async def test_registry_pages_errors_and_api_messages_in_english(
+    pages: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    sign_in = (await pages.get("/connexion", headers=ENGLISH)).text
+    assert "Forgotten password?" in sign_in and "Mot de passe" not in sign_in
+    portal = (await pages.get("/portail", headers=ENGLISH)).text
+    assert "Membership portal" in portal or "Welcome to the membership" in portal
+    # A wrong value in the address: the error page says what is wrong, in English.
+    wrong = await pages.get("/portail?page=0", headers=ENGLISH)
+    assert wrong.status_code == 400
+    assert "the parameter “page”: at least 1" in html.unescape(wrong.text)
+    # The API's {code, description} too; French without a choice.
+    refused = await client.post(
+        "/auth/token", data={"username": "nobody@example.org", "password": "x"}, headers=ENGLISH
+    )
+    assert refused.status_code == 401
+    assert refused.json()["description"] == "Wrong e-mail address or password."
+    french = await client.post(
+        "/auth/token", data={"username": "nobody@example.org", "password": "x"}
+    )
+    assert french.json()["description"] == "Adresse e-mail ou mot de passe incorrect."
+
+
+async def test_ordering_pages_in_english_by_the_switch(pages: httpx.AsyncClient) -> None:
+    signed = await pages.post("/auth/token", data={"username": BRUCE, "password": DEMO_PASSWORD})
+    token = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    await pages.get("/portail?lang=en")  # the switch, remembered in the cookie
+    desk = html.unescape((await pages.get("/commandes", headers=token)).text)
+    assert "Imagery requests" in desk and "Demandes d'imagerie" not in desk
+    new = html.unescape((await pages.get("/commandes/projets/nouveau", headers=token)).text)
+    assert "Project type" in new and "Scientific research" in new and "Forest" in new
+    assert "Recherche scientifique" not in new
+
+
+@pytest.mark.parametrize(
+    ("lang", "subject"),
+    [
+        ("en", "DINAMIS — verification of your e-mail address"),
+        ("fr", "DINAMIS — vérification de votre adresse e-mail"),
+    ],
+)
+async def test_a_mail_to_the_reader_is_in_their_language(
+    pages: httpx.AsyncClient, client: httpx.AsyncClient, lang: str, subject: str
+) -> None:
+    address = unique("lang")
+    token = CSRF.search((await pages.get(f"/portail/verification?lang={lang}")).text)
+    assert token
+    sent = await pages.post(
+        "/portail/verification", data={"csrf_token": token.group(1), "email": address}
+    )
+    assert sent.status_code == 200, sent.text
+    (mail,) = await mails(client, address)
+    assert mail["subject"] == subject

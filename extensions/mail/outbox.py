@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions.database import Base
+from extensions.i18n import DEFAULT, speaking
 from extensions.mail.seal import MailSeal, masked
 from extensions.mail.settings import MailSettings
 from extensions.services import job_services
@@ -48,10 +49,12 @@ class OutboxMessage(Base):
 
 
 def render_mail(
-    environment: Environment, template: str, context: dict[str, Any]
+    environment: Environment, template: str, context: dict[str, Any], lang: str = DEFAULT
 ) -> tuple[str, str]:
-    """A mail template's subject (its first line, `Objet : …`) and body (the rest)."""
-    text = environment.get_template(f"mails/{template}.txt").render(**context).lstrip()
+    """A mail template's subject (its first line, `Objet : …`) and body (the rest), in the
+    recipient's language (French unless known)."""
+    with speaking(lang):
+        text = environment.get_template(f"mails/{template}.txt").render(**context).lstrip()
     first, _, body = text.partition("\n")
     if not first.startswith("Objet :"):
         raise ValueError(f"mails/{template}.txt must start with 'Objet : '")
@@ -66,10 +69,11 @@ async def queue_mail(
     context: dict[str, Any],
     attachments: list[Path] | None = None,
     reference: str | None = None,
+    lang: str = DEFAULT,
 ) -> OutboxMessage:
     """Add a message to the outbox within the caller's transaction; after the commit,
     `defer_delivery` (or the periodic sweep) sends it."""
-    subject, body = render_mail(environment, template, context)
+    subject, body = render_mail(environment, template, context, lang)
     message = OutboxMessage(
         recipients=sorted(set(recipients)),
         subject=subject,
@@ -100,11 +104,14 @@ class Mailing:
         context: dict[str, Any],
         attachments: list[Path] | None = None,
         reference: str | None = None,
+        lang: str = DEFAULT,
     ) -> None:
+        """Queue a mail in `lang`: French, unless the recipient's language is known (the
+        reader's own, for a mail to the person acting)."""
         if self.mails is None:
             return
         message = await queue_mail(
-            self.session, self.mails, recipients, template, context, attachments, reference
+            self.session, self.mails, recipients, template, context, attachments, reference, lang
         )
         self._queued.append(message.id)
 

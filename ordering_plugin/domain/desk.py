@@ -232,7 +232,7 @@ class Desk(Mailing):
             window = (parse_time(times[0]), parse_time(times[-1]))
         else:
             if body.datetime is None:
-                raise InvalidFields({"datetime": WINDOW_MISSING})
+                raise InvalidFields({"datetime": _(WINDOW_MISSING)})
             geometry = area_of(body.geometry, body.bbox)
             window = interval(body.datetime)
             tasking_window(*window)
@@ -342,7 +342,7 @@ class Desk(Mailing):
                 geometry = area_of(body.geometry, body.bbox).intersection(footprints)
         else:
             if body.datetime is None:
-                raise InvalidFields({"datetime": WINDOW_MISSING})
+                raise InvalidFields({"datetime": _(WINDOW_MISSING)})
             geometry = area_of(body.geometry, body.bbox)
             request.window_start, request.window_end = interval(body.datetime)
             tasking_window(request.window_start, request.window_end)

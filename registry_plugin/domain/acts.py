@@ -15,6 +15,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from extensions.i18n import DEFAULT, N_, _, speaking
 from registry_plugin.models import Account, Adhesion, Entity, EntityAcceptance, Licence
 from registry_plugin.vocabulary import CATEGORIES
 
@@ -22,7 +23,7 @@ STYLES = getSampleStyleSheet()
 
 
 def _paris(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%d/%m/%Y à %H:%M:%S UTC")
+    return moment.astimezone(UTC).strftime(_("%d/%m/%Y à %H:%M:%S UTC"))
 
 
 def _table(rows: list[list[str]], widths: list[float]) -> Table:
@@ -44,7 +45,10 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
 def address_line(entity: Entity) -> str:
     line = f"{entity.address}, {entity.postal_code} {entity.city}"
     if entity.parent_establishment:
-        line += f" — établissement de rattachement : {entity.parent_establishment}"
+        line += _(
+            " — établissement de rattachement : %(parent_establishment)s",
+            parent_establishment=entity.parent_establishment,
+        )
     return line
 
 
@@ -54,14 +58,27 @@ def adhesion_act(
     referent: Account,
     acceptances: list[EntityAcceptance],
     decided_at: datetime,
+    lang: str = DEFAULT,
 ) -> bytes:
-    """The timestamped act: entity, RL, RD, and each accepted licence with its version and time."""
+    """The timestamped act: entity, RL, RD, and each accepted licence with its version and time;
+    in French, the language of the act, unless `lang` says otherwise."""
+    with speaking(lang):
+        return _adhesion_act(adhesion, entity, referent, acceptances, decided_at)
+
+
+def _adhesion_act(
+    adhesion: Adhesion,
+    entity: Entity,
+    referent: Account,
+    acceptances: list[EntityAcceptance],
+    decided_at: datetime,
+) -> bytes:
     rl = entity.legal_representative
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        title=f"Acte d'adhésion DINAMIS — {entity.name}",
+        title=_("Acte d'adhésion DINAMIS — %(name)s", name=entity.name),
         author="DINAMIS",
         leftMargin=2 * cm,
         rightMargin=2 * cm,
@@ -70,26 +87,32 @@ def adhesion_act(
     )
     number = f"ADH-{decided_at.year}-{adhesion.id:05d}"
     story = [
-        Paragraph("Acte d'adhésion au dispositif DINAMIS", STYLES["Title"]),
+        Paragraph(_("Acte d'adhésion au dispositif DINAMIS"), STYLES["Title"]),
         Paragraph(
-            "Dispositif Institutionnel National d'Approvisionnement Mutualisé en Imagerie Satellitaire",
+            _(
+                "Dispositif Institutionnel National d'Approvisionnement Mutualisé en Imagerie Satellitaire"
+            ),
             STYLES["Italic"],
         ),
         Spacer(1, 0.4 * cm),
         Paragraph(
-            f"Acte n° <b>{number}</b> — adhésion acceptée le {_paris(decided_at)}.",
+            _(
+                "Acte n° <b>%(number)s</b> — adhésion acceptée le %(decided_at)s.",
+                number=number,
+                decided_at=_paris(decided_at),
+            ),
             STYLES["BodyText"],
         ),
         Spacer(1, 0.4 * cm),
         Paragraph("Entité", STYLES["Heading2"]),
         _table(
             [
-                ["Acronyme", "Nom complet", "Nationalité", "Catégorie"],
+                [_("Acronyme"), _("Nom complet"), _("Nationalité"), _("Catégorie")],
                 [
                     entity.acronym,
                     entity.name,
                     entity.nationality,
-                    CATEGORIES.get(entity.category, entity.category),
+                    _(CATEGORIES.get(entity.category, entity.category)),
                 ],
             ],
             [3 * cm, 5.5 * cm, 3 * cm, 5.5 * cm],
@@ -98,29 +121,32 @@ def adhesion_act(
         Paragraph(
             escape(f"{entity.address}, {entity.postal_code} {entity.city}")
             + (
-                f" — établissement de rattachement : {escape(entity.parent_establishment)}"
+                _(
+                    " — établissement de rattachement : %(parent_establishment)s",
+                    parent_establishment=escape(entity.parent_establishment),
+                )
                 if entity.parent_establishment
                 else ""
             ),
             STYLES["BodyText"],
         ),
-        Paragraph("Représentant légal et Référent DINAMIS", STYLES["Heading2"]),
+        Paragraph(_("Représentant légal et Référent DINAMIS"), STYLES["Heading2"]),
         _table(
             [
-                ["Rôle", "Nom", "Fonction", "E-mail"],
+                [_("Rôle"), _("Nom"), _("Fonction"), _("E-mail")],
                 [
-                    "Représentant légal",
+                    _("Représentant légal"),
                     rl.full_name if rl else "—",
                     rl.function if rl else "—",
                     rl.email if rl else "—",
                 ],
-                ["Référent DINAMIS", referent.full_name, referent.function, referent.email],
+                [_("Référent DINAMIS"), referent.full_name, referent.function, referent.email],
             ],
             [3.5 * cm, 3.5 * cm, 3.5 * cm, 6.5 * cm],
         ),
-        Paragraph("Charte et licences acceptées", STYLES["Heading2"]),
+        Paragraph(_("Charte et licences acceptées"), STYLES["Heading2"]),
         _table(
-            [["Document", "Version", "Accepté le", "Par"]]
+            [[_("Document"), _("Version"), _("Accepté le"), _("Par")]]
             + [
                 [a.licence.title, a.licence.version, _paris(a.accepted_at), a.accepted_by]
                 for a in acceptances
@@ -132,14 +158,19 @@ def adhesion_act(
     if adhesion.rl_validated_at:
         story.append(
             Paragraph(
-                f"Demande validée électroniquement par le représentant légal le {_paris(adhesion.rl_validated_at)}.",
+                _(
+                    "Demande validée électroniquement par le représentant légal le %(rl_validated_at)s.",
+                    rl_validated_at=_paris(adhesion.rl_validated_at),
+                ),
                 STYLES["BodyText"],
             )
         )
     story += [
         Spacer(1, 0.6 * cm),
         Paragraph(
-            "L'adhésion est effective à la date ci-dessus. Ce document est à conserver par l'entité.",
+            _(
+                "L'adhésion est effective à la date ci-dessus. Ce document est à conserver par l'entité."
+            ),
             STYLES["BodyText"],
         ),
     ]
@@ -152,7 +183,7 @@ def licence_pdf(licence: Licence) -> bytes:
     document = SimpleDocTemplate(buffer, pagesize=A4, title=licence.title, author="DINAMIS")
     story = [
         Paragraph(escape(licence.title), STYLES["Title"]),
-        Paragraph(f"Version {escape(licence.version)}", STYLES["Italic"]),
+        Paragraph(_("Version %(version)s", version=escape(licence.version)), STYLES["Italic"]),
         Spacer(1, 0.5 * cm),
         *[Paragraph(escape(p), STYLES["BodyText"]) for p in licence.document.split("\n\n")],
     ]
@@ -161,14 +192,14 @@ def licence_pdf(licence: Licence) -> bytes:
 
 
 PROJECT_FIELDS = (
-    ("entite", "Entité (nom complet et acronyme)", 1),
-    ("titre", "Titre du projet de R&D", 1),
-    ("responsable", "Responsable scientifique (nom, fonction, e-mail)", 1),
-    ("periode", "Période du projet (JJ/MM/AAAA - JJ/MM/AAAA)", 1),
-    ("contexte", "Contexte et objectifs du projet", 5),
-    ("donnees", "Données souhaitées (capteurs, zone, période) et usage prévu", 5),
-    ("partenaires", "Partenaires publics ou académiques du projet", 3),
-    ("livrables", "Résultats attendus et diffusion (publications, démonstrateurs)", 3),
+    ("entite", N_("Entité (nom complet et acronyme)"), 1),
+    ("titre", N_("Titre du projet de R&D"), 1),
+    ("responsable", N_("Responsable scientifique (nom, fonction, e-mail)"), 1),
+    ("periode", N_("Période du projet (JJ/MM/AAAA - JJ/MM/AAAA)"), 1),
+    ("contexte", N_("Contexte et objectifs du projet"), 5),
+    ("donnees", N_("Données souhaitées (capteurs, zone, période) et usage prévu"), 5),
+    ("partenaires", N_("Partenaires publics ou académiques du projet"), 3),
+    ("livrables", N_("Résultats attendus et diffusion (publications, démonstrateurs)"), 3),
 )
 
 
@@ -177,27 +208,27 @@ def project_template() -> bytes:
     filled file is the PDF the adhesion asks for."""
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4)
-    page.setTitle("DINAMIS — description d'un projet de R&D")
+    page.setTitle(_("DINAMIS — description d'un projet de R&D"))
     width, height = A4
     y = height - 2.2 * cm
     page.setFont("Helvetica-Bold", 15)
-    page.drawString(2 * cm, y, "DINAMIS — description du projet de R&D")
+    page.drawString(2 * cm, y, _("DINAMIS — description du projet de R&D"))
     page.setFont("Helvetica", 9)
     y -= 0.6 * cm
     page.drawString(
         2 * cm,
         y,
-        "À compléter, enregistrer en PDF et joindre à la demande d'adhésion (25 Mo au plus).",
+        _("À compléter, enregistrer en PDF et joindre à la demande d'adhésion (25 Mo au plus)."),
     )
     for name, label, lines in PROJECT_FIELDS:
         box = 0.75 * cm * lines
         y -= 0.9 * cm
         page.setFont("Helvetica-Bold", 10)
-        page.drawString(2 * cm, y, label)
+        page.drawString(2 * cm, y, _(label))
         y -= box + 0.15 * cm
         page.acroForm.textfield(
             name=name,
-            tooltip=label,
+            tooltip=_(label),
             x=2 * cm,
             y=y,
             width=width - 4 * cm,

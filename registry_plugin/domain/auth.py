@@ -15,7 +15,7 @@ from extensions.errors import (
     InvalidRequest,
     NotFound,
 )
-from extensions.i18n import N_, _
+from extensions.i18n import N_, _, language
 from extensions.identity import Identity
 from registry_plugin.domain import links
 from registry_plugin.domain.accounts import problem, refusal
@@ -34,7 +34,7 @@ async def sign_in(ctx: Context, email: str, password: str) -> Account:
         select(Account).where(Account.email == email.strip().lower())
     )
     if not check_password(account.password_hash if account else None, password) or account is None:
-        raise AuthenticationRequired(BAD_CREDENTIALS)
+        raise AuthenticationRequired(_(BAD_CREDENTIALS))
     if reason := problem(account):
         raise AuthenticationRequired(reason)
     account.last_sign_in_at = datetime.now(UTC)
@@ -246,6 +246,7 @@ async def revoke_credentials(
         "password_changed",
         {"account": account, "reset": reset, "keys": keys, "link": ctx.link("/compte")},
         reference=f"account:{account.id}",
+        lang=language(),
     )
 
 
@@ -255,7 +256,7 @@ async def change_password(ctx: Context, current: str, new: NewPassword) -> Accou
     identity = ctx.identity
     account = await ctx.session.get(Account, identity.account_id) if identity else None
     if account is None:
-        raise AuthenticationRequired("Connectez-vous.")
+        raise AuthenticationRequired(_("Connectez-vous."))
     if not check_password(account.password_hash, current):
         raise InvalidFields({"current_password": _("Ce n'est pas votre mot de passe actuel.")})
     set_password(account, new)
@@ -293,6 +294,7 @@ async def request_reset(ctx: Context, email: str) -> None:
             "link": ctx.private_link("/connexion/nouveau-mot-de-passe/", token),
         },
         reference=f"account:{account.id}",
+        lang=language(),
     )
     ctx.audit("account.password_reset_requested", "account", account.id, actor=account.email)
 

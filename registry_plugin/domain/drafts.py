@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from extensions.errors import InvalidRequest
-from extensions.i18n import N_
+from extensions.i18n import N_, _
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Draft
 
@@ -42,7 +42,7 @@ async def start(ctx: Context, kind: str, email: str, data: dict[str, Any]) -> Dr
 async def find(ctx: Context, draft_id: str | None, kind: str) -> Draft:
     draft = await ctx.session.get(Draft, draft_id, with_for_update=True) if draft_id else None
     if draft is None or draft.kind != kind or draft.expires_at < datetime.now(UTC):
-        raise InvalidRequest(EXPIRED)
+        raise InvalidRequest(_(EXPIRED))
     return draft
 
 

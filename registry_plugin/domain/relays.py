@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
+from extensions.i18n import _
 from registry_plugin.domain import entities, links
 from registry_plugin.domain.accounts import PERSONAL_FIELDS, email_taken, tell
 from registry_plugin.domain.adhesions import Upload
@@ -34,7 +35,7 @@ class ConventionInfo(BaseModel):
     @classmethod
     def _signed(cls, value: date) -> date:
         if value > date.today():
-            raise ValueError("La date de signature ne peut pas être dans le futur.")
+            raise ValueError(_("La date de signature ne peut pas être dans le futur."))
         return value
 
 
@@ -48,7 +49,7 @@ class MemberAccount(ReferentInfo):
     @classmethod
     def _future(cls, value: date | None) -> date | None:
         if value is not None and value <= date.today():
-            raise ValueError("La date d'expiration doit être dans le futur.")
+            raise ValueError(_("La date d'expiration doit être dans le futur."))
         return value
 
 
@@ -57,12 +58,12 @@ async def designate(
 ) -> RelayConvention:
     """An instructor makes an adherent entity a relay partner under its signed convention."""
     if ctx.identity is None or not ctx.identity.has("instructor", "admin"):
-        raise PermissionDenied("Réservé à l'instance DINAMIS.")
+        raise PermissionDenied(_("Réservé à l'instance DINAMIS."))
     entity = await ctx.session.get(Entity, entity_id, with_for_update=True)
     if entity is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     if entity.status != "active":
-        raise Conflict("Seule une entité adhérente peut devenir partenaire relais.")
+        raise Conflict(_("Seule une entité adhérente peut devenir partenaire relais."))
     convention = RelayConvention(
         entity_id=entity.id,
         title=info.title,
@@ -97,21 +98,23 @@ async def convention_of(ctx: Context, entity_id: int) -> RelayConvention | None:
 
 
 async def set_relay(ctx: Context, entity_id: int, relay: bool) -> Entity:
-    """Withdraw the relay role, or give it back under the convention on file."""
+    """Withdraw the relay role, or give it back under the convention on file (a refusal is
+    raised before the caller commits: nothing is kept)."""
+    entity = await entities.set_relay(ctx, entity_id, relay)  # an adherent entity's only
     if relay and await convention_of(ctx, entity_id) is None:
         raise Conflict(
-            "Désignez d'abord le partenaire relais avec sa convention signée (titre, date, PDF)."
+            _("Désignez d'abord le partenaire relais avec sa convention signée (titre, date, PDF).")
         )
-    return await entities.set_relay(ctx, entity_id, relay)
+    return entity
 
 
 def relay_of(ctx: Context) -> int:
     """The caller's relay entity; refused to anyone else."""
     identity = ctx.identity
     if identity is None:
-        raise PermissionDenied("Connectez-vous.")
+        raise PermissionDenied(_("Connectez-vous."))
     if not identity.has("relay") or identity.entity_id is None:
-        raise PermissionDenied("Réservé aux référents d'un partenaire relais.")
+        raise PermissionDenied(_("Réservé aux référents d'un partenaire relais."))
     return identity.entity_id
 
 
@@ -126,12 +129,14 @@ async def partner_of(ctx: Context, entity_id: int) -> Entity:
     """One of the caller's partner entities (an instructor may act on any entity)."""
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     identity = ctx.identity
     if identity is not None and identity.has("instructor", "admin"):
         return entity
     if entity.relay_id is None or entity.relay_id != relay_of(ctx):
-        raise PermissionDenied(f"{entity.name} n'est pas l'une de vos entités partenaires.")
+        raise PermissionDenied(
+            _("%(name)s n'est pas l'une de vos entités partenaires.", name=entity.name)
+        )
     return entity
 
 
@@ -140,9 +145,9 @@ async def create_member(ctx: Context, entity_id: int, info: MemberAccount) -> Ac
     a link to choose their own password, then certifies the licences themselves."""
     entity = await partner_of(ctx, entity_id)
     if entity.status != "active":
-        raise Conflict(f"L'adhésion de {entity.name} n'est pas encore active.")
+        raise Conflict(_("L'adhésion de %(name)s n'est pas encore active.", name=entity.name))
     if await email_taken(ctx, info.email):
-        raise InvalidFields({"email": "Un compte DINAMIS existe déjà pour cette adresse."})
+        raise InvalidFields({"email": _("Un compte DINAMIS existe déjà pour cette adresse.")})
     assert ctx.identity is not None
     now = datetime.now(UTC)
     account = Account(

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from extensions.errors import InvalidFields, PermissionDenied
+from extensions.i18n import _
 from registry_plugin.domain import relays
 from registry_plugin.domain.context import Context
 
@@ -29,14 +30,14 @@ class Filters(BaseModel):
 
     def check(self) -> Filters:
         errors = {
-            name: "Mois attendu au format AAAA-MM."
+            name: _("Mois attendu au format AAAA-MM.")
             for name in ("since", "until")
             if getattr(self, name) and not MONTH.match(getattr(self, name))
         }
         if errors:
             raise InvalidFields(errors)
         if self.since and self.until and self.since > self.until:
-            raise InvalidFields({"until": "La période se termine avant de commencer."})
+            raise InvalidFields({"until": _("La période se termine avant de commencer.")})
         return self
 
     def bounds(self) -> dict[str, Any]:
@@ -131,7 +132,7 @@ async def scope_of(ctx: Context, filters: Filters, relay_id: int | None = None) 
     """The entities the caller may count (None: all of them), narrowed to the filter's."""
     identity = ctx.identity
     if identity is None:
-        raise PermissionDenied("Connectez-vous.")
+        raise PermissionDenied(_("Connectez-vous."))
     if relay_id is None and identity.has("instructor", "admin"):
         entities = None
     else:
@@ -141,7 +142,7 @@ async def scope_of(ctx: Context, filters: Filters, relay_id: int | None = None) 
     if filters.entity_id is None:
         return entities
     if entities is not None and filters.entity_id not in entities:
-        raise PermissionDenied("Cette entité n'est pas l'une de vos entités partenaires.")
+        raise PermissionDenied(_("Cette entité n'est pas l'une de vos entités partenaires."))
     return [filters.entity_id]
 
 
@@ -286,7 +287,7 @@ async def activity(ctx: Context, filters: Filters, relay_id: int | None = None) 
         text("SELECT name FROM registry.entities WHERE id = :id AND is_relay"), {"id": relay_id}
     )
     if relay is None:
-        raise InvalidFields({"id": "Cette entité n'est pas partenaire relais."})
+        raise InvalidFields({"id": _("Cette entité n'est pas partenaire relais.")})
     scope = await scope_of(ctx, filters, relay_id)
     partners = await rows(
         ctx,

@@ -20,6 +20,7 @@ from extensions.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from extensions.i18n import _
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import drafts, relays, statistics
 from registry_plugin.models import Entity
@@ -138,14 +139,15 @@ async def create_member(request: Request, ctx: RegistryContext) -> Response:
     async def operation(values: dict[str, Any]) -> str:
         entity_id = row_id(values.get("entity_id"))
         if entity_id is None:
-            raise InvalidFields({"entity_id": "Choisissez l'une de vos entités partenaires."})
+            raise InvalidFields({"entity_id": _("Choisissez l'une de vos entités partenaires.")})
         checked, errors = validate(relays.MemberAccount, values)
         if checked is None:
             raise InvalidFields(errors)
         account = await relays.create_member(ctx, entity_id, checked)
-        return (
-            f"Compte {of(account.full_name)} créé : un courriel l'invite à choisir son mot "
-            "de passe, puis à certifier les licences."
+        return _(
+            "Compte %(full_name)s créé : un courriel l'invite à choisir son mot de passe, "
+            "puis à certifier les licences.",
+            full_name=of(account.full_name),
         )
 
     return await act(request, ctx, "/registre/relais", operation)
@@ -167,7 +169,7 @@ async def designation_page(
 ) -> Response:
     entity = await ctx.session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound("Entité introuvable.")
+        raise NotFound(_("Entité introuvable."))
     context = {
         "entity": entity,
         "convention": await relays.convention_of(ctx, entity_id),
@@ -203,7 +205,7 @@ async def designate(entity_id: RowId, request: Request, ctx: RegistryContext) ->
         except ValidationError as exc:
             raise InvalidFields(field_errors(exc)) from exc
         if document is None or isinstance(document, str) or not document.filename:
-            raise InvalidFields({"document": "Joignez la convention signée (PDF)."})
+            raise InvalidFields({"document": _("Joignez la convention signée (PDF).")})
         upload = await save_convention(ctx.settings, document)
         entity = await ctx.session.get(Entity, entity_id)
         await relays.designate(ctx, entity_id, info, upload)
@@ -214,4 +216,6 @@ async def designate(entity_id: RowId, request: Request, ctx: RegistryContext) ->
         errors, status = refusal(exc)
         return await designation_page(request, ctx, entity_id, values, errors, status)
     name = entity.name if entity else ""
-    return redirect("/registre/entites", request, f"{name} est partenaire relais de DINAMIS.")
+    return redirect(
+        "/registre/entites", request, _("%(name)s est partenaire relais de DINAMIS.", name=name)
+    )
