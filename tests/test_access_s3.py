@@ -13,6 +13,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from extensions.assets import StorageSettings
+from extensions.assets.settings import S3Settings
+from extensions.assets.storage import OutsideStorage, S3Storage
 from pgstac.cluster import free_port
 from tests.conftest import make_app
 from tests.registry import INSTRUCTOR, bearer
@@ -108,3 +110,26 @@ async def test_s3_assets_are_presigned_for_permitted_callers(
         headers=await bearer(s3_client, INSTRUCTOR),
     )
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+
+
+async def test_a_delivery_a_worker_unpacked_is_copied_to_the_bucket(
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers and API processes share no disk: a delivery goes to the bucket (issue 19)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    bucket = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-3")
+    bucket.create_bucket(
+        Bucket="dinamis-deliveries", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+    )
+    folder = tmp_path / "deliveries" / "R-1" / "products"
+    (folder / "P1" / "IMG").mkdir(parents=True)
+    (folder / "P1" / "IMG" / "IMG.TIF").write_bytes(b"II*\0delivered")
+    s3 = S3Settings(endpoint_url=s3_endpoint, region_name="eu-west-3")
+    storage = S3Storage("s3://dinamis-deliveries/archive", s3)
+    storage.upload(folder, "deliveries/R-1/products")
+    key = "archive/deliveries/R-1/products/P1/IMG/IMG.TIF"
+    body = bucket.get_object(Bucket="dinamis-deliveries", Key=key)["Body"].read()
+    assert body == b"II*\0delivered"
+    with pytest.raises(OutsideStorage):
+        storage.upload(folder, "../elsewhere")

@@ -43,6 +43,11 @@ class LocalStorage:
         """Where the API itself (GDAL) reads the file: its path."""
         return str(self.path(href))
 
+    def upload(self, folder: Path, href: str) -> None:
+        """Files written by a worker under the root are where the API reads them already."""
+        if not folder.resolve().is_relative_to(self.root):
+            raise OutsideStorage(f"{folder} is outside the asset storage")
+
 
 class S3Storage:
     """Asset files under an S3 prefix: clients read them through boto3 presigned GET URLs."""
@@ -77,6 +82,13 @@ class S3Storage:
     def read_location(self, href: str, seconds: int) -> str:
         """Where the API itself (GDAL) reads the file: a presigned URL."""
         return self.presign(href, seconds)
+
+    def upload(self, folder: Path, href: str) -> None:
+        """Copy the files of a local folder (a delivery a worker unpacked) under `href`, so
+        that every API process reads them; copying again replaces the same objects."""
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            key = self.key(f"{href}/{path.relative_to(folder).as_posix()}")
+            self.client.upload_file(str(path), self.bucket, key)
 
     async def size(self, href: str) -> int:
         """The object's size in bytes (0 when it cannot be read), for the audit."""

@@ -291,6 +291,10 @@ class Connector:
                 )
                 return
         root = self.services.settings.storage.local_root
+        # In the asset storage (a bucket read by every API process) before the catalogue.
+        await asyncio.to_thread(
+            self.services.hrefs.storage.upload, folder, folder.relative_to(root).as_posix()
+        )
         output = io.BytesIO()
         report = await asyncio.to_thread(
             harvest,
