@@ -31,6 +31,7 @@ from titiler.core.errors import BadRequestError, TileNotFoundError
 from titiler.core.factory import TilerFactory
 
 from extensions.access import require_downloadable
+from extensions.assets.extension import record_download, token_grant
 from extensions.assets.hrefs import is_relative, is_web
 from extensions.errors import InvalidRequest, NotFound
 from extensions.services import services_of
@@ -76,8 +77,13 @@ async def readable_asset(
     asset: Annotated[
         str | None, Query(description="Former name of `assets`", deprecated=True)
     ] = None,
+    token: Annotated[
+        str | None,
+        Query(description="A token from GET /token/{collection}, for QGIS and other web maps"),
+    ] = None,
 ) -> str:
-    """Where rio-tiler reads the asset, if the caller may download the item."""
+    """Where rio-tiler reads the asset, if the caller (or the collection token, audited) may
+    download the item."""
     if assets and len(assets) > 1:
         raise InvalidRequest(f"One asset per image here, not {len(assets)}: `assets=data`.")
     asset = assets[0] if assets else asset or DEFAULT_ASSET
@@ -95,7 +101,11 @@ async def readable_asset(
             )
         if not isinstance(href, str):
             raise NotFound(f"No asset {asset!r} in item {collection_id}/{item_id}.")
-    await require_downloadable(request, collection_id, item_id)
+    if token:  # a URL template without headers (QGIS XYZ layers): checked and audited
+        grant = await token_grant(services, token, "", collection_id, item_id, asset)
+        await record_download(services.database, grant, f"{token} tiles {item_id} {asset}", 0)
+    else:
+        await require_downloadable(request, collection_id, item_id)
     if location is None:
         assert href is not None
         storage = services.hrefs.storage

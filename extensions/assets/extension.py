@@ -145,6 +145,27 @@ async def recheck(services: Services, grant: Grant) -> None:
         )
 
 
+async def token_grant(
+    services: Services,
+    token: str,
+    path: str,
+    collection: str,
+    item_id: str,
+    key: str,
+    seconds: int | None = None,
+) -> Grant:
+    """The grant a collection token (`?token=`, from GET /token/{collection}) gives on one
+    asset: its account's, within its collection, rechecked like a signed URL."""
+    signer = services.hrefs.signer
+    account, entity, expires = signer.verify_token(token, collection)
+    lifetime = min(seconds or signer.settings.ttl_seconds, expires - int(time.time()))
+    grant = Grant(
+        path, collection, item_id, key, account, entity, signer.expires(max(lifetime, 60))
+    )
+    await recheck(services, grant)
+    return grant
+
+
 async def get_asset(
     request: Request,
     services: ServicesDep,
@@ -207,13 +228,9 @@ async def grant_for(
     if is_public(asset):
         return hrefs.public_url(get_base_url(request), href)
     if token:
-        account, entity, expires = hrefs.signer.verify_token(token, collection)
-        lifetime = min(seconds or hrefs.signer.settings.ttl_seconds, expires - int(time.time()))
-        grant = Grant(
-            href, collection, item_id, key, account, entity, hrefs.signer.expires(max(lifetime, 60))
+        return await token_grant(
+            services_of(request), token, href, collection, item_id, key, seconds
         )
-        await recheck(services_of(request), grant)
-        return grant
     rights = await require_downloadable(request, collection, item_id)
     return hrefs.grant(rights, href, collection, item_id, key, seconds)
 
