@@ -11,7 +11,7 @@ from itsdangerous import BadSignature
 from pydantic import BaseModel, ValidationError
 
 from extensions.errors import AuthenticationRequired
-from extensions.i18n import N_, _
+from extensions.i18n import N_, _, language
 from extensions.identity import Identity
 from extensions.services import services_of
 from extensions.web import signer
@@ -74,7 +74,10 @@ def role_label(role: str) -> str:
 
 
 def of(name: str) -> str:
-    """« de » before a name, elided before a vowel or a mute h: « d'Alfred », « de Jane »."""
+    """« de » before a name, elided before a vowel or a mute h: « d'Alfred », « de Jane »
+    (in English: « of Jane »)."""
+    if language() != "fr":
+        return f"of {name}"
     first = unicodedata.normalize("NFD", name.strip()[:1]).casefold()[:1]
     return f"d'{name}" if first and first in "aeiouyh" else f"de {name}"
 
