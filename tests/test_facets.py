@@ -7,15 +7,18 @@ import json
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import httpx
 import psycopg
 import pytest
 from pypgstac.load import Methods
 from stac_fastapi.api.models import create_get_request_model
 
+from extensions import facets
 from extensions.facets import read_terms
 from extensions.search import matching_terms
 from ingest.loader import anchor, in_cell_order, load_items
+from pgstac.db import settle_after_load
 from simulators.archive import generate_items
 from stac_api.aggregation import aggregation_extension
 from stac_api.client import DinamisClient
@@ -239,3 +242,49 @@ def test_a_load_files_each_chunk_in_cell_order() -> None:
     assert [anchor(i) for i in first] == sorted(anchor(i) for i in items[:3])
     assert [anchor(i) for i in second] == sorted(anchor(i) for i in items[3:])
     assert anchor(items[2]) == ("a", 43, -2)
+
+
+async def test_a_large_load_leaves_the_mirror_in_cell_order(
+    client: httpx.AsyncClient, database: str, demo_items: Items
+) -> None:
+    """A load that is a large share of the archive leaves the facets' mirror in cell order
+    (the rows an area's count reads share pages), vacuumed, and its counts exact."""
+    extra = list(generate_items(len(demo_items) // 5, 4242))
+    in_table = "SELECT array_agg(cell ORDER BY ctid) FROM facets.items"
+    try:
+        load_items(database, extra, mode=Methods.upsert)
+        with psycopg.connect(database) as conn:
+            cells = conn.execute(in_table).fetchone()[0]  # type: ignore[index]
+        assert cells != sorted(cells), "the test needs a load out of cell order"
+        settle_after_load(database, len(extra))
+        with psycopg.connect(database) as conn:
+            cells = conn.execute(in_table).fetchone()[0]  # type: ignore[index]
+            visible = conn.execute(
+                "SELECT relallvisible >= relpages FROM pg_class WHERE oid = 'facets.items'::regclass"
+            ).fetchone()[0]  # type: ignore[index]
+        assert cells == sorted(cells)
+        assert visible
+        await check_exact(client, database, {"bbox": ILE_DE_FRANCE})
+    finally:
+        with psycopg.connect(database) as conn:
+            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [[i["id"] for i in extra]])
+
+
+async def test_a_search_asked_again_is_planned_for_its_terms(
+    database: str, demo_items: Items
+) -> None:
+    """The same count asked many times (a viewer going back and forth) is planned for its
+    area each time: a plan made once for any area reads it by the wrong index."""
+    search = {"bbox": [2.31, 43.52, 3.61, 44.73]}
+    conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
+    try:
+        for _ in range(8):
+            await facets.count(conn, search, None, None)
+        plans = await conn.fetch(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%FROM facets.cells%'"
+            " AND statement NOT LIKE '%pg_prepared_statements%'"
+        )
+    finally:
+        await conn.close()
+    assert plans and all(p["generic_plans"] == 0 and p["custom_plans"] >= 8 for p in plans)
