@@ -91,7 +91,7 @@ class BulkLoader:
     def close(self) -> None:
         close_pgstac_db(self.db)
         if self.loaded >= SETTLE_AFTER:
-            settle_after_load(self.dsn)
+            settle_after_load(self.dsn, self.loaded)
             self.loaded = 0
 
     def __enter__(self) -> BulkLoader:
