@@ -34,8 +34,8 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-test: $(VENV)/.installed client/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './client[pystac-client]'
 	@touch $@
 
 # Packages from the npm registry, pinned by package-lock.json (the gazetteer of place names,

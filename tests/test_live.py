@@ -13,9 +13,9 @@ import httpx
 import numpy as np
 import pytest
 import rasterio
+from dinamis_client import Session
 from pystac_client import Client
 
-from stac_api.modifier import DinamisSigner
 from tests.oracle import expected_ids
 from tests.registry import DEMO_PASSWORD
 
@@ -75,10 +75,10 @@ def api_key(url: str, email: str) -> str:
 def test_pystac_client_modifier_and_gdal_read_signed_cogs(
     live_url: str, storage_root: Path
 ) -> None:
-    """bruce.wayne's API key signs items through the pystac-client modifier; GDAL's /vsicurl/
+    """bruce.wayne's API key signs items through the client's pystac-client; GDAL's /vsicurl/
     then reads a window of the Pléiades COG with range requests, as QGIS does."""
-    signer = DinamisSigner(live_url, api_key(live_url, "bruce.wayne@formation.example"))
-    catalogue = Client.open(live_url, modifier=signer)  # anonymous searches, signed by the modifier
+    session = Session(live_url, api_key=api_key(live_url, "bruce.wayne@formation.example"))
+    catalogue = session.catalogue()
     item = next(catalogue.search(collections=["pleiades"], max_items=1).items())
     href = item.assets["data"].href
     assert "sig=" in href and item.assets["data"].extra_fields["dinamis:expires"]
@@ -105,11 +105,13 @@ def test_pystac_client_modifier_and_gdal_read_signed_cogs(
 
 
 def test_sans_pleiades_cannot_fetch_pleiades_data(live_url: str) -> None:
-    signer = DinamisSigner(live_url, api_key(live_url, "sans.pleiades@autre.example"))
+    session = Session(live_url, api_key=api_key(live_url, "sans.pleiades@autre.example"))
     item = next(Client.open(live_url).search(collections=["pleiades"], max_items=1).items())
     with pytest.raises(PermissionError, match="licence"):
-        signer(item)
-    spot = next(
-        Client.open(live_url, modifier=signer).search(collections=["spot67"], max_items=1).items()
+        session.sign_inplace(item)
+    signing = Client.open(live_url, modifier=session.sign_inplace)
+    spot = next(signing.search(collections=["spot67"], max_items=1).items())
+    part = httpx.get(
+        spot.assets["data"].href, headers={"Range": "bytes=0-99"}, follow_redirects=True
     )
-    assert httpx.get(spot.assets["data"].href, headers={"Range": "bytes=0-99"}).status_code == 206
+    assert part.status_code == 206
