@@ -248,3 +248,11 @@ async def test_links_pages_and_assets_under_the_sub_path(proxied: httpx.AsyncCli
                 ref.removeprefix("/dinamis"), headers={"Accept": "text/html"}
             )
             assert fetched.status_code in (200, 303), (page, ref, fetched.status_code)
+
+
+async def test_redirects_under_the_sub_path(proxied: httpx.AsyncClient) -> None:
+    moved = await proxied.get("/compte")  # a page that needs a session: to the sign-in page
+    assert moved.status_code == 303
+    assert moved.headers["location"].startswith(("/dinamis/connexion", f"{SITE}/connexion"))
+    favicon = await proxied.get("/favicon.ico")
+    assert favicon.headers["location"] == "/dinamis/static/favicon.svg"
