@@ -42,7 +42,10 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     say "Python >= 3.11 is required (found: $("$PYTHON" --version 2>&1 || echo none))" >&2
     exit 1
 fi
-"$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+# The package of this interpreter's venv (python3.11-venv, python3.12-venv…): on Ubuntu 22.04,
+# whose python3 is 3.10, `PYTHON=python3.11 make run` with Ubuntu's python3.11 package.
+"$PYTHON" -c 'import ensurepip, venv' 2>/dev/null \
+    || packages+=("python$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv")
 if bindir=$(pg_bindir); then
     major=$(pg_major "$bindir")
     has_postgis "$major" || packages+=("postgresql-$major-postgis-3")
