@@ -247,10 +247,11 @@ def test_a_load_files_each_chunk_in_cell_order() -> None:
 async def test_a_large_load_leaves_the_mirror_in_cell_order(
     client: httpx.AsyncClient, database: str, demo_items: Items
 ) -> None:
-    """A load that is a large share of the archive leaves the facets' mirror in cell order
-    (the rows an area's count reads share pages), vacuumed, and its counts exact."""
+    """A load that is a large share of the archive leaves the facets' mirror and rollup in
+    cell order (the rows an area's count reads share pages), vacuumed, and its counts exact."""
     extra = list(generate_items(len(demo_items) // 5, 4242))
     in_table = "SELECT array_agg(cell ORDER BY ctid) FROM facets.items"
+    in_rollup = "SELECT array_agg(cell ORDER BY ctid) FROM facets.cells"
     try:
         load_items(database, extra, mode=Methods.upsert)
         with psycopg.connect(database) as conn:
@@ -259,10 +260,12 @@ async def test_a_large_load_leaves_the_mirror_in_cell_order(
         settle_after_load(database, len(extra))
         with psycopg.connect(database) as conn:
             cells = conn.execute(in_table).fetchone()[0]  # type: ignore[index]
+            rollup = conn.execute(in_rollup).fetchone()[0]  # type: ignore[index]
             visible = conn.execute(
                 "SELECT relallvisible >= relpages FROM pg_class WHERE oid = 'facets.items'::regclass"
             ).fetchone()[0]  # type: ignore[index]
         assert cells == sorted(cells)
+        assert rollup == sorted(rollup)
         assert visible
         await check_exact(client, database, {"bbox": ILE_DE_FRANCE})
     finally:
