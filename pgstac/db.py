@@ -45,7 +45,7 @@ def settle_after_load(dsn: str, loaded: int) -> None:
             "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'facets.items'::regclass"
         ).fetchone()
         if mirrored is None or loaded >= REORDER_SHARE * mirrored[0]:
-            conn.execute("CLUSTER facets.items")
-            conn.execute("CLUSTER facets.cells")
+            conn.execute("CLUSTER facets.items USING items_cell_class_idx")
+            conn.execute("CLUSTER facets.cells USING cells_pkey")
         for statement in SETTLE:
             conn.execute(statement)
