@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from procrastinate import Blueprint
     from pydantic_settings import BaseSettings
+    from typer import Typer
 
     from extensions.access import AccessPolicy
     from extensions.database import Database
@@ -72,6 +73,10 @@ class Plugin:
         """`license` links to the documents of these licences (a collection's
         `dinamis:licences`), when the plugin publishes them."""
         return []
+
+    def commands(self) -> Typer | None:
+        """A group of `dinamis` commands (its name is the Typer's: `dinamis accounts …`)."""
+        return None
 
     def identity_provider(self, settings: Settings, database: Database) -> IdentityProvider | None:
         """Who is calling (the first plugin answering is used)."""

@@ -19,9 +19,11 @@ from extensions.errors import InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import _
 from extensions.identity import SignedIn, require_role
 from extensions.mail import OutboxMessage, masked
+from extensions.services import services_of
 from registry_plugin.domain import (
     accounts,
     adhesions,
+    administration,
     auth,
     drafts,
     entities,
@@ -36,6 +38,7 @@ from registry_plugin.models import (
     AuditEvent,
     AuthToken,
     Entity,
+    EntityAcceptance,
     Mission,
     Partnership,
 )
@@ -73,6 +76,9 @@ class EntityPublic(BaseModel):
     city: str
     activity_sector: str
     status: str
+    other_names: list[str] = Field(
+        default_factory=list, description="Autre(s) nom(s) de l'Entité: those merged into it"
+    )
 
 
 class LicencePublic(BaseModel):
@@ -150,7 +156,9 @@ async def me(identity: SignedIn, ctx: RegistryContext) -> Me:
         entity=entity_public(account.entity),
         roles=sorted(identity.roles),
         licences_accepted_by_entity=[
-            a.licence.code for a in await accepted(ctx.session, account.entity_id)
+            a.licence.code
+            for a in await accepted(ctx.session, account.entity_id)
+            if a.suspended_at is None
         ],
         licences_certified=sorted(c.licence.code for c in certified),
         via=identity.via,
@@ -743,7 +751,7 @@ async def hand_over(
 async def legal_representative(
     entity_id: RowId, body: LegalRepresentative, identity: SignedIn, ctx: RegistryContext
 ) -> dict[str, str]:
-    rl = await accounts.change_legal_representative(ctx, entity_id, body)
+    rl = await adhesions.change_legal_representative(ctx, entity_id, body)
     await ctx.commit()
     return {"name": rl.full_name, "email": rl.email}
 
@@ -796,6 +804,150 @@ async def relay(entity_id: RowId, body: Relay, ctx: RegistryContext, _: Instruct
     entity = await relays.set_relay(ctx, entity_id, body.relay)
     await ctx.commit()
     return entity_public(entity)
+
+
+class Suspension(BaseModel):
+    reason: str | None = Field(default=None, max_length=administration.REASON_LENGTH)
+
+
+class AcceptancePublic(BaseModel):
+    code: str
+    title: str
+    accepted_at: datetime
+    accepted_by: str
+    suspended_at: datetime | None
+
+
+def acceptance_public(acceptance: EntityAcceptance) -> AcceptancePublic:
+    return AcceptancePublic(
+        code=acceptance.licence.code,
+        title=acceptance.licence.title,
+        accepted_at=acceptance.accepted_at,
+        accepted_by=acceptance.accepted_by,
+        suspended_at=acceptance.suspended_at,
+    )
+
+
+def forget_rechecks(request: Request) -> None:
+    """Signed URLs are rechecked at once after a suspension or a reinstatement, not at the end
+    of the recheck cache's period (this process; the others within
+    DINAMIS_SIGNING_RECHECK_SECONDS)."""
+    services_of(request).hrefs.rechecked.clear()
+
+
+@router.post(
+    "/entities/{entity_id}/suspend",
+    response_model=EntityPublic,
+    summary="Suspend an entity's adhesion (instructors)",
+)
+async def suspend_entity(
+    entity_id: RowId, body: Suspension, request: Request, ctx: RegistryContext, _: Instructor
+) -> EntityPublic:
+    """Its accounts are refused from their next request on, whatever their credential."""
+    entity = await administration.suspend_entity(ctx, entity_id, body.reason)
+    await ctx.commit()
+    forget_rechecks(request)
+    return entity_public(entity)
+
+
+@router.post(
+    "/entities/{entity_id}/reinstate",
+    response_model=EntityPublic,
+    summary="Reinstate a suspended entity (instructors)",
+)
+async def reinstate_entity(
+    entity_id: RowId, request: Request, ctx: RegistryContext, _: Instructor
+) -> EntityPublic:
+    entity = await administration.reinstate_entity(ctx, entity_id)
+    await ctx.commit()
+    forget_rechecks(request)
+    return entity_public(entity)
+
+
+@router.get(
+    "/entities/{entity_id}/licences",
+    response_model=list[AcceptancePublic],
+    summary="The licences an entity accepted (instructors)",
+)
+async def entity_licences(
+    entity_id: RowId, ctx: RegistryContext, _: Instructor
+) -> list[AcceptancePublic]:
+    if await ctx.session.get(Entity, entity_id) is None:
+        raise NotFound(_("Entité introuvable."))
+    return [acceptance_public(a) for a in await accepted(ctx.session, entity_id)]
+
+
+@router.post(
+    "/entities/{entity_id}/licences/{code}/{action}",
+    response_model=AcceptancePublic,
+    summary="Suspend or reinstate one of an entity's licences (instructors)",
+)
+async def entity_licence(
+    entity_id: RowId,
+    code: str,
+    action: Literal["suspend", "reinstate"],
+    body: Suspension,
+    request: Request,
+    ctx: RegistryContext,
+    _: Instructor,
+) -> AcceptancePublic:
+    if action == "suspend":
+        found = await administration.suspend_licence(ctx, entity_id, code, body.reason)
+    else:
+        found = await administration.reinstate_licence(ctx, entity_id, code)
+    await ctx.commit()
+    forget_rechecks(request)
+    return acceptance_public(found)
+
+
+@router.delete(
+    "/entities/{entity_id}/members/{member_id}",
+    response_model=EntityPublic,
+    summary="Take an entity out of its super-entity (instructors)",
+)
+async def ungroup(
+    entity_id: RowId, member_id: RowId, ctx: RegistryContext, _: Instructor
+) -> EntityPublic:
+    member = await entities.ungroup(ctx, entity_id, member_id)
+    await ctx.commit()
+    return entity_public(member)
+
+
+class AccountFound(AccountPublic):
+    entity_name: str
+
+
+class AccountSearch(BaseModel):
+    accounts: list[AccountFound]
+    total: int
+    page: int
+    pages: int
+
+
+@router.get(
+    "/accounts",
+    response_model=AccountSearch,
+    summary="Search the accounts of every entity (instructors)",
+)
+async def search_accounts(
+    ctx: RegistryContext,
+    _: Instructor,
+    q: Annotated[
+        str, Query(max_length=100, description="Name, e-mail or entity; accents and case ignored")
+    ] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> AccountSearch:
+    found = await administration.search_accounts(ctx, q, status, page)
+    return AccountSearch(
+        accounts=[
+            AccountFound(**account_public(a).model_dump(), entity_name=a.entity.name)
+            for a in found.accounts
+        ],
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+    )
 
 
 class OutboxPublic(BaseModel):

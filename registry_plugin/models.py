@@ -72,13 +72,15 @@ class Entity(Timestamped, Base):
     interest_domain: Mapped[str] = mapped_column(Text)
     activity_sector: Mapped[str] = mapped_column(String(20))  # public, private
     entity_type: Mapped[str | None] = mapped_column(Text)  # e.g. "Communes"
-    # awaiting_rl, awaiting_partner, awaiting_instruction, active, rejected, deactivated, merged
+    # awaiting_rl, awaiting_partner, awaiting_instruction, active, suspended, rejected,
+    # deactivated, merged
     status: Mapped[str] = mapped_column(String(30), default="awaiting_rl")
     is_relay: Mapped[bool] = mapped_column(Boolean, default=False)
     relay_id: Mapped[int | None] = mapped_column(fk("entities.id"))
     super_entity_id: Mapped[int | None] = mapped_column(fk("entities.id"))
     merged_into_id: Mapped[int | None] = mapped_column(fk("entities.id"))
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    other_names: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # merged entities'
 
     legal_representative: Mapped[LegalRepresentative | None] = relationship(
         back_populates="entity", uselist=False, lazy="selectin"
@@ -101,6 +103,10 @@ class LegalRepresentative(Timestamped, Base):
     function: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(Text)
     nationality: Mapped[str] = mapped_column(String(80))
+    requested_at: Mapped[datetime] = mapped_column(  # their e-validation link last mailed
+        DateTime(timezone=True), server_default=func.now()
+    )
+    validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     entity: Mapped[Entity] = relationship(back_populates="legal_representative")
 
@@ -125,7 +131,7 @@ class Account(Timestamped, Base):
     postal_code: Mapped[str | None] = mapped_column(String(20))
     city: Mapped[str | None] = mapped_column(Text)
     password_hash: Mapped[str] = mapped_column(Text)
-    # pending, active, refused, deactivated
+    # pending, active, refused, deactivated, expired
     status: Mapped[str] = mapped_column(String(20), default="pending")
     expires_on: Mapped[date | None] = mapped_column(Date)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(30)), default=lambda: ["user"])
@@ -154,6 +160,7 @@ class EntityAcceptance(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     accepted_by: Mapped[str] = mapped_column(Text)  # the RL: name and e-mail
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     licence: Mapped[Licence] = relationship(lazy="joined", innerjoin=True)
 

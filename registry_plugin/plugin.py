@@ -13,6 +13,8 @@ from registry_plugin.settings import RegistrySettings
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from procrastinate import Blueprint
+    from typer import Typer
 
     from extensions.access import AccessPolicy
     from extensions.database import Database
@@ -37,6 +39,21 @@ class RegistryPlugin(Plugin):
         from registry_plugin.domain.licences import publish_licences
 
         return asyncio.run(publish_licences(dsn))
+
+    def jobs(self) -> Blueprint:
+        """The lifecycle of accounts, missions and adhesions, every hour."""
+        import procrastinate
+
+        from registry_plugin.domain.lifecycle import register_tasks
+
+        blueprint = procrastinate.Blueprint()
+        register_tasks(blueprint)
+        return blueprint
+
+    def commands(self) -> Typer:
+        from registry_plugin.cli import accounts_app
+
+        return accounts_app
 
     def templates(self) -> Path:
         return HERE / "templates"

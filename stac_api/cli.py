@@ -441,6 +441,20 @@ def worker(
     asyncio.run(run())
 
 
+def add_plugin_commands() -> None:
+    """The commands of the plugins allowed by DINAMIS_PLUGINS (`dinamis accounts …`)."""
+    from extensions.plugins import DEFAULT_PLUGINS, load_plugins
+
+    listed = os.environ.get("DINAMIS_PLUGINS")
+    names = [n.strip() for n in listed.split(",") if n.strip()] if listed else DEFAULT_PLUGINS
+    for plugin in load_plugins(list(names)):
+        if (commands := plugin.commands()) is not None:
+            app.add_typer(commands)
+
+
+add_plugin_commands()
+
+
 def main() -> None:
     # stac-fastapi builds a default Settings() at import and warns about its placeholder title.
     logging.getLogger("stac_fastapi.types.config").setLevel(logging.ERROR)

@@ -203,6 +203,7 @@ GET    /portail/verification/{token}                        400  400  400  400  
 POST   /portail/verification/{token}                        403  403  403  403  403  403  403  303
 GET    /queryables                                          200  200  200  200  200  200  200  200
 POST   /registre/comptes/{account_id}/{action}              403  403  403  403  403  403  403  303
+GET    /registre/comptes                                    303  403  403  403  403  403  200  303
 GET    /registre/courriels                                  303  403  403  403  403  403  200  303
 GET    /registre/entite                                     303  403  403  200  200  200  200  303
 POST   /registre/entite/{entity_id}/referent                303  403  403  403  403  403  403  303
@@ -216,6 +217,7 @@ POST   /registre/instruction/{adhesion_id}/{decision}       303  403  403  403  
 GET    /registre/journal                                    303  403  403  403  403  403  200  303
 POST   /registre/partenariats/{partnership_id}/{decision}   404  404  404  404  404  404  404  303
 POST   /registry/accounts                                   400  400  400  400  400  400  400  401
+GET    /registry/accounts                                   401  403  403  403  403  403  200  401
 PUT    /registry/accounts/{account_id}/expiry               401  403  403  403  403  403  200  401
 POST   /registry/accounts/{account_id}/refuse               401  403  403  403  403  403  200  401
 POST   /registry/accounts/{account_id}/validate             401  403  403  403  403  403  200  401
@@ -233,10 +235,15 @@ POST   /registry/email-verifications/confirm                400  400  400  400  
 GET    /registry/entities                                   200  200  200  200  200  200  200  401
 GET    /registry/entities/{entity_id}/accounts              401  403  403  403  403  403  200  401
 PUT    /registry/entities/{entity_id}/legal-representative  401  403  403  403  403  403  200  401
+GET    /registry/entities/{entity_id}/licences              401  403  403  403  403  403  200  401
+POST   /registry/entities/{entity_id}/licences/{code}/{action}  401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/members               401  403  403  403  403  403  200  401
+DELETE /registry/entities/{entity_id}/members/{member_id}  401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/merge                 401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/referent              401  403  403  403  403  403  200  401
 PUT    /registry/entities/{entity_id}/relay                 401  403  403  403  403  403  200  401
+POST   /registry/entities/{entity_id}/suspend               401  403  403  403  403  403  200  401
+POST   /registry/entities/{entity_id}/reinstate             401  403  403  403  403  403  200  401
 GET    /registry/licences                                   200  200  200  200  200  200  200  401
 GET    /registry/missions/{mission_id}/description          401  403  403  403  403  403  200  401
 GET    /registry/outbox                                     401  403  403  403  403  403  200  401
@@ -614,6 +621,23 @@ REQUESTS: dict[str, Build] = {
         "json": {"member_ids": [w.ids["member_entity"]]}
     },
     "PUT /registry/entities/{entity_id}/relay": lambda w, r: {"json": {"relay": True}},
+    "GET /registry/entities/{entity_id}/licences": lambda w, r: {
+        "path": {"entity_id": w.ids["kept"]}
+    },
+    "POST /registry/entities/{entity_id}/licences/{code}/{action}": lambda w, r: {
+        "path": {"entity_id": w.ids["kept"], "code": "pwh", "action": "suspend"},
+        "json": {},
+    },
+    "DELETE /registry/entities/{entity_id}/members/{member_id}": lambda w, r: {
+        "path": {"member_id": w.ids["member_entity"]}
+    },
+    "POST /registry/entities/{entity_id}/suspend": lambda w, r: {
+        "path": {"entity_id": w.ids["kept"]},
+        "json": {"reason": "Matrice"},
+    },
+    "POST /registry/entities/{entity_id}/reinstate": lambda w, r: {
+        "path": {"entity_id": w.ids["kept"]}
+    },
     "POST /ordering/products/{product_id}/opportunities": lambda w, r: {"json": {}},
     "POST /ordering/products/{product_id}/orders": lambda w, r: {"json": {}},
     "POST /ordering/orders/{order_id}/actions/{action}": lambda w, r: {

@@ -12,9 +12,8 @@ from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenie
 from extensions.i18n import _
 from registry_plugin.domain.context import Context
 from registry_plugin.domain.licences import accepted, product_licences
-from registry_plugin.models import Account, AccountCertification, Entity, LegalRepresentative
+from registry_plugin.models import Account, AccountCertification, Entity
 from registry_plugin.schemas import AccountInfo
-from registry_plugin.schemas import LegalRepresentative as RlInfo
 
 ENTITY_PAGE = "/registre/entite"
 PERSONAL_FIELDS = {
@@ -202,7 +201,17 @@ async def set_expiry(ctx: Context, account_id: int, expires_on: date | None) -> 
     if expires_on is not None and expires_on <= date.today():
         raise InvalidFields({"expires_on": _("La date d'expiration doit être dans le futur.")})
     previous, account.expires_on = account.expires_on, expires_on
-    ctx.audit("account.expiry_changed", "account", account.id, before=previous, after=expires_on)
+    renewed = account.status == "expired"  # a later date gives an expired account its access back
+    if renewed:
+        account.status = "active"
+    ctx.audit(
+        "account.expiry_changed",
+        "account",
+        account.id,
+        before=previous,
+        after=expires_on,
+        renewed=renewed,
+    )
     return account
 
 
@@ -217,40 +226,35 @@ async def hand_over_referent(ctx: Context, entity_id: int, account_id: int) -> A
     successor = await ctx.session.get(Account, account_id, with_for_update=True)
     if successor is None or successor.entity_id != entity_id or successor.status != "active":
         raise InvalidFields({"account_id": _("Choisissez un compte actif de l'entité.")})
-    current = await ctx.session.scalars(
-        select(Account).where(Account.entity_id == entity_id, Account.roles.contains(["referent"]))
+    current = list(
+        await ctx.session.scalars(
+            select(Account).where(
+                Account.entity_id == entity_id,
+                Account.roles.contains(["referent"]),
+                Account.id != successor.id,
+            )
+        )
     )
     for account in current:
         account.roles = [r for r in account.roles if r != "referent"]
     successor.roles = sorted({*successor.roles, "referent"})
-    ctx.audit("entity.referent_changed", "entity", entity_id, referent=successor.email)
-    await tell(ctx, successor, "referent_granted")
-    return successor
-
-
-async def change_legal_representative(
-    ctx: Context, entity_id: int, info: RlInfo
-) -> LegalRepresentative:
-    identity = ctx.identity
-    if identity is None or not (
-        identity.has("instructor", "admin")
-        or (identity.has("referent") and identity.entity_id == entity_id)
-    ):
-        raise PermissionDenied(
-            _("Seul le Référent DINAMIS de l'entité peut désigner son représentant légal.")
-        )
-    rl = await ctx.session.scalar(
-        select(LegalRepresentative).where(LegalRepresentative.entity_id == entity_id)
-    )
-    if rl is None:
-        raise NotFound(_("Cette entité n'a pas de représentant légal."))
-    before = rl.email
-    rl.first_name, rl.last_name, rl.function = info.first_name, info.last_name, info.function
-    rl.email, rl.nationality = info.email, info.nationality
     ctx.audit(
-        "entity.legal_representative_changed", "entity", entity_id, before=before, after=rl.email
+        "entity.referent_changed",
+        "entity",
+        entity_id,
+        referent=successor.email,
+        before=[a.email for a in current],
     )
-    return rl
+    await tell(ctx, successor, "referent_granted")
+    for account in current:
+        await tell(
+            ctx,
+            account,
+            "referent_replaced",
+            successor=successor,
+            by_instructor=identity.has("instructor", "admin"),
+        )
+    return successor
 
 
 def problem(account: Account) -> str | None:
@@ -265,10 +269,15 @@ def refusal(status: str, expires_on: date | None, entity_status: str) -> str | N
         return _("Votre demande de compte a été refusée.")
     if status == "deactivated":
         return _("Votre compte est désactivé : contactez le Référent DINAMIS de votre entité.")
-    if expires_on is not None and expires_on < date.today():
+    if status == "expired" or (expires_on is not None and expires_on < date.today()):
         return _(
-            "Votre compte a expiré le %(date)s : contactez le Référent DINAMIS de votre entité.",
-            date=f"{expires_on:%d/%m/%Y}",
+            "Votre compte a expiré%(value)s : contactez le Référent DINAMIS de votre entité.",
+            value=f" le {expires_on:%d/%m/%Y}" if expires_on else "",
+        )
+    if entity_status == "suspended":
+        return _(
+            "L'adhésion de votre entité à DINAMIS est suspendue par l'instance DINAMIS : "
+            "contactez le Référent DINAMIS de votre entité."
         )
     if entity_status != "active":
         return _("L'adhésion de votre entité à DINAMIS n'est pas active.")

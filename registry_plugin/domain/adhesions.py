@@ -27,6 +27,7 @@ from registry_plugin.models import (
     Partnership,
 )
 from registry_plugin.schemas import AdhesionForm
+from registry_plugin.schemas import LegalRepresentative as RlInfo
 from registry_plugin.vocabulary import flow_of
 
 RL_PATH = "/portail/adhesion/validation/"
@@ -226,12 +227,16 @@ async def rl_validate(ctx: Context, token: str, accepted_codes: list[str]) -> Ad
                 for lic in missing
             }
         )
-    await links.find(ctx, token, "rl_validation", consume=True)
+    link = await links.find(ctx, token, "rl_validation", consume=True)
     adhesion, entity = request.adhesion, request.entity
-    if entity.status != "awaiting_rl":
-        raise Conflict(_("Cette demande d'adhésion a déjà été validée."))
     rl = entity.legal_representative
     assert rl is not None
+    if link.payload.get("renewal"):
+        await renew_acceptances(ctx, request, rl, link.email)
+        return adhesion
+    if entity.status != "awaiting_rl":
+        raise Conflict(_("Cette demande d'adhésion a déjà été validée."))
+    rl.validated_at = datetime.now(UTC)
     signer = f"{rl.full_name} <{rl.email}>"
     for licence in request.licences:
         ctx.session.add(
@@ -375,3 +380,103 @@ async def instruct(
         f"adhesion.{adhesion.decision}", "entity", entity.id, adhesion=adhesion.id, reason=reason
     )
     return adhesion
+
+
+# -- a new legal representative (hand-over) ---------------------------------------------------
+
+
+async def ask_legal_representative(
+    ctx: Context, entity: Entity, renewal: bool, reminder_days: int | None = None
+) -> None:
+    """Mail the legal representative a new e-validation link, with the charter and the
+    licences: after a hand-over (`renewal`), or as a reminder of a validation still awaited."""
+    rl = entity.legal_representative
+    assert rl is not None
+    adhesion_id = await ctx.session.scalar(
+        select(Adhesion.id).where(Adhesion.entity_id == entity.id).order_by(Adhesion.id.desc())
+    )
+    token = await links.issue(
+        ctx, "rl_validation", rl.email, {"adhesion_id": adhesion_id, "renewal": renewal}
+    )
+    rl.requested_at = datetime.now(UTC)
+    context = {
+        "entity": entity,
+        "rl": rl,
+        "renewal": renewal,
+        "reminder": reminder_days is not None,
+        "days": reminder_days,
+        "hours": ctx.settings.link_hours,
+        "link": ctx.private_link(RL_PATH, token),
+    }
+    documents = await licence_attachments(ctx, await applicable(ctx.session, entity))
+    await ctx.mail(
+        [rl.email], "legal_representative_link", context, documents, f"entity:{entity.id}"
+    )
+
+
+async def change_legal_representative(
+    ctx: Context, entity_id: int, info: RlInfo
+) -> LegalRepresentative:
+    """The referent (or an instructor) designates the entity's legal representative; a new
+    one (another e-mail) e-validates the charter and the licences again, by the link mailed
+    to them."""
+    identity = ctx.identity
+    if identity is None or not (
+        identity.has("instructor", "admin")
+        or (identity.has("referent") and identity.entity_id == entity_id)
+    ):
+        raise PermissionDenied(
+            _("Seul le Référent DINAMIS de l'entité peut désigner son représentant légal.")
+        )
+    rl = await ctx.session.scalar(
+        select(LegalRepresentative).where(LegalRepresentative.entity_id == entity_id)
+    )
+    if rl is None:
+        raise NotFound(_("Cette entité n'a pas de représentant légal."))
+    before = rl.email
+    rl.first_name, rl.last_name, rl.function = info.first_name, info.last_name, info.function
+    rl.email, rl.nationality = info.email, info.nationality
+    renewal = rl.email.casefold() != before.casefold()
+    ctx.audit(
+        "entity.legal_representative_changed",
+        "entity",
+        entity_id,
+        before=before,
+        after=rl.email,
+        e_validation=renewal,
+    )
+    if renewal:
+        rl.validated_at = None
+        entity = await ctx.session.get(Entity, entity_id)
+        assert entity is not None
+        await ctx.session.refresh(entity, ["legal_representative"])
+        await ask_legal_representative(ctx, entity, renewal=True)
+    return rl
+
+
+async def renew_acceptances(
+    ctx: Context, request: AdhesionView, rl: LegalRepresentative, addressee: str
+) -> None:
+    """A new legal representative accepts the charter and the licences again, in the
+    entity's name (a suspended licence stays suspended)."""
+    if rl.email != addressee or rl.validated_at is not None:
+        raise Conflict(_("Ce lien ne correspond plus au représentant légal attendu de l'entité."))
+    now, signer = datetime.now(UTC), f"{rl.full_name} <{rl.email}>"
+    held = {a.licence_id: a for a in await accepted(ctx.session, request.entity.id)}
+    for licence in request.licences:
+        if (found := held.get(licence.id)) is not None:
+            found.accepted_by, found.accepted_at = signer, now
+        else:
+            ctx.session.add(
+                EntityAcceptance(
+                    entity_id=request.entity.id, licence_id=licence.id, accepted_by=signer
+                )
+            )
+    rl.validated_at = now
+    ctx.audit(
+        "entity.legal_representative_validated",
+        "entity",
+        request.entity.id,
+        actor=f"RL {rl.email}",
+        accepted=[f"{lic.code} {lic.version}" for lic in request.licences],
+    )

@@ -1,17 +1,19 @@
 """Entities: search, the public entities a contractor may partner with, and the instructors'
-administration (merging, grouping into super-entities, relay partners)."""
+administration (merging, grouping into super-entities, relay partners; suspensions are in
+`administration`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, true, update
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import _
+from registry_plugin.domain.accounts import referents
 from registry_plugin.domain.context import Context
-from registry_plugin.models import Account, Entity, Mission, Partnership
+from registry_plugin.models import Account, Entity, EntityAcceptance, Mission, Partnership
 
 PAGE_SIZE = 10
 
@@ -25,14 +27,21 @@ class Page:
 
 
 def matches(query: str) -> ColumnElement[bool]:
-    """Every word of the query in the name, the acronym, the parent establishment or the city,
-    accents and case ignored ("formation 6 novembre" finds "Formation_6_Novembre", "nimes" an
-    entity of Nîmes)."""
+    """Every word of the query in the name, the acronym, the other names (of the entities
+    merged into it), the parent establishment or the city, accents and case ignored
+    ("formation 6 novembre" finds "Formation_6_Novembre", "nimes" an entity of Nîmes)."""
     conditions = []
+    other_names = func.array_to_string(Entity.other_names, " ")
     for word in re.findall(r"\w+", query.casefold()):
         escaped = word.replace("_", "\\_")  # a literal underscore, not LIKE's wildcard
         pattern = func.unaccent(f"%{escaped}%")
-        fields = (Entity.name, Entity.acronym, Entity.parent_establishment, Entity.city)
+        fields = (
+            Entity.name,
+            Entity.acronym,
+            other_names,
+            Entity.parent_establishment,
+            Entity.city,
+        )
         conditions.append(or_(*(func.unaccent(func.lower(f)).like(pattern) for f in fields)))
     return and_(true(), *conditions)
 
@@ -64,15 +73,33 @@ def require_instructor(ctx: Context) -> None:
         raise PermissionDenied(_("Réservé à l'instance DINAMIS."))
 
 
+# Tables of other plugins that name an entity, reached by SQL (plugins never import each
+# other): what a merge moves when the plugin is installed.
+PLUGIN_ENTITY_TABLES = {"projects": "ordering.projects", "requests": "ordering.requests"}
+
+
+async def plugin_rows(ctx: Context, entity_id: int) -> dict[str, int]:
+    """How many rows of each installed plugin's table belong to the entity."""
+    counted = {}
+    for name, table in PLUGIN_ENTITY_TABLES.items():
+        if await ctx.session.scalar(text("SELECT to_regclass(:t)"), {"t": table}) is not None:
+            counted[name] = await ctx.session.scalar(
+                text(f"SELECT count(*) FROM {table} WHERE entity_id = :e"),  # noqa: S608 - constant
+                {"e": entity_id},
+            )
+    return counted
+
+
 async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
-    """Move the source's accounts, missions and partnerships to the target; the source is
-    kept, marked merged, for the record."""
+    """Move the source's accounts, licences, missions, partnerships, partners and members,
+    and the ordering desk's projects and requests, to the target, which keeps the source's
+    names among its other names; the source is kept, marked merged, for the record."""
     require_instructor(ctx)
     if source_id == target_id:
-        raise InvalidFields({"target_id": _("Choisissez une autre entité.")})
+        raise InvalidFields({"into": _("Une entité ne peut pas fusionner avec elle-même.")})
     source, target = (
-        await ctx.session.get(Entity, source_id),
-        await ctx.session.get(Entity, target_id),
+        await ctx.session.get(Entity, source_id, with_for_update=True),
+        await ctx.session.get(Entity, target_id, with_for_update=True),
     )
     if source is None or target is None:
         raise NotFound(_("Entité introuvable."))
@@ -80,28 +107,70 @@ async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
         raise Conflict(
             _("Fusion impossible : la cible doit être active et la source pas déjà fusionnée.")
         )
-    await ctx.session.execute(
-        update(Account).where(Account.entity_id == source.id).values(entity_id=target.id)
+    moved_accounts = list(
+        await ctx.session.scalars(
+            select(Account.email).where(Account.entity_id == source.id, Account.status == "active")
+        )
     )
+    held = select(EntityAcceptance.licence_id).where(EntityAcceptance.entity_id == target.id)
     await ctx.session.execute(
-        update(Mission).where(Mission.entity_id == source.id).values(entity_id=target.id)
+        delete(EntityAcceptance).where(
+            EntityAcceptance.entity_id == source.id, EntityAcceptance.licence_id.in_(held)
+        )
     )
-    await ctx.session.execute(
-        update(Partnership)
-        .where(Partnership.public_entity_id == source.id)
-        .values(public_entity_id=target.id)
-    )
+    for model, column in (
+        (Account, Account.entity_id),
+        (Mission, Mission.entity_id),
+        (EntityAcceptance, EntityAcceptance.entity_id),
+        (Partnership, Partnership.public_entity_id),
+        (Partnership, Partnership.private_entity_id),
+        (Entity, Entity.relay_id),
+        (Entity, Entity.super_entity_id),
+    ):
+        await ctx.session.execute(
+            update(model).where(column == source.id).values({column.key: target.id})
+        )
+    moved = await plugin_rows(ctx, source.id)
+    for name in moved:
+        await ctx.session.execute(
+            text(f"UPDATE {PLUGIN_ENTITY_TABLES[name]} SET entity_id = :t WHERE entity_id = :s"),  # noqa: S608
+            {"t": target.id, "s": source.id},
+        )
+    known = {target.name.casefold(), target.acronym.casefold()}
+    names = [*target.other_names]
+    for name in (source.name, source.acronym, *source.other_names):
+        if name.casefold() not in known | {n.casefold() for n in names}:
+            names.append(name)
+    target.other_names = names
     source.status, source.merged_into_id = "merged", target.id
-    ctx.audit("entity.merged", "entity", source.id, into=target.id)
+    await ctx.session.flush()
+    ctx.audit("entity.merged", "entity", source.id, into=target.id, moved=moved)
+    ctx.audit("entity.absorbed", "entity", target.id, source=source.id, name=source.name)
+    await ctx.mail(
+        sorted({*moved_accounts, *await referents(ctx, target.id)}),
+        "entity_merged",
+        {"source": source, "target": target},
+        reference=f"entity:{target.id}",
+    )
     return target
 
 
 async def group(ctx: Context, super_entity_id: int, member_ids: list[int]) -> list[Entity]:
+    """Group entities under a super-entity (an adherent one); an entity cannot be grouped
+    under itself, nor under one of its own members."""
     require_instructor(ctx)
+    super_entity = await ctx.session.get(Entity, super_entity_id)
+    if super_entity is None or super_entity.status != "active":
+        raise NotFound(_("Super-entité introuvable : choisissez une entité adhérente."))
+    above, ancestor = {super_entity.id}, super_entity.super_entity_id
+    while ancestor is not None and ancestor not in above:
+        above.add(ancestor)
+        parent = await ctx.session.get(Entity, ancestor)
+        ancestor = parent.super_entity_id if parent else None
     members = []
     for member_id in member_ids:
         member = await ctx.session.get(Entity, member_id)
-        if member is None or member.id == super_entity_id:
+        if member is None or member.id in above or member.status == "merged":
             raise InvalidFields(
                 {
                     "member_ids": _(
@@ -113,7 +182,30 @@ async def group(ctx: Context, super_entity_id: int, member_ids: list[int]) -> li
         member.super_entity_id = super_entity_id
         members.append(member)
     ctx.audit("entity.grouped", "entity", super_entity_id, members=member_ids)
+    for member in members:
+        await ctx.mail(
+            await referents(ctx, member.id),
+            "entity_grouped",
+            {"entity": member, "super_entity": super_entity},
+            reference=f"entity:{member.id}",
+        )
     return members
+
+
+async def ungroup(ctx: Context, super_entity_id: int, member_id: int) -> Entity:
+    require_instructor(ctx)
+    member = await ctx.session.get(Entity, member_id)
+    if member is None or member.super_entity_id != super_entity_id:
+        raise InvalidFields({"member_id": _("Cette entité n'est pas membre de ce groupe.")})
+    member.super_entity_id = None
+    ctx.audit("entity.ungrouped", "entity", super_entity_id, member=member_id)
+    await ctx.mail(
+        await referents(ctx, member.id),
+        "entity_grouped",
+        {"entity": member, "super_entity": None},
+        reference=f"entity:{member.id}",
+    )
+    return member
 
 
 async def set_relay(ctx: Context, entity_id: int, relay: bool) -> Entity:

@@ -31,7 +31,7 @@ RIGHTS_COLUMNS = """
        e.activity_sector,
        ARRAY(SELECT l.code FROM registry.entity_acceptances ea
              JOIN registry.licences l ON l.id = ea.licence_id
-             WHERE ea.entity_id = a.entity_id) AS accepted,
+             WHERE ea.entity_id = a.entity_id AND ea.suspended_at IS NULL) AS accepted,
        ARRAY(SELECT l.code FROM registry.account_certifications c
              JOIN registry.licences l ON l.id = c.licence_id
              WHERE c.account_id = a.id) AS certified,

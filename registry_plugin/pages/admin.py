@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import N_, _
 from extensions.mail import OutboxMessage, masked
+from extensions.services import services_of
 from extensions.web import page_router, read_form, redirect, render, values_of
-from registry_plugin.domain import accounts, adhesions, entities
+from registry_plugin.domain import accounts, adhesions, administration, entities
 from registry_plugin.domain.licences import accepted
 from registry_plugin.domain.relays import set_relay
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Mission, Partnership
@@ -31,6 +32,7 @@ ENTITY_STATUS = {
     "awaiting_partner": N_("En attente de l'entité partenaire"),
     "awaiting_instruction": N_("En attente d'instruction"),
     "active": N_("Adhérente"),
+    "suspended": N_("Suspendue"),
     "rejected": N_("Refusée"),
     "deactivated": N_("Désactivée"),
     "merged": N_("Fusionnée"),
@@ -40,6 +42,7 @@ ACCOUNT_STATUS = {
     "active": N_("Actif"),
     "refused": N_("Refusé"),
     "deactivated": N_("Désactivé"),
+    "expired": N_("Expiré"),
 }
 LABELS = {
     "entity_status": ENTITY_STATUS,
@@ -118,8 +121,18 @@ async def entity_page(request: Request, ctx: RegistryContext, id: RowId | None =
     adhesion = await ctx.session.scalar(
         select(Adhesion).where(Adhesion.entity_id == entity.id).order_by(Adhesion.id.desc())
     )
+    administered = identity_of(request).has("instructor", "admin")
     context = {
         "entity": entity,
+        "administered": administered,
+        "super_entity": await ctx.session.get(Entity, entity.super_entity_id)
+        if entity.super_entity_id
+        else None,
+        "grouped": list(
+            await ctx.session.scalars(
+                select(Entity).where(Entity.super_entity_id == entity.id).order_by(Entity.name)
+            )
+        ),
         "members": members,
         "successors": [
             (str(a.id), f"{a.full_name} ({a.email})")
@@ -222,7 +235,7 @@ async def legal_representative(
         checked, errors = validate(LegalRepresentative, values)
         if checked is None:
             raise InvalidFields(errors)
-        rl = await accounts.change_legal_representative(ctx, entity_id, checked)
+        rl = await adhesions.change_legal_representative(ctx, entity_id, checked)
         return _(
             "%(full_name)s est désormais le représentant légal de l'entité.", full_name=rl.full_name
         )
@@ -376,6 +389,8 @@ async def merge_confirmation(
         "partnerships": select(func.count()).where(Partnership.public_entity_id == source.id),
     }
     moved = {name: await ctx.session.scalar(query) for name, query in counted.items()}
+    moved["licences"] = len(await accepted(ctx.session, source.id))
+    moved |= await entities.plugin_rows(ctx, source.id)
     context = {"source": source, "target": target, "moved": moved}
     return render(request, "registry/fusion.html", context)
 
@@ -407,6 +422,60 @@ async def entity_action(
             relay = values.get("relay") == "on"
             entity = await set_relay(ctx, entity_id, relay)
             return f"{entity.name} {'est' if relay else _('n’est plus')} partenaire relais."
-        raise NotFound("Action inconnue.")
+        return await administer(ctx, entity_id, action, values)
 
-    return await act(request, ctx, "/registre/entites", operation)
+    back = "/registre/entites" if action in ENTITY_LIST_ACTIONS else entity_url(entity_id)
+    response = await act(request, ctx, back, operation)
+    if action in RIGHTS_CHANGES:
+        services_of(request).hrefs.rechecked.clear()  # signed URLs rechecked at once
+    return response
+
+
+ENTITY_LIST_ACTIONS = {"fusionner", "regrouper", "relais"}
+RIGHTS_CHANGES = {"suspendre", "retablir", "suspendre-licence", "retablir-licence"}
+
+
+async def administer(
+    ctx: RegistryContext, entity_id: int, action: str, values: dict[str, Any]
+) -> str:
+    """The instructors' actions of an entity's page (`administration`)."""
+    reason = str(values.get("reason", ""))
+    code = str(values.get("code", ""))
+    if action == "suspendre":
+        entity = await administration.suspend_entity(ctx, entity_id, reason)
+        return _(
+            "Adhésion %(name)s suspendue : ses comptes sont refusés dès maintenant.",
+            name=of(entity.name),
+        )
+    if action == "retablir":
+        entity = await administration.reinstate_entity(ctx, entity_id)
+        return _("Adhésion %(name)s rétablie.", name=of(entity.name))
+    if action == "suspendre-licence":
+        found = await administration.suspend_licence(ctx, entity_id, code, reason)
+        return _("Licence « %(title)s » suspendue pour l'entité.", title=found.licence.title)
+    if action == "retablir-licence":
+        found = await administration.reinstate_licence(ctx, entity_id, code)
+        return _("Licence « %(title)s » rétablie pour l'entité.", title=found.licence.title)
+    if action == "retirer-membre":
+        member = await entities.ungroup(ctx, entity_id, chosen_id(values, "member_id"))
+        return _("%(name)s ne fait plus partie du groupe.", name=member.name)
+    raise NotFound("Action inconnue.")
+
+
+@router.get("/comptes")
+async def account_search(
+    request: Request,
+    ctx: RegistryContext,
+    q: Annotated[str, Query(max_length=100)] = "",
+    statut: Annotated[str, Query(max_length=20)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Accounts of every entity, for the instructors."""
+    require_instructor(request)
+    error = None
+    try:
+        found = await administration.search_accounts(ctx, q, statut, page)
+    except InvalidFields as exc:
+        error, found = "; ".join(exc.errors.values()), administration.AccountPage([], 0, 1, 1)
+    context = {"found": found, "q": q, "statut": statut, "error": error, **LABELS}
+    return render(request, "registry/comptes.html", context)

@@ -358,7 +358,14 @@ async def _entity(
     session.add(entity)
     await session.flush()
     rl = spec.rl
-    session.add(LegalRepresentative(entity_id=entity.id, nationality="France", **rl.model_dump()))
+    session.add(
+        LegalRepresentative(
+            entity_id=entity.id,
+            nationality="France",
+            validated_at=None if spec.status == "awaiting_rl" else now,  # e-validated
+            **rl.model_dump(),
+        )
+    )
     signer = f"{rl.first_name} {rl.last_name} <{rl.email}>"
     for code in spec.licences:
         session.add(
