@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import inspect
 import itertools
 import textwrap
@@ -72,20 +73,29 @@ def attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
     """The string literal under each field of the model's classes (its own wins)."""
     docs: dict[str, str] = {}
     for cls in reversed(model.__mro__):
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-        except (OSError, TypeError, SyntaxError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for field, after in itertools.pairwise(body):
-            if (
-                isinstance(field, ast.AnnAssign)
-                and isinstance(field.target, ast.Name)
-                and isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)
-            ):
-                docs[field.target.id] = " ".join(inspect.cleandoc(after.value.value).split())
+        if issubclass(cls, BaseModel) and cls not in (BaseModel, BaseSettings):
+            docs.update(class_docstrings(cls))
+    return docs
+
+
+@functools.cache
+def class_docstrings(cls: type) -> dict[str, str]:
+    """The field docstrings written in one class's body (its module parsed once)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs = {}
+    for field, after in itertools.pairwise(body):
+        if (
+            isinstance(field, ast.AnnAssign)
+            and isinstance(field.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[field.target.id] = " ".join(inspect.cleandoc(after.value.value).split())
     return docs
 
 
