@@ -95,9 +95,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StandardError(logging.StreamHandler):
+    """Writes to the standard error of the moment (a test runner swaps and closes its own)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: LogLevel | str, log_format: LogFormat | str) -> None:
     """The process's one handler, on standard error; uvicorn and procrastinate log through it."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StandardError()
     handler.addFilter(RequestIdFilter())
     if LogFormat(log_format) is LogFormat.JSON:
         handler.setFormatter(
