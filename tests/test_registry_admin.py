@@ -44,6 +44,16 @@ async def validated_member(
     return account, email, headers, key.json()["key"]
 
 
+async def sign_in(pages: httpx.AsyncClient, email: str, password: str) -> None:
+    form = await pages.get("/connexion")
+    token = CSRF.search(form.text)
+    assert token
+    signed_in = await pages.post(
+        "/connexion", data={"csrf_token": token.group(1), "email": email, "password": password}
+    )
+    assert signed_in.status_code == 303, signed_in.text
+
+
 def audited(database: str, entity: int) -> list[str]:
     with psycopg.connect(database) as conn:
         rows = conn.execute(
@@ -202,14 +212,7 @@ async def test_a_suspended_entity_is_refused_on_the_next_request_whatever_the_cr
     signed = (await client.get("/sign", params={"href": data}, headers=headers)).json()["href"]
     token = (await client.get("/token/spot67", headers={"X-API-Key": key})).json()["token"]
     assert (await client.get(signed)).status_code == 200  # the verdict is now cached
-    session = await pages.get("/connexion")
-    csrf = CSRF.search(session.text)
-    assert csrf
-    signed_in = await pages.post(
-        "/connexion",
-        data={"csrf_token": csrf.group(1), "email": email, "password": PASSWORD},
-    )
-    assert signed_in.status_code == 303
+    await sign_in(pages, email, PASSWORD)
     assert (await pages.get("/compte")).status_code == 200
 
     too_long = await client.post(
@@ -308,7 +311,11 @@ async def test_account_search_across_entities(
 
 
 async def test_referent_and_legal_representative_hand_over(
-    client: httpx.AsyncClient, instructor: dict[str, str], entities: Entities, database: str
+    client: httpx.AsyncClient,
+    pages: httpx.AsyncClient,
+    instructor: dict[str, str],
+    entities: Entities,
+    database: str,
 ) -> None:
     entity, referent = await entities("member")
     successor, successor_email, _, _ = await validated_member(client, instructor, entity, [])
@@ -344,6 +351,9 @@ async def test_referent_and_legal_representative_hand_over(
         f"/registry/entities/{entity}/legal-representative", json=person, headers=new_rd
     )
     assert changed.status_code == 200, changed.text
+    await sign_in(pages, successor_email, PASSWORD)
+    awaited = "Validation électronique attendue"
+    assert awaited in shown(await pages.get("/registre/entite"))
     assert await mailed(client, instructor, rl, "legal_representative_link")
     token = await link(client, rl, "/portail/adhesion/validation")
     view = await client.get(f"/registry/adhesions/validation/{token}")
@@ -367,6 +377,7 @@ async def test_referent_and_legal_representative_hand_over(
         ).fetchone()
     assert signers == [(f"Ada Byron <{rl}>",)] and validated_at and validated_at[0]
     assert "entity.legal_representative_validated" in audited(database, entity)
+    assert awaited not in shown(await pages.get("/registre/entite"))
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -377,14 +388,7 @@ async def test_instructor_pages_suspend_search_and_confirm_a_merge(
 ) -> None:
     entity, referent = await entities("suspended")
     target, _ = await entities("kept")
-    page = await pages.get("/connexion")
-    token = CSRF.search(page.text)
-    assert token
-    signed_in = await pages.post(
-        "/connexion",
-        data={"csrf_token": token.group(1), "email": INSTRUCTOR, "password": "Toto@34090"},
-    )
-    assert signed_in.status_code == 303
+    await sign_in(pages, INSTRUCTOR, "Toto@34090")
     entity_page = await pages.get("/registre/entite", params={"id": entity})
     assert "Suspendre l'adhésion" in shown(entity_page)
     csrf = CSRF.search(entity_page.text)
