@@ -703,8 +703,8 @@ async def queue(request: Request, desk: PageDesk) -> Response:
     for name, statuses in (
         (_("À instruire"), "received"),
         (_("En attente du demandeur"), "held"),
-        ("Chez Airbus", "accepted,tasked,processing,scheduled,reserved"),
-        ("Terminées", ",".join(workflow.FINAL)),
+        (_("Chez Airbus"), "accepted,tasked,processing,scheduled,reserved"),
+        (_("Terminées"), ",".join(workflow.FINAL)),
     ):
         groups[name] = await desk.requests(status=statuses, limit=200)
     return render(request, "ordering/instruction.html", {"groups": groups, **labels()})

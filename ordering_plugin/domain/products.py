@@ -61,8 +61,10 @@ class Product:
 
     @property
     def title(self) -> str:
-        what = "archive" if self.kind == "A" else "programmation"
-        return f"{self.mission.label} – {what}"
+        """In the reader's language."""
+        if self.kind == "A":
+            return _("%(mission)s – archive", mission=self.mission.label)
+        return _("%(mission)s – programmation", mission=self.mission.label)
 
     @property
     def minimum_km2(self) -> float:
