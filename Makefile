@@ -49,6 +49,12 @@ node_modules/.package-lock.json: package.json package-lock.json | system-package
 $(VIEWER): node_modules/.package-lock.json extensions/viewer/build.mjs $(wildcard extensions/viewer/src/*)
 	npm run --silent build
 
+# Radiant Earth's STAC Browser (served under /browser/), built from its pinned npm package.
+STAC_BROWSER := extensions/stac_browser/static/index.html
+install: $(STAC_BROWSER)
+$(STAC_BROWSER): node_modules/.package-lock.json extensions/stac_browser/build.sh extensions/stac_browser/stac-browser.config.js
+	npm run --silent build:browser
+
 $(NPM_DATA) &: node_modules/.package-lock.json scripts/package-npm-data.sh
 	@scripts/package-npm-data.sh
 

@@ -46,6 +46,7 @@ from extensions.plugins import load_plugins
 from extensions.readyourwrites import ReadYourWrites  # replica
 from extensions.services import services_of
 from extensions.settings import ApiSettings, Settings
+from extensions.stac_browser import add_stac_browser
 from extensions.tiles import add_tiles
 from extensions.viewer import add_viewer
 from extensions.viewer.pages import STATIC as VIEWER_STATIC
@@ -272,6 +273,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_reader(client, get_request_model),
         post_request_model,
     )
+    add_stac_browser(api.app)
     add_places(api.app)
     add_geometries(api.app)
     add_federation(api.app)

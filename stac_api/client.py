@@ -94,6 +94,12 @@ def product_links(request: Request) -> list[dict[str, Any]]:
             "title": "Catalogue viewer (map, filters, basket)",
         },
         {
+            "rel": "alternate",
+            "href": f"{base_url}browser/",
+            "type": "text/html",
+            "title": "STAC Browser (Radiant Earth) on this catalogue",
+        },
+        {
             "rel": "places",
             "href": f"{base_url}places",
             "type": "application/json",

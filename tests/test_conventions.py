@@ -13,10 +13,11 @@ import morecantile
 import pytest
 import rasterio
 from pystac.validation import validate_dict
+from pystac_client import Client
 from rasterio.warp import transform_bounds
 
 from tests.offline_schemas import offline_schemas
-from tests.registry import bearer
+from tests.registry import DEMO_PASSWORD, bearer
 
 LICENSED = "bruce.wayne@formation.example"
 TERMS = {"product_type", "place", "downloadable"}
@@ -266,3 +267,35 @@ async def test_cors_allows_api_keys(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200
     assert "x-api-key" in response.headers["access-control-allow-headers"].lower()
+
+
+@pytest.mark.parametrize(
+    ("term", "value"),
+    [("product_type", "pwh"), ("place", "departement:34"), ("downloadable", "true")],
+)
+def test_pystac_client_searches_with_each_term_through_the_filter(
+    live_url: str, term: str, value: str
+) -> None:
+    """pystac-client knows nothing of our terms: it says them in `filter`, as any STAC client."""
+    headers = {"X-API-Key": api_key(live_url)} if term == "downloadable" else {}
+    catalogue = Client.open(live_url, headers=headers)
+    literal = value if value == "true" else f"'{value}'"
+    by_filter = catalogue.search(filter=f"{term} = {literal} AND eo:cloud_cover < 60", max_items=30)
+    found = [item.id for item in by_filter.items()]
+    expected = httpx.get(
+        f"{live_url}search",
+        params={term: value, "filter": "eo:cloud_cover < 60", "limit": 30},
+        headers=headers,
+    ).json()
+    assert found and found == [f["id"] for f in expected["features"]]
+    assert by_filter.matched() == expected["numberMatched"]
+
+
+def api_key(live_url: str) -> str:
+    signed_in = httpx.post(
+        f"{live_url}auth/token", data={"username": LICENSED, "password": DEMO_PASSWORD}
+    )
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    created = httpx.post(f"{live_url}auth/api-keys", json={"name": "conventions"}, headers=headers)
+    key: str = created.json()["key"]
+    return key
