@@ -278,7 +278,8 @@ class SearchLoad:
         self.start = time.monotonic()
 
     def run(self, index: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=15) as http:
+        # Generous: on a shared machine every process here may be paused for a while.
+        with httpx.Client(base_url=self.url, timeout=60) as http:
             turn = index
             while not self.stopping.is_set():
                 method, path, params = SEARCHES[turn % len(SEARCHES)]
