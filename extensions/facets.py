@@ -19,10 +19,11 @@ own SQL for the search: slower, just as exact.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -250,6 +251,34 @@ def listed(values: list[int]) -> str:
 KEYS = "collection, platform, month, class"
 
 
+def kind_terms(terms: Terms, query: Query) -> list[str]:
+    """Terms on the rollup's own columns."""
+    clauses = []
+    if terms.collections is not None:
+        clauses.append(f"collection = ANY({query.arg(sorted(terms.collections), 'text[]')})")
+    if terms.platforms is not None:
+        clauses.append(f"platform = ANY({query.arg(sorted(terms.platforms), 'text[]')})")
+    return clauses
+
+
+def exact_terms(terms: Terms, query: Query) -> list[str]:
+    """The search's terms on a mirrored item, as pgstac applies them (but its area)."""
+    clauses = kind_terms(terms, query)
+    if terms.end is not None:
+        clauses.append(f"datetime <= {query.arg(terms.end, 'timestamptz')}")
+    if terms.start is not None:
+        start = query.arg(terms.start, "timestamptz")
+        # The index on datetime finds them: an item overlapping the period starts at most
+        # the longest item's span before it.
+        clauses.append(f"end_datetime >= {start}")
+        clauses.append(f"datetime >= {start} - {LONGEST}")
+    for bound, op in ((terms.low, ">"), (terms.high, "<")):
+        if bound is not None:
+            comparison = op + ("=" if bound.inclusive else "")
+            clauses.append(f"cloud {comparison} {query.arg(bound.value, 'float8')}")
+    return clauses
+
+
 def rollup_sql(
     terms: Terms, cells: Cells | None, grouped: bool = True
 ) -> tuple[str, list[Any]] | None:
@@ -260,30 +289,10 @@ def rollup_sql(
     query = Query()
 
     def kinds() -> list[str]:
-        """Terms on the rollup's own columns."""
-        clauses = []
-        if terms.collections is not None:
-            clauses.append(f"collection = ANY({query.arg(sorted(terms.collections), 'text[]')})")
-        if terms.platforms is not None:
-            clauses.append(f"platform = ANY({query.arg(sorted(terms.platforms), 'text[]')})")
-        return clauses
+        return kind_terms(terms, query)
 
     def exact() -> list[str]:
-        """The search's terms on a mirrored item, as pgstac applies them."""
-        clauses = kinds()
-        if terms.end is not None:
-            clauses.append(f"datetime <= {query.arg(terms.end, 'timestamptz')}")
-        if terms.start is not None:
-            start = query.arg(terms.start, "timestamptz")
-            # The index on datetime finds them: an item overlapping the period starts at
-            # most the longest item's span before it.
-            clauses.append(f"end_datetime >= {start}")
-            clauses.append(f"datetime >= {start} - {LONGEST}")
-        for bound, op in ((terms.low, ">"), (terms.high, "<")):
-            if bound is not None:
-                comparison = op + ("=" if bound.inclusive else "")
-                clauses.append(f"cloud {comparison} {query.arg(bound.value, 'float8')}")
-        return clauses
+        return exact_terms(terms, query)
 
     first, last = whole_months(terms.start, terms.end)
     whole, partial = classes_within(terms.low, terms.high)
@@ -420,19 +429,100 @@ async def count(
             terms = None
     if terms is None:
         return await pgstac_counts(conn, search, grouped)
+    if grouped and (terms.start is not None or terms.end is not None):
+        timeline = rollup_sql(replace(terms, start=None, end=None), cells)
+        if timeline is not None and shared_key(*timeline) in RUNNING:
+            return await within_period(conn, terms, cells)
+    return await rollup_counts(conn, terms, cells, grouped)
+
+
+async def rollup_counts(
+    conn: asyncpg.Connection, terms: Terms, cells: Cells | None, grouped: bool
+) -> Counts:
     built = rollup_sql(terms, cells, grouped)
     if built is None:
         return Counts([])
     text, args = built
-    # The same search asked again is the same prepared statement: after five runs PostgreSQL
-    # may plan it once for any parameters, which reads an area's rows by the wrong index
-    # (measured: 60 ms planned for its area, 230 ms generic). The pool resets the settings
-    # when the connection goes back (RESET ALL).
-    await conn.execute("SET plan_cache_mode = force_custom_plan")
-    if grouped:
-        # The planner, misjudging how few groups the parts make, would sort their rows (some
-        # 200,000 for a region of a million items): they are counted by hashing.
-        await conn.execute("SET enable_sort = off")
-        rows = await conn.fetch(GROUPED.format(text), *args)
-        return Counts([tuple(r) for r in rows if r["n"]])
-    return Counts.of_total(await conn.fetchval(TOTAL.format(text), *args))
+    if not grouped:
+        await conn.execute(CUSTOM_PLANS)
+        return Counts.of_total(await conn.fetchval(TOTAL.format(text), *args))
+    rows = await shared(shared_key(text, args), lambda: grouped_rows(conn, text, args))
+    return Counts([r for r in rows if r[4]])
+
+
+# The same search asked again is the same prepared statement: after five runs PostgreSQL may
+# plan it once for any parameters, which reads an area's rows by the wrong index (measured:
+# 60 ms planned for its area, 230 ms generic). The pool resets the settings when the
+# connection goes back (RESET ALL).
+CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+
+
+async def grouped_rows(
+    conn: asyncpg.Connection, text: str, args: list[Any]
+) -> list[tuple[str, str, int, int, int]]:
+    # The planner, misjudging how few groups the parts make, would sort their rows (some
+    # 200,000 for a region of a million items): they are counted by hashing.
+    await conn.execute(f"{CUSTOM_PLANS}; SET enable_sort = off")
+    return [tuple(r) for r in await conn.fetch(GROUPED.format(text), *args)]
+
+
+def shared_key(text: str, args: list[Any]) -> tuple[str, str]:
+    return text, repr(args)
+
+
+class LeaderGone(Exception):
+    """The request counting for others stopped before it had the rows."""
+
+
+RUNNING: dict[tuple[str, str], asyncio.Future[Any]] = {}
+"""Grouped counts being made in this process, by their SQL and parameters."""
+
+
+async def shared(key: tuple[str, str], make: Any) -> Any:
+    """The rows of a grouped count, made once for the requests that ask it at the same time:
+    the viewer asks the counts of a search with a period and, beside them, its timeline
+    (the same search without the period), whose rows give both."""
+    running = RUNNING.get(key)
+    if running is not None:
+        try:
+            return await asyncio.shield(running)
+        except LeaderGone:
+            pass  # counted here instead
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    RUNNING[key] = future
+    try:
+        rows = await make()
+    except BaseException as exc:
+        future.set_exception(LeaderGone() if isinstance(exc, asyncio.CancelledError) else exc)
+        future.exception()  # retrieved: no warning when nobody was waiting
+        raise
+    finally:
+        if RUNNING.get(key) is future:
+            del RUNNING[key]
+    future.set_result(rows)
+    return rows
+
+
+async def within_period(conn: asyncpg.Connection, terms: Terms, cells: Cells | None) -> Counts:
+    """Grouped counts of a search with a period while its timeline (the same search without
+    the period, which the viewer asks at the same time) is being counted: the timeline's rows
+    in the months the period covers whole, and the items of the months it covers in part,
+    one by one (found by their date: a month or two of the archive). Measured at a million
+    items: a viewer's filter change, p95 317 ms counting both, 274 ms sharing."""
+    timeline = await rollup_counts(conn, replace(terms, start=None, end=None), cells, True)
+    first, last = whole_months(terms.start, terms.end)
+    rows = [r for r in timeline.rows if first <= r[2] <= last]
+    query = Query()
+    clauses = exact_terms(terms, query)
+    if first <= last:
+        clauses.append(
+            f"(datetime < {query.arg(month_start(first), 'timestamptz')}"
+            f" OR datetime >= {query.arg(month_start(last + 1), 'timestamptz')})"
+        )
+    if terms.area is not None:
+        area = query.arg(orjson.dumps(terms.area).decode(), "text")
+        clauses.append(f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))")
+    text = f"SELECT {KEYS}, count(*) AS n FROM facets.items WHERE " + " AND ".join(clauses)  # noqa: S608
+    await conn.execute(CUSTOM_PLANS)
+    partly = await conn.fetch(text + f" GROUP BY {KEYS}", *query.args)
+    return Counts(rows + [tuple(r) for r in partly])

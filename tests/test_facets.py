@@ -3,8 +3,10 @@ the same database, for varied searches, also after items are loaded and deleted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -291,3 +293,43 @@ async def test_a_search_asked_again_is_planned_for_its_terms(
     finally:
         await conn.close()
     assert plans and all(p["generic_plans"] == 0 and p["custom_plans"] >= 8 for p in plans)
+
+
+async def test_a_timeline_and_its_periods_counted_together_are_exact(
+    database: str, demo_items: Items
+) -> None:
+    """The viewer asks a search's timeline (without its period) and, at the same time, its
+    counts with the period: those are made from the timeline's rows, and exact, whole months
+    or not."""
+    area = {"bbox": FRANCE, "filter": cloud("<=", 20)}
+    periods = [
+        ("2014-01-01T00:00:00Z", "2018-12-31T23:59:59Z"),
+        ("2013-03-15T12:00:00Z", "2019-10-02T00:00:00Z"),
+        ("2016-05-03T00:00:00Z", "2016-05-20T00:00:00Z"),
+        (None, "2005-06-30T00:00:00Z"),
+    ]
+    settings = {"search_path": "pgstac,public"}
+    timeline_conn = await asyncpg.connect(database, server_settings=settings)
+    period_conn = await asyncpg.connect(database, server_settings=settings)
+    try:
+        for start, end in periods:
+            when = [datetime.fromisoformat(t) if t else None for t in (start, end)]
+            _, counts = await asyncio.gather(
+                facets.count(timeline_conn, area, None, None),
+                facets.count(period_conn, area, *when),
+            )
+            by_collection, by_month = plain_counts(
+                database, {**area, "datetime": f"{start or '..'}/{end}"}
+            )
+            assert counts.by(0) == by_collection, (start, end)
+            months = Counter({f"{m // 12}-{m % 12 + 1:02d}": n for m, n in counts.by(2).items()})
+            assert +months == by_month, (start, end)
+        derived = await period_conn.fetchval(
+            "SELECT sum(generic_plans + custom_plans) FROM pg_prepared_statements"
+            " WHERE statement LIKE '%FROM facets.items%'"
+            " AND statement NOT LIKE '%UNION ALL%' AND statement NOT LIKE '%pg_prepared%'"
+        )
+    finally:
+        await timeline_conn.close()
+        await period_conn.close()
+    assert derived == len(periods), "the periods were counted from the timeline's rows"

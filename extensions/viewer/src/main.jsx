@@ -241,6 +241,9 @@ function App() {
         publish();
         map.current.setPage(result.features);
       });
+    // The timeline first: while the server counts it, it counts the search with its period
+    // from the same rows.
+    const timeline = full.datetime ? remembered({ ...searchBody(state, "datetime"), aggregations: ["datetime_frequency"] }) : null;
     const total = request("/aggregate", { body: { ...full, aggregations }, signal }).catch((error) => {
       matched = null; // not counted: said as such, not left spinning
       publish();
@@ -255,9 +258,8 @@ function App() {
       ? remembered({ ...searchBody(state, "platform"), aggregations: ["platform_frequency"] })
         .then((r) => signal.aborted || setPlatformCounts(byPlatform(frequencies(r, "platform_frequency"))))
       : total;
-    const months = full.datetime
-      ? remembered({ ...searchBody(state, "datetime"), aggregations: ["datetime_frequency"] })
-        .then((r) => signal.aborted || setTimeline(frequencies(r, "datetime_frequency")))
+    const months = timeline
+      ? timeline.then((r) => signal.aborted || setTimeline(frequencies(r, "datetime_frequency")))
       : total;
     Promise.allSettled([pageRequest, total, counts, months]).then((outcomes) => {
       if (signal.aborted) return;
