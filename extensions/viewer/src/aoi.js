@@ -8,6 +8,9 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import "./aoi.css";
 import { groundLayers, offlineSource, outlineLayers } from "./basemap.js";
 
+// The site's root, also under a sub-path: this script is its /static/viewer/aoi.js.
+const site = new URL("../../", import.meta.url).href.replace(/\/$/, "");
+
 const EMPTY = { type: "FeatureCollection", features: [] };
 const SIDES = ["west", "south", "east", "north"];
 const field = (name) => document.getElementById(`f-${name}`);
@@ -55,7 +58,7 @@ function start(container) {
   const output = document.getElementById("aoi-estimate");
   const map = new maplibregl.Map({
     container,
-    style: { version: 8, sources: { offline: offlineSource(location.origin) }, layers: [...groundLayers(), ...outlineLayers()] },
+    style: { version: 8, sources: { offline: offlineSource(site) }, layers: [...groundLayers(), ...outlineLayers()] },
     center: [2.5, 46.6],
     zoom: 4.3,
     attributionControl: { compact: true },
@@ -85,7 +88,7 @@ function start(container) {
       return;
     }
     const mine = ++asked;
-    const response = await fetch(`/ordering/products/${encodeURIComponent(product())}/estimate?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const response = await fetch(`${site}/ordering/products/${encodeURIComponent(product())}/estimate?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await response.json().catch(() => ({}));
     if (mine !== asked) return; // a later change answered already
     if (!response.ok) {
