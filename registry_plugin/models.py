@@ -260,6 +260,8 @@ class Adhesion(Timestamped, Base):
     avenant: Mapped[str | None] = mapped_column(Text)  # the relay partnership's avenant
 
     entity: Mapped[Entity] = relationship(lazy="joined", innerjoin=True, foreign_keys=[entity_id])
+    relay: Mapped[Entity | None] = relationship(lazy="selectin", foreign_keys=[relay_id])
+    filed_by: Mapped[Account | None] = relationship(lazy="selectin", foreign_keys=[filed_by_id])
 
 
 class RelayConvention(Base):

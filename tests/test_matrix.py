@@ -215,6 +215,12 @@ GET    /registre/instruction                                303  403  403  403  
 GET    /registre/instruction/{adhesion_id}                  303  403  403  403  403  403  200  303
 POST   /registre/instruction/{adhesion_id}/{decision}       303  403  403  403  403  403  404  303
 GET    /registre/journal                                    303  403  403  403  403  403  200  303
+GET    /registre/relais                                     303  403  403  403  403  403  200  303
+POST   /registre/relais/comptes                             403  403  403  403  403  403  403  303
+GET    /registre/relais/designation/{entity_id}             303  403  403  403  403  403  200  303
+POST   /registre/relais/designation/{entity_id}             303  403  403  403  403  403  403  303
+GET    /registre/relais/export.csv                          303  403  403  403  403  403  200  303
+GET    /registre/statistiques                               303  403  403  403  403  403  200  303
 POST   /registre/partenariats/{partnership_id}/{decision}   404  404  404  404  404  404  404  303
 POST   /registry/accounts                                   400  400  400  400  400  400  400  401
 GET    /registry/accounts                                   401  403  403  403  403  403  200  401
@@ -234,6 +240,7 @@ POST   /registry/email-verifications                        202  202  202  202  
 POST   /registry/email-verifications/confirm                400  400  400  400  400  400  400  401
 GET    /registry/entities                                   200  200  200  200  200  200  200  401
 GET    /registry/entities/{entity_id}/accounts              401  403  403  403  403  403  200  401
+POST   /registry/entities/{entity_id}/accounts              401  403  403  403  403  403  201  401
 PUT    /registry/entities/{entity_id}/legal-representative  401  403  403  403  403  403  200  401
 GET    /registry/entities/{entity_id}/licences              401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/licences/{code}/{action}  401  403  403  403  403  403  200  401
@@ -242,12 +249,16 @@ DELETE /registry/entities/{entity_id}/members/{member_id}  401  403  403  403  4
 POST   /registry/entities/{entity_id}/merge                 401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/referent              401  403  403  403  403  403  200  401
 PUT    /registry/entities/{entity_id}/relay                 401  403  403  403  403  403  200  401
+POST   /registry/entities/{entity_id}/relay-convention      401  403  403  403  403  403  201  401
+GET    /registry/entities/{entity_id}/relay-convention      401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/suspend               401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/reinstate             401  403  403  403  403  403  200  401
 GET    /registry/licences                                   200  200  200  200  200  200  200  401
 GET    /registry/missions/{mission_id}/description          401  403  403  403  403  403  200  401
 GET    /registry/outbox                                     401  403  403  403  403  403  200  401
 GET    /registry/partnerships                               401  200  200  200  200  200  200  401
+GET    /registry/relays/{entity_id}/activity                401  403  403  403  403  403  200  401
+GET    /registry/statistics                                 401  403  403  403  403  403  200  401
 POST   /registry/partnerships/{partnership_id}/{decision}   401  403  403  403  403  403  200  401
 GET    /registry/vocabulary                                 200  200  200  200  200  200  200  200
 GET    /search                                              200  200  200  200  200  200  200  401
@@ -367,6 +378,15 @@ async def world(
     ids["kept"] = await accepted_entity(client, f"MXB{tag}")
     ids["entity"] = await accepted_entity(client, f"MXC{tag}")
     ids["member_entity"] = await accepted_entity(client, f"MXG{tag}")
+    ids["relay"] = await accepted_entity(client, f"MXP{tag}")
+    designation = convention(world, "instructor")
+    designated = await client.post(
+        f"/registry/entities/{ids['relay']}/relay-convention",
+        data=designation["data"],
+        files=designation["files"],
+        headers=headers["instructor"],
+    )
+    assert designated.status_code == 201, designated.text
     ids["act"] = await adhesion_of(client, f"MXA{tag}")
     partner = await entity_id(client, "Formation_6_11")
     rd = adhesion("private_rd", partner={"public_entity_id": partner})
@@ -512,6 +532,19 @@ def quota(world: World, role: str) -> dict[str, Any]:
     }
 
 
+def relay_partner(world: World, role: str) -> dict[str, Any]:
+    return {"path": {"entity_id": world.ids["relay"]}}
+
+
+def convention(world: World, role: str) -> dict[str, Any]:
+    """The designation of the relay partner (as the world makes it, then as the row does)."""
+    return {
+        "path": {"entity_id": world.ids["relay"]},
+        "data": {"title": "Convention de la matrice", "signed_on": "2025-03-01"},
+        "files": {"document": ("convention.pdf", pdf(), "application/pdf")},
+    }
+
+
 def legal_representative(world: World, role: str) -> dict[str, Any]:
     email = unique("rl")
     return {
@@ -620,7 +653,27 @@ REQUESTS: dict[str, Build] = {
     "POST /registry/entities/{entity_id}/members": lambda w, r: {
         "json": {"member_ids": [w.ids["member_entity"]]}
     },
-    "PUT /registry/entities/{entity_id}/relay": lambda w, r: {"json": {"relay": True}},
+    "PUT /registry/entities/{entity_id}/relay": lambda w, r: {
+        "path": {"entity_id": w.ids["relay"]},  # reinstated under its convention on file
+        "json": {"relay": True},
+    },
+    "POST /registry/entities/{entity_id}/relay-convention": convention,
+    "GET /registry/entities/{entity_id}/relay-convention": relay_partner,
+    "POST /registry/entities/{entity_id}/accounts": lambda w, r: {
+        "json": {
+            "email": unique("relais"),
+            "first_name": "Rémi",
+            "last_name": "Relais",
+            "function": "Chargé SIG",
+            "phone": "0556000000",
+            "nationality": "France",
+        }
+    },
+    "GET /registry/relays/{entity_id}/activity": relay_partner,
+    "GET /registre/relais": lambda w, r: {"params": {"id": w.ids["relay"]}},
+    "GET /registre/relais/export.csv": lambda w, r: {"params": {"id": w.ids["relay"]}},
+    "GET /registre/relais/designation/{entity_id}": relay_partner,
+    "POST /registre/relais/designation/{entity_id}": relay_partner,
     "GET /registry/entities/{entity_id}/licences": lambda w, r: {
         "path": {"entity_id": w.ids["kept"]}
     },

@@ -645,38 +645,6 @@ async def test_entity_search_ignores_accents_and_case(client: httpx.AsyncClient)
     assert pending.json()["total"] == 0  # awaiting instruction: not adherent yet
 
 
-async def test_relay_partner_adheres_entities_and_administers_their_accounts(
-    client: httpx.AsyncClient,
-) -> None:
-    relay, relay_referent = await adherent(client)
-    made_relay = await client.put(
-        f"/registry/entities/{relay}/relay",
-        json={"relay": True},
-        headers=await bearer(client, INSTRUCTOR),
-    )
-    assert made_relay.status_code == 200
-    relay_headers = await bearer(client, relay_referent, PASSWORD)
-    me = (await client.get("/auth/me", headers=relay_headers)).json()
-    assert "relay" in me["roles"]
-
-    # The relay files the adhesion of one of its partners, which then belongs to the relay.
-    partner, partner_referent = await adherent(client, **relay_headers)
-    member_email = unique("member")
-    member = (await request_account(client, member_email, partner, certifications=[])).json()
-    listed = await client.get(f"/registry/entities/{partner}/accounts", headers=relay_headers)
-    assert listed.status_code == 200
-    assert {a["email"] for a in listed.json()} == {partner_referent, member_email}
-    validated = await client.post(
-        f"/registry/accounts/{member['id']}/validate", json={}, headers=relay_headers
-    )
-    assert validated.status_code == 200 and validated.json()["status"] == "active"
-
-    # A relay has no say over entities that are not its partners.
-    formation = await entity_id(client, "Formation_6_11")
-    other = await client.get(f"/registry/entities/{formation}/accounts", headers=relay_headers)
-    assert other.status_code == 403
-
-
 junk = st.one_of(
     st.none(),
     st.booleans(),

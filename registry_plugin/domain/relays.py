@@ -45,6 +45,11 @@ class MemberAccount(ReferentInfo):
     email: Email
     expires_on: date | None = Field(default=None, title="Date d'expiration")
 
+    @field_validator("expires_on", mode="before")
+    @classmethod
+    def _optional(cls, value: object) -> object:
+        return None if value == "" else value  # a form's empty date: no expiry
+
     @field_validator("expires_on")
     @classmethod
     def _future(cls, value: date | None) -> date | None:

@@ -326,7 +326,7 @@ async def adhesion_step(
 @router.post("/adhesion/soumettre")
 async def adhesion_submit(request: Request, ctx: RegistryContext) -> Response:
     """« Accepter le formulaire »: the request goes to the legal representative."""
-    await read_form(request)
+    filled = values_of(await read_form(request))
     draft = await current_draft(ctx, request, "adhesion")
     if missing := first_missing(draft):
         return redirect(
@@ -344,10 +344,12 @@ async def adhesion_submit(request: Request, ctx: RegistryContext) -> Response:
             "partner": data.get("partenaire") if "partenaire" in steps else None,
             "legal_representative": data["representant"],
             "referent": referent,
+            # filed by a relay partner: under which avenant
+            "avenant": filled.get("avenant") if data.get("relay_id") else None,
         },
     )
     if form is None:
-        return await wizard_page(request, ctx, draft, "recapitulatif", errors=errors)
+        return await wizard_page(request, ctx, draft, "recapitulatif", filled, errors)
     upload = (
         adhesions.Upload(Path(draft.upload_path), draft.upload_name or "description.pdf")
         if draft.upload_path and flow_of(form.sector.category) == "private_rd"
@@ -358,7 +360,7 @@ async def adhesion_submit(request: Request, ctx: RegistryContext) -> Response:
             ctx, form, draft.email, password_hash, upload, relay_id=data.get("relay_id")
         )
     except InvalidFields as exc:
-        return await wizard_page(request, ctx, draft, "recapitulatif", errors=exc.errors)
+        return await wizard_page(request, ctx, draft, "recapitulatif", filled, exc.errors)
     await drafts.discard(ctx, draft, keep_upload=upload is not None)
     await ctx.commit()
     context = {"rl": form.legal_representative, "entity": form.entity}

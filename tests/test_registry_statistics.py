@@ -1,0 +1,129 @@
+"""Statistics (issue 16, 3): instructors see the platform's numbers, the demo's relay partner
+(PIGMA) its two partner entities'; the page and `GET /registry/statistics` give the same
+numbers; bad filters are refused with their reason."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.registry import INSTRUCTOR, bearer, entity_id
+
+RELAY = "relais@pigma.example"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+async def quota(client: httpx.AsyncClient, database: str) -> int:
+    """A SPOT quota of the relay's partner Mérignac for this year."""
+    merignac = await entity_id(client, "MERIGNAC")
+    year = date.today().year
+    with psycopg.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO ordering.quotas (entity_id, entity_name, family, period_start, "
+            "period_end, allowed_km2, reserved_km2, used_km2) VALUES (%s, 'Commune de Mérignac', "
+            "'SPOT', %s, %s, 500, 0, 20) ON CONFLICT DO NOTHING",
+            (merignac, date(year, 1, 1), date(year, 12, 31)),
+        )
+    return merignac
+
+
+def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {r["key"]: r["count"] for r in rows}
+
+
+def partner_accounts(database: str) -> dict[str, int]:
+    """The accounts of PIGMA's partner entities by status, counted here."""
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT a.status, count(*) FROM registry.accounts a "
+            "JOIN registry.entities e ON e.id = a.entity_id "
+            "JOIN registry.entities r ON r.id = e.relay_id WHERE r.acronym = 'PIGMA' GROUP BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
+async def test_instructors_see_the_platform_and_a_relay_its_partners(
+    client: httpx.AsyncClient, quota: int, database: str
+) -> None:
+    everything = await client.get("/registry/statistics", headers=await bearer(client, INSTRUCTOR))
+    assert everything.status_code == 200, everything.text
+    platform = everything.json()
+    assert platform["scope"] == "all"
+    assert counts(platform["entities_by_category"])["local_authority"] >= 3
+    assert counts(platform["accounts_by_status"])["active"] >= 8
+
+    relayed = await client.get("/registry/statistics", headers=await bearer(client, RELAY))
+    assert relayed.status_code == 200, relayed.text
+    pigma = relayed.json()
+    assert pigma["scope"] == "GIP ATGeRi - Plateforme PIGMA"
+    # Its two partners: a commune and a regional park; their accounts, not the relay's own.
+    assert counts(pigma["entities_by_category"]) == {"local_authority": 1, "public_other": 1}
+    assert counts(pigma["accounts_by_status"]) == partner_accounts(database)
+    assert counts(pigma["accounts_by_status"])["pending"] >= 1
+    months = {a["month"] for a in pigma["activity"]}
+    assert len(months) == 6 and {a["collection"] for a in pigma["activity"]} <= {
+        "spot67",
+        "pleiades",
+    }
+    assert sum(a["signatures"] for a in pigma["activity"]) > sum(
+        a["downloads"] for a in pigma["activity"]
+    )
+    assert pigma["requests"] == [
+        {"status": "received", "sensor": "SPOT", "count": 2, "area_km2": 263.0}
+    ]
+    spot = next(q for q in pigma["quotas"] if q["sensor"] == "SPOT")
+    assert spot["allowed_km2"] == 500 and spot["used_km2"] == 20 and spot["ordered_km2"] == 263
+
+    # One partner, one month: only its numbers.
+    month = sorted(months)[-1]
+    narrowed = await client.get(
+        "/registry/statistics",
+        params={"entity_id": quota, "since": month, "until": month},
+        headers=await bearer(client, RELAY),
+    )
+    assert {a["month"] for a in narrowed.json()["activity"]} == {month}
+    assert counts(narrowed.json()["entities_by_category"]) == {"local_authority": 1}
+
+
+async def test_the_page_draws_the_same_numbers(
+    pages: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    form = await pages.get("/connexion")
+    token = CSRF.search(form.text)
+    assert token
+    await pages.post(
+        "/connexion",
+        data={"csrf_token": token.group(1), "email": RELAY, "password": "Toto@34090"},
+    )
+    page = await pages.get("/registre/statistiques")
+    assert page.status_code == 200
+    numbers = (await pages.get("/registry/statistics")).json()
+    assert "Plateforme PIGMA" in page.text
+    assert page.text.count('<svg role="img"') >= 4  # charts drawn here, no script, no CDN
+    assert "<script" not in page.text.split("<main", 1)[-1]
+    for row in numbers["activity"]:
+        assert f'<td data-label="Signatures">{row["signatures"]}</td>' in page.text
+    bad = await pages.get("/registre/statistiques", params={"depuis": "2026-13"})
+    assert bad.status_code == 400 and "AAAA-MM" in bad.text
+
+
+async def test_bad_filters_and_callers_are_refused(client: httpx.AsyncClient) -> None:
+    relay = await bearer(client, RELAY)
+    backwards = await client.get(
+        "/registry/statistics", params={"since": "2026-05", "until": "2026-01"}, headers=relay
+    )
+    assert backwards.status_code == 400 and "until" in backwards.json()["fields"]
+    month = await client.get("/registry/statistics", params={"since": "mai"}, headers=relay)
+    assert month.status_code == 400 and "since" in month.json()["fields"]
+    formation = await entity_id(client, "Formation_6_11")
+    other = await client.get("/registry/statistics", params={"entity_id": formation}, headers=relay)
+    assert other.status_code == 403
+    user = await bearer(client, "bruce.wayne@formation.example")
+    assert (await client.get("/registry/statistics", headers=user)).status_code == 403
+    assert (await client.get("/registry/statistics")).status_code == 401
