@@ -12,10 +12,11 @@ harvest of synthetic DIMAP products runs.
    changes of the viewer (a page of POST /search and its POST /aggregate counts, at once),
    15 % item reads whose data href must be signed, 10 % footprint tiles, 5 % GET /sign —
    shares of actions, not of requests: a filter change is 2 or 3 requests.
-4. Phases: a warm-up; the idle run (one visitor asking back to back, the same mix); the load
-   (--users visitors for --seconds, tasks arriving at --rate per second: open model, see
-   the locustfile); the same load while `dinamis ingest` harvests --harvest-products
-   products in another process (they are removed from the catalogue before and after).
+4. Phases: a warm-up; the idle run (one visitor asking back to back, every kind of task as
+   often: its p95 in the load's mix weighs each class by its share); the load (--users
+   visitors for --seconds, tasks arriving at --rate per second: open model, see the
+   locustfile); the same load while `dinamis ingest` harvests --harvest-products products
+   in another process, at once (they are taken out of the catalogue before and after).
 
 It prints, and writes to bench/results/load-<items>.json: requests/s, p50/p95/p99 per
 request class and overall, the errors, p95 against the idle run's, each API process's peak
@@ -23,9 +24,10 @@ resident memory, the statement_timeout the API's catalogue queries run under, th
 rate and how long it overlapped the load, and the database's size. Every phase has a
 timeout; the script stops its processes (and the embedded cluster, if it started it) on exit.
 
-Duration on this 2-core machine: about 6 minutes at 100 000 items once the archive and the
-products exist (first run: the archive's load and writing the products add about N), and
-`--items 20000 --seconds 15 --users 10 --harvest-products 2000` about 2 minutes.
+Duration on this 2-core machine: 5 minutes at 100 000 items once the archive and the
+products exist (`--prepare-only` makes them: about 20 minutes at low priority, 7.5 GB of
+DIMAP files), and 3 to 5 minutes for `--items 20000 --seconds 15 --users 10
+--harvest-products 2000` on a busy machine.
 """
 
 from __future__ import annotations
