@@ -103,6 +103,8 @@ POST   /auth/password-resets                                202  202  202  202  
 POST   /auth/password-resets/confirm                        400  400  400  400  400  400  400  401
 POST   /auth/token                                          200  200  200  200  200  200  200  401
 GET    /basemap/{z}/{x}/{y}                                 200  200  200  200  200  200  200  200
+GET    /browser/                                            200  200  200  200  200  200  200  303
+GET    /browser/config.js                                   200  200  200  200  200  200  200  303
 GET    /catalogue                                           200  200  200  200  200  200  200  303
 GET    /collections                                         200  200  200  200  200  200  200  200
 GET    /collections/{collection_id}                         200  200  200  200  200  200  200  200
@@ -254,6 +256,7 @@ GET    /registry/entities/{entity_id}/relay-convention      401  403  403  403  
 POST   /registry/entities/{entity_id}/suspend               401  403  403  403  403  403  200  401
 POST   /registry/entities/{entity_id}/reinstate             401  403  403  403  403  403  200  401
 GET    /registry/licences                                   200  200  200  200  200  200  200  401
+GET    /registry/licences/{code}                            200  200  200  200  200  200  200  401
 GET    /registry/missions/{mission_id}/description          401  403  403  403  403  403  200  401
 GET    /registry/outbox                                     401  403  403  403  403  403  200  401
 GET    /registry/partnerships                               401  200  200  200  200  200  200  401
@@ -594,6 +597,7 @@ REQUESTS: dict[str, Build] = {
         "json": {"type": "Feature", "geometry": w.item(r)["geometry"], "properties": {}},
     },
     "GET /footprints/{z}/{x}/{y}": lambda w, r: {},
+    "GET /registry/licences/{code}": lambda w, r: {"path": {"code": "pwh"}},
     "POST /coverage": lambda w, r: {"json": {"intersects": MONTPELLIER}},
     "GET /places": lambda w, r: {"params": {"q": "Montpellier"}},
     "POST /geometries": lambda w, r: {"files": {"file": ("zone.geojson", GEOJSON)}},

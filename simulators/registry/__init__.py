@@ -290,7 +290,7 @@ async def _activity(session: AsyncSession, entity: Entity, now: datetime) -> Non
                 )
     if not await session.scalar(text("SELECT to_regclass('ordering.requests') IS NOT NULL")):
         return
-    from ordering_plugin.models import Project, Request
+    from ordering_plugin.models import Project, Request, StatusEvent
 
     year = now.year
     project = Project(
@@ -335,6 +335,9 @@ async def _activity(session: AsyncSession, entity: Entity, now: datetime) -> Non
     session.add(project)
     await session.flush()
     session.add(request)
+    await session.flush()
+    # As the desk files one: every request has its status history (its list reads the last).
+    session.add(StatusEvent(request_id=request.id, status="received", actor=user.email))
 
 
 async def _entity(
