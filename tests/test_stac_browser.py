@@ -40,7 +40,7 @@ def tab(browser: Browser, live_url: str) -> Iterator[Page]:
 def test_it_lists_the_collections(tab: Page) -> None:
     tab.goto("/browser/")
     for title in ("Pléiades", "SPOT 6/7"):
-        expect(tab.get_by_text(title, exact=False).first).to_be_visible()
+        expect(tab.get_by_text(title, exact=False).filter(visible=True).first).to_be_visible()
     assert "/collections" in ASKED
 
 
