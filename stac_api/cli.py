@@ -382,6 +382,9 @@ def mount_simulator(app: FastAPI, settings: Settings) -> None:
     app.mount(SIMULATOR_PATH, create_simulator(simulated, base_url=settings.oneatlas.access_url))
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -405,7 +408,10 @@ def serve(
     # Forwarding headers are read by the app, from DINAMIS_API_TRUSTED_PROXIES only.
     # Logs through the process's handler (JSON), one line a request with its id: no access log.
     # Under a sub-path (DINAMIS_API_ROOT_PATH) the server tells the app, which builds its links
-    # with it; the proxy strips the prefix.
+    # with it; the proxy strips the prefix. Idle connections are kept longer than a proxy
+    # keeps its own (nginx 60 s, HAProxy and load balancers about as long): a server closing
+    # first races the proxy's next request on that connection (a 502; locust saw the same
+    # with uvicorn's default 5 s).
     uvicorn.run(
         app,
         host=host,
@@ -414,6 +420,7 @@ def serve(
         proxy_headers=False,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

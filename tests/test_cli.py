@@ -58,3 +58,16 @@ def test_serve_without_a_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_demo_rejects_a_zero_size() -> None:
     result = runner.invoke(app, ["demo", "--items", "0"])
     assert result.exit_code == 2
+
+
+def test_serve_keeps_idle_connections_longer_than_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, database: str
+) -> None:
+    """A proxy reuses its idle connections to the API for up to a minute (nginx's default):
+    the server must not close them first, or the proxy's next request on one fails (a 502)."""
+    served: dict[str, object] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(options))
+    monkeypatch.setenv("DATABASE_URL", database)
+    result = runner.invoke(app, ["serve", "--port", "18998"])
+    assert result.exit_code == 0, result.output
+    assert isinstance(served["timeout_keep_alive"], int) and served["timeout_keep_alive"] > 60
