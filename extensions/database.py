@@ -93,7 +93,9 @@ class Database:
             close_returns=True,
             reset=_reset,
             kwargs={
-                "options": f"-c search_path={JOBS_SCHEMA},public",
+                # Bounded like the catalogue lane: no query of the product runs unbounded.
+                "options": f"-c search_path={JOBS_SCHEMA},public"
+                f" -c statement_timeout={settings.statement_timeout_ms}",
                 "application_name": f"{name}-app",
             },
         )

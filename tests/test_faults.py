@@ -563,3 +563,15 @@ async def test_a_job_whose_worker_died_runs_again(database: str) -> None:
             [status] = [j.status for j in await manager.list_jobs_async(id=job_id)]
             assert status == "todo"
             await manager.cancel_job_by_id_async(job_id, delete_job=True)
+
+
+async def test_no_lane_runs_a_query_unbounded(database: str) -> None:
+    """Both lanes, the catalogue's and the application's (registry, ordering, job queue),
+    stop a query that runs longer than the statement timeout."""
+    settings = DatabaseSettings(url=database, statement_timeout_ms=1234)
+    async with Database.open(settings, "bounded-test") as db:
+        async with db.read() as conn:
+            assert await conn.fetchval("SHOW statement_timeout") == "1234ms"
+        async with db.pool.connection() as app_conn:
+            shown = await (await app_conn.execute("SHOW statement_timeout")).fetchone()
+    assert shown == ("1234ms",)
