@@ -37,14 +37,14 @@ def settle_after_load(dsn: str, loaded: int) -> None:
     """After a large load (`loaded` items), leave the counts fast by themselves: the facets'
     mirror and rollup back in cell order when the load was a large share of them (the rows
     an area's count reads then share pages: `CLUSTER`, which holds counts back while it
-    runs — some 10 s a million items), the rollup and mirror vacuumed (their visibility map set, so that
+    runs — some 10 s a million items), both vacuumed (their visibility map set, so that
     counting reads the rollup's index only: about 8x faster on a fresh million items) and
     the planner's statistics current."""
     with connect(dsn, autocommit=True) as conn:
         mirrored = conn.execute(
             "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'facets.items'::regclass"
         ).fetchone()
-        if mirrored is None or loaded >= REORDER_SHARE * mirrored[0]:
+        if loaded >= REORDER_SHARE * (mirrored[0] if mirrored else 0):
             conn.execute("CLUSTER facets.items USING items_cell_class_idx")
             conn.execute("CLUSTER facets.cells USING cells_pkey")
         for statement in SETTLE:
