@@ -39,6 +39,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.plugins import migration_sources
 from extensions.services import services_of
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
     from extensions.plugins import Plugin
     from extensions.services import Services
+    from pgstac.migrate import MigrationSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -290,7 +292,7 @@ READY_TIMEOUT_SECONDS = 5.0
 
 
 @functools.cache
-def migration_heads(sources: tuple[Any, ...]) -> dict[str, tuple[str, ...]]:
+def migration_heads(sources: tuple[MigrationSource, ...]) -> dict[str, tuple[str, ...]]:
     """The head revision(s) this version ships, by schema (read from its migration scripts)."""
     from alembic.script import ScriptDirectory
 
@@ -302,12 +304,6 @@ def migration_heads(sources: tuple[Any, ...]) -> dict[str, tuple[str, ...]]:
         )
         for source in sources
     }
-
-
-def migration_sources(plugins: Sequence[Plugin]) -> tuple[Any, ...]:
-    from pgstac.migrate import CORE_MIGRATIONS
-
-    return (CORE_MIGRATIONS, *(s for p in plugins if (s := p.migrations())))
 
 
 async def migrations_behind(

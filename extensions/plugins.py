@@ -101,13 +101,20 @@ def load_plugins(allowed: Sequence[str]) -> list[Plugin]:
     return plugins
 
 
+def migration_sources(plugins: Sequence[Plugin]) -> tuple[MigrationSource, ...]:
+    """The schemas to migrate: the core's, then each plugin's that has one."""
+    from pgstac.migrate import CORE_MIGRATIONS
+
+    return (CORE_MIGRATIONS, *(s for p in plugins if (s := p.migrations())))
+
+
 def migrate_all(dsn: str, plugins: Sequence[Plugin]) -> tuple[MigrationReport, list[str]]:
     """Migrate pgstac, the core and each plugin's schema, then load the core's gazetteer and
     the plugins' reference data; returns the report and what changed."""
     from extensions.places import load_places
-    from pgstac.migrate import CORE_MIGRATIONS, migrate
+    from pgstac.migrate import migrate
 
-    report = migrate(dsn, [CORE_MIGRATIONS, *[s for p in plugins if (s := p.migrations())]])
+    report = migrate(dsn, migration_sources(plugins))
     changes = load_places(dsn)
     changes += [line for plugin in plugins for line in plugin.initialize(dsn)]
     return report, changes
