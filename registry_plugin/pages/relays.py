@@ -8,7 +8,7 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -36,25 +36,27 @@ router = page_router(prefix="/registre")
 Month = Annotated[str, Query(max_length=7)]
 
 
-def filters_of(entite: RowId | None, depuis: str, jusqua: str, collection: str) -> Any:
+def filters_of(
+    entite: RowId | None = None,
+    depuis: Month = "",
+    jusqua: Month = "",
+    collection: Annotated[str, Query(max_length=60)] = "",
+) -> statistics.Filters:
+    """The filters of the activity and statistics pages, from their query's French names."""
     return statistics.Filters(
         entity_id=entite, since=depuis or None, until=jusqua or None, collection=collection or None
     )
 
 
+PageFilters = Annotated[statistics.Filters, Depends(filters_of)]
+
+
 @router.get("/relais")
 async def activity_page(
-    request: Request,
-    ctx: RegistryContext,
-    id: RowId | None = None,
-    entite: RowId | None = None,
-    depuis: Month = "",
-    jusqua: Month = "",
-    collection: Annotated[str, Query(max_length=60)] = "",
+    request: Request, ctx: RegistryContext, filters: PageFilters, id: RowId | None = None
 ) -> Response:
     """The relay's view of its partner entities and their users (instructors name the relay)."""
     identity_of(request)
-    filters = filters_of(entite, depuis, jusqua, collection)
     try:
         view = await statistics.activity(ctx, filters, id)
     except InvalidFields as exc:
@@ -68,14 +70,12 @@ def page(
     view: statistics.Activity,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
-    values: dict[str, Any] | None = None,
 ) -> Response:
-    query = request.url.query
     context = {
         "view": view,
         "errors": errors or {},
-        "values": values or {},
-        "query": query,
+        "values": {},
+        "query": request.url.query,
         "partner_options": [(str(p.id), p.name) for p in view.partners if p.status == "active"],
         "country_options": [(c, c) for c in countries()],
         "monthly": totals(view.activity),
@@ -109,16 +109,13 @@ EXPORTS = {
 async def activity_csv(
     request: Request,
     ctx: RegistryContext,
+    filters: PageFilters,
     partie: Annotated[str, Query(pattern="^(comptes|activite|demandes)$")] = "comptes",
     id: RowId | None = None,
-    entite: RowId | None = None,
-    depuis: Month = "",
-    jusqua: Month = "",
-    collection: Annotated[str, Query(max_length=60)] = "",
 ) -> Response:
     """One table of the activity view, with its filters, as CSV (UTF-8, for a spreadsheet)."""
     identity_of(request)
-    view = await statistics.activity(ctx, filters_of(entite, depuis, jusqua, collection), id)
+    view = await statistics.activity(ctx, filters, id)
     attribute, columns = EXPORTS[partie]
     out = io.StringIO()
     writer = csv.writer(out)

@@ -3,9 +3,7 @@ partners'; the same numbers as `GET /registry/statistics`."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from extensions.errors import InvalidFields
@@ -13,8 +11,7 @@ from extensions.web import page_router, render
 from registry_plugin.domain import statistics
 from registry_plugin.pages.admin import ACCOUNT_STATUS
 from registry_plugin.pages.common import identity_of
-from registry_plugin.pages.relays import Month, filters_of, totals
-from registry_plugin.schemas import RowId
+from registry_plugin.pages.relays import PageFilters, totals
 from registry_plugin.vocabulary import CATEGORIES
 from registry_plugin.web import RegistryContext
 
@@ -22,18 +19,11 @@ router = page_router(prefix="/registre")
 
 
 @router.get("/statistiques")
-async def statistics_page(
-    request: Request,
-    ctx: RegistryContext,
-    entite: RowId | None = None,
-    depuis: Month = "",
-    jusqua: Month = "",
-    collection: Annotated[str, Query(max_length=60)] = "",
-) -> Response:
+async def statistics_page(request: Request, ctx: RegistryContext, filters: PageFilters) -> Response:
     identity_of(request)
     errors: dict[str, str] = {}
     try:
-        numbers = await statistics.statistics(ctx, filters_of(entite, depuis, jusqua, collection))
+        numbers = await statistics.statistics(ctx, filters)
     except InvalidFields as exc:
         errors = exc.errors
         numbers = await statistics.statistics(ctx, statistics.Filters())
