@@ -18,7 +18,6 @@ import functools
 import inspect
 import logging
 import re
-import secrets
 import sys
 import time
 import uuid
@@ -41,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.plugins import migration_sources
 from extensions.services import services_of
+from extensions.signing import same
 
 if TYPE_CHECKING:
     import procrastinate
@@ -377,9 +377,7 @@ async def require_scraper(
         )
     if credentials is None:
         raise AuthenticationRequired("The metrics need `Authorization: Bearer <metrics token>`.")
-    if not secrets.compare_digest(
-        credentials.credentials.encode(), expected.get_secret_value().encode()
-    ):
+    if not same(credentials.credentials, expected.get_secret_value()):
         raise PermissionDenied("The metrics token is not valid.")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -46,6 +45,7 @@ from extensions.plugins import load_plugins
 from extensions.readyourwrites import ReadYourWrites  # replica
 from extensions.services import services_of
 from extensions.settings import ApiSettings, Settings
+from extensions.signing import same
 from extensions.stac_browser import add_stac_browser
 from extensions.tiles import add_tiles
 from extensions.viewer import add_viewer
@@ -112,9 +112,7 @@ async def require_admin(
         raise AuthenticationRequired(
             "Transactions need the admin credential: send `Authorization: Bearer <token>`."
         )
-    if not secrets.compare_digest(
-        credentials.credentials.encode(), expected.get_secret_value().encode()
-    ):
+    if not same(credentials.credentials, expected.get_secret_value()):
         raise PermissionDenied("The admin credential is not valid.")
 
 
