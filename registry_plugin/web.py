@@ -7,7 +7,6 @@ import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from extensions.errors import InvalidFields, TooManyRequests
 from extensions.i18n import _, language
@@ -15,9 +14,8 @@ from extensions.identity import CurrentIdentity
 from extensions.ratelimit import client_address
 from extensions.services import DbSession, services_of
 from registry_plugin.domain import auth, links
-from registry_plugin.domain.context import Context
+from registry_plugin.domain.context import Context, service_context
 from registry_plugin.models import Entity
-from registry_plugin.settings import RegistrySettings
 
 
 def audit_address(request: Request) -> str | None:
@@ -28,25 +26,8 @@ def audit_address(request: Request) -> str | None:
     return None
 
 
-def new_context(request: Request, session: AsyncSession) -> Context:
-    services = services_of(request)
-    web = services.settings.web
-    return Context(
-        session=session,
-        settings=services.settings.plugin(RegistrySettings),
-        mails=services.templates.env,
-        public_url=web.public_url,
-        secrets=web.secret_keys,
-        identity=request.scope.get("identity"),
-        address=audit_address(request),
-        queue=services.jobs,
-    )
-
-
 async def context(request: Request, session: DbSession, identity: CurrentIdentity) -> Context:
-    ctx = new_context(request, session)
-    ctx.identity = identity
-    return ctx
+    return service_context(services_of(request), session, identity, audit_address(request))
 
 
 RegistryContext = Annotated[Context, Depends(context)]

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from extensions.services import Services
 from registry_plugin.domain import lifecycle
-from registry_plugin.domain.context import Context
 from tests.registry import (
     INSTRUCTOR,
     PASSWORD,
@@ -31,8 +30,6 @@ from tests.registry import (
 from tests.test_registry_api import accept, adherent
 from tests.test_registry_pages import start_adhesion
 
-Step = Callable[[Context, datetime], Awaitable[int]]
-
 
 @pytest.fixture(scope="module")
 def services(app: FastAPI) -> Services:
@@ -40,13 +37,7 @@ def services(app: FastAPI) -> Services:
     return found
 
 
-async def run(services: Services, step: Step, now: datetime) -> int:
-    """One step of the lifecycle task, committed as the task commits it."""
-    async with services.database.session() as session:
-        ctx = lifecycle.job_context(services, session)
-        done = await step(ctx, now)
-        await ctx.commit()
-    return done
+run = lifecycle.run_step  # one step of the lifecycle task, committed as the task commits it
 
 
 Outbox = Callable[[str, str], Awaitable[list[dict[str, str]]]]

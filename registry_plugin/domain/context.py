@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import URLSafeTimedSerializer
 
@@ -11,6 +11,11 @@ from extensions.identity import Identity
 from extensions.mail import Mailing, MailSeal
 from registry_plugin.models import AuditEvent
 from registry_plugin.settings import RegistrySettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from extensions.services import Services
 
 
 @dataclass
@@ -58,6 +63,27 @@ class Context(Mailing):
     def signer(self, salt: str) -> URLSafeTimedSerializer:
         # itsdangerous signs with the last key and accepts all: the newest last.
         return URLSafeTimedSerializer(self.secrets[::-1], salt=f"registry-{salt}")
+
+
+def service_context(
+    services: Services,
+    session: AsyncSession,
+    identity: Identity | None = None,
+    address: str | None = None,
+) -> Context:
+    """A registry context over the services: a request's (its caller and address) or a job's
+    (no caller: what it does is audited as the system's)."""
+    web = services.settings.web
+    return Context(
+        session=session,
+        settings=services.settings.plugin(RegistrySettings),
+        mails=services.templates.env,
+        public_url=web.public_url,
+        secrets=web.secret_keys,
+        identity=identity,
+        address=address,
+        queue=services.jobs,
+    )
 
 
 def _plain(value: Any) -> Any:

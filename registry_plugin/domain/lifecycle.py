@@ -17,7 +17,7 @@ from sqlalchemy import Exists, delete, exists, select
 from extensions.services import job_services
 from registry_plugin.domain.accounts import referents, tell
 from registry_plugin.domain.adhesions import ask_legal_representative
-from registry_plugin.domain.context import Context
+from registry_plugin.domain.context import Context, service_context
 from registry_plugin.domain.drafts import remove_upload
 from registry_plugin.models import (
     Account,
@@ -28,30 +28,18 @@ from registry_plugin.models import (
     LinkToken,
     Mission,
 )
-from registry_plugin.settings import RegistrySettings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from collections.abc import Awaitable, Callable
 
     from extensions.services import Services
+
+    Step = Callable[[Context, datetime], Awaitable[int]]
 
 NOTICE_DAYS = (7, 30)
 """Days before an expiry at which its notice is sent: the nearest one not sent yet."""
 RL_REMINDER_DAYS = 7
 SYSTEM = "system"
-
-
-def job_context(services: Services, session: AsyncSession) -> Context:
-    """A registry context with no caller: what the jobs do is audited as the system's."""
-    web = services.settings.web
-    return Context(
-        session=session,
-        settings=services.settings.plugin(RegistrySettings),
-        mails=services.templates.env,
-        public_url=web.public_url,
-        secrets=web.secret_keys,
-        queue=services.jobs,
-    )
 
 
 def noticed(subject_type: str, subject_id: object, action: str, **details: str) -> Exists:
@@ -233,15 +221,18 @@ async def purge(ctx: Context, now: datetime) -> int:
 STEPS = (expiry_notices, apply_expiries, remind_legal_representatives, purge)
 
 
+async def run_step(services: Services, step: Step, now: datetime) -> int:
+    """One step in its own transaction, with no caller: audited as the system's."""
+    async with services.database.session() as session:
+        ctx = service_context(services, session)
+        done = await step(ctx, now)
+        await ctx.commit()
+    return done
+
+
 async def run(services: Services, now: datetime) -> dict[str, int]:
     """Every step, each in its own transaction (a failing step leaves the others done)."""
-    done = {}
-    for step in STEPS:
-        async with services.database.session() as session:
-            ctx = job_context(services, session)
-            done[step.__name__] = await step(ctx, now)
-            await ctx.commit()
-    return done
+    return {step.__name__: await run_step(services, step, now) for step in STEPS}
 
 
 async def lifecycle_task(context: procrastinate.JobContext, timestamp: int) -> None:
