@@ -248,12 +248,12 @@ async def plan_search(
     `check`: refuse unknown collections (a route that already checked its own says no)."""
     database = services.database
     query = request.query_params
-    ours: dict[str, Any] = {name: None for name in OURS if name in type(search).model_fields}
     filtered: dict[str, Any] = {}
     if (cql2 := getattr(search, "filter_expr", None)) is not None:
         filtered, rest = lift_terms(cql2)
-        if filtered:
-            ours.update(filter_expr=rest, filter_lang="cql2-json" if rest else None)
+        if filtered:  # the rest of the filter is what pgstac reads, and what is checked
+            lang = "cql2-json" if rest else None
+            search = search.model_copy(update={"filter_expr": rest, "filter_lang": lang})
     kind = product_type(
         merged(
             "product_type",
@@ -261,22 +261,18 @@ async def plan_search(
             filtered.get("product_type"),
         )
     )
-    given = getattr(search, "downloadable", None)
-    raw = query.get("downloadable")
-    if "downloadable" in filtered:
-        value = filtered["downloadable"]
-        if not isinstance(value, bool):
-            raise InvalidSearch(f"`downloadable` must be true or false, not {value!r}")
-        parameter = None if given is None and raw is None else downloadable_only(given, raw)
-        downloadable = merged("downloadable", parameter, value)
-    else:
-        downloadable = downloadable_only(given, raw)
+    given, raw = getattr(search, "downloadable", None), query.get("downloadable")
+    if "downloadable" in filtered and not isinstance(filtered["downloadable"], bool):
+        raise InvalidSearch(
+            f"`downloadable` must be true or false, not {filtered['downloadable']!r}"
+        )
+    parameter = None if given is None and raw is None else downloadable_only(given, raw)
+    downloadable = bool(merged("downloadable", parameter, filtered.get("downloadable")))
     place = merged(
         "place", getattr(search, "place", None) or query.get("place"), filtered.get("place")
     )
-    if filtered:
-        search = search.model_copy(update={k: v for k, v in ours.items() if k.startswith("filter")})
     await check_terms(search, services, collections=check)
+    ours: dict[str, Any] = {name: None for name in OURS if name in type(search).model_fields}
     if place:
         if search.bbox is not None or search.intersects is not None:
             raise InvalidSearch("Give one area: `place`, `bbox` or `intersects`, not several.")
