@@ -7,17 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import psycopg
 import pytest
-from playwright.sync_api import Browser, FilePayload, expect, sync_playwright
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.registry import (
     DEMO_PASSWORD,
@@ -34,8 +32,10 @@ from tests.registry import (
     ticket,
     unique,
 )
-from tests.test_registry_browser import CHROMIUM, FLAGS, click, sign_in, sign_out
+from tests.test_registry_browser import browser, click, page, sign_in, sign_out
 from tests.test_registry_pages import form, shown, start_adhesion
+
+__all__ = ["browser", "page"]  # the fixtures, shared with the registry's browser tests
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 AVENANT = "Avenant n°12 à la convention PIGMA du 01/03/2025"
@@ -398,70 +398,50 @@ async def page_sign_in(pages: httpx.AsyncClient, email: str, password: str = PAS
 # -- in a real browser, after `make run`: the demo's PIGMA ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make install` installs it")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
-
-
-def test_an_instructor_designates_and_the_relay_acts_in_a_browser(
-    chromium: Browser, live_url: str
-) -> None:
-    context = chromium.new_context(base_url=live_url.rstrip("/"), locale="fr-FR")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+def test_an_instructor_designates_and_the_relay_acts_in_a_browser(page: Page) -> None:
     errors: list[str] = []
     page.on(  # the refused convention's page comes with its 415: no other error
         "console",
         lambda m: errors.append(m.text) if m.type == "error" and "415" not in m.text else None,
     )
-    try:
-        # The instructor renews PIGMA's convention: a zip is refused on the form, a PDF kept.
-        sign_in(page, INSTRUCTOR, DEMO_PASSWORD)
-        page.goto("/registre/entites?q=PIGMA")
-        page.get_by_role("link", name="Convention").click()
-        page.get_by_label("Titre de la convention").fill("Convention PIGMA - DINAMIS, avenant 2026")
-        page.get_by_label("Date de signature").fill("2026-01-15")
-        zipped = FilePayload(name="convention.zip", mimeType="application/zip", buffer=b"PK\x03")
-        page.set_input_files("#f-document", files=[zipped])
-        click(page, "Désigner partenaire relais")
-        expect(page.locator("#e-document")).to_have_text("La convention doit être un PDF.")
-        signed = FilePayload(name="convention.pdf", mimeType="application/pdf", buffer=pdf())
-        page.set_input_files("#f-document", files=[signed])
-        click(page, "Désigner partenaire relais")
-        expect(page.locator(".flash")).to_contain_text("est partenaire relais de DINAMIS")
-        sign_out(page)
+    # The instructor renews PIGMA's convention: a zip is refused on the form, a PDF kept.
+    sign_in(page, INSTRUCTOR, DEMO_PASSWORD)
+    page.goto("/registre/entites?q=PIGMA")
+    page.get_by_role("link", name="Convention").click()
+    page.get_by_label("Titre de la convention").fill("Convention PIGMA - DINAMIS, avenant 2026")
+    page.get_by_label("Date de signature").fill("2026-01-15")
+    zipped = FilePayload(name="convention.zip", mimeType="application/zip", buffer=b"PK\x03")
+    page.set_input_files("#f-document", files=[zipped])
+    click(page, "Désigner partenaire relais")
+    expect(page.locator("#e-document")).to_have_text("La convention doit être un PDF.")
+    signed = FilePayload(name="convention.pdf", mimeType="application/pdf", buffer=pdf())
+    page.set_input_files("#f-document", files=[signed])
+    click(page, "Désigner partenaire relais")
+    expect(page.locator(".flash")).to_contain_text("est partenaire relais de DINAMIS")
+    sign_out(page)
 
-        # The relay's referent sees its partners and their activity, and opens an account.
-        sign_in(page, "relais@pigma.example", DEMO_PASSWORD)
-        page.get_by_role("link", name="Relais", exact=True).click()
-        expect(page.get_by_role("heading", name="Entités partenaires", exact=True)).to_be_visible()
-        expect(page.locator("svg[role=img]").first).to_be_visible()
-        expect(page.get_by_role("cell", name="Commune de Mérignac").first).to_be_visible()
-        email = unique("foret")
-        page.locator("#f-entity_id").select_option(
-            label="Parc naturel régional des Landes de Gascogne"
-        )
-        for field, value in (
-            ("first_name", "Sylvain"),
-            ("last_name", "Pignada"),
-            ("function", "Garde forestier"),
-            ("email", email),
-            ("phone", "05 56 00 00 00"),
-        ):
-            page.locator(f"#f-{field}").fill(value)
-        click(page, "Créer le compte")
-        expect(page.locator(".flash")).to_contain_text("Compte de Sylvain Pignada créé")
-        row = page.locator("tr", has_text=email)
-        expect(row).to_contain_text("Actif")
-        # A date in the past is refused, a future one kept.
-        row.get_by_label("Date d'expiration").fill("2020-01-01")
-        row.get_by_role("button", name="Fixer l'expiration").click()
-        expect(page.locator(".flash")).to_contain_text("dans le futur")
-        assert not errors, errors
-    finally:
-        context.close()
+    # The relay's referent sees its partners and their activity, and opens an account.
+    sign_in(page, "relais@pigma.example", DEMO_PASSWORD)
+    page.get_by_role("link", name="Relais", exact=True).click()
+    expect(page.get_by_role("heading", name="Entités partenaires", exact=True)).to_be_visible()
+    expect(page.locator("svg[role=img]").first).to_be_visible()
+    expect(page.get_by_role("cell", name="Commune de Mérignac").first).to_be_visible()
+    email = unique("foret")
+    page.locator("#f-entity_id").select_option(label="Parc naturel régional des Landes de Gascogne")
+    for field, value in (
+        ("first_name", "Sylvain"),
+        ("last_name", "Pignada"),
+        ("function", "Garde forestier"),
+        ("email", email),
+        ("phone", "05 56 00 00 00"),
+    ):
+        page.locator(f"#f-{field}").fill(value)
+    click(page, "Créer le compte")
+    expect(page.locator(".flash")).to_contain_text("Compte de Sylvain Pignada créé")
+    row = page.locator("tr", has_text=email)
+    expect(row).to_contain_text("Actif")
+    # A date in the past is refused, a future one kept.
+    row.get_by_label("Date d'expiration").fill("2020-01-01")
+    row.get_by_role("button", name="Fixer l'expiration").click()
+    expect(page.locator(".flash")).to_contain_text("dans le futur")
+    assert not errors, errors
