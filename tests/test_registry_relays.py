@@ -73,6 +73,19 @@ async def designate(
     )
 
 
+def member_account(email: str, **fields: str) -> dict[str, str]:
+    """A member's account as a relay creates it."""
+    return {
+        "email": email,
+        "first_name": "Marie",
+        "last_name": "Partenaire",
+        "function": "Chargée SIG",
+        "phone": "0556000000",
+        "nationality": "France",
+        **fields,
+    }
+
+
 @dataclass
 class Relay:
     id: int
@@ -142,15 +155,7 @@ async def test_relay_creates_a_member_who_sets_a_password_and_certifies(
     expiry = date.today() + timedelta(days=200)
     created = await client.post(
         f"/registry/entities/{relay.partner['entity']['id']}/accounts",
-        json={
-            "email": email,
-            "first_name": "Marie",
-            "last_name": "Partenaire",
-            "function": "Chargée SIG",
-            "phone": "0556000000",
-            "nationality": "France",
-            "expires_on": expiry.isoformat(),
-        },
+        json=member_account(email, expires_on=expiry.isoformat()),
         headers=relay.headers,
     )
     assert created.status_code == 201, created.text
@@ -206,14 +211,7 @@ async def test_a_relay_has_no_say_over_other_entities(
     email = unique("intrus")
     refused = await client.post(
         f"/registry/entities/{formation}/accounts",
-        json={
-            "email": email,
-            "first_name": "Ivan",
-            "last_name": "Intrus",
-            "function": "x",
-            "phone": "0556000000",
-            "nationality": "France",
-        },
+        json=member_account(email),
         headers=relay.headers,
     )
     assert refused.status_code == 403
@@ -233,14 +231,7 @@ async def test_a_relay_has_no_say_over_other_entities(
     ).status_code in (400, 403)
     stranger = await client.post(
         f"/registry/entities/{partner}/accounts",
-        json={
-            "email": unique("x"),
-            "first_name": "A",
-            "last_name": "B",
-            "function": "x",
-            "phone": "0556000000",
-            "nationality": "France",
-        },
+        json=member_account(unique("x")),
         headers=other,
     )
     assert stranger.status_code == 403
@@ -254,15 +245,7 @@ async def test_bad_input_is_refused_with_its_reason(
 ) -> None:
     partner = relay.partner["entity"]["id"]
     past = (date.today() - timedelta(days=1)).isoformat()
-    body = {
-        "email": unique("passe"),
-        "first_name": "Paul",
-        "last_name": "Passé",
-        "function": "x",
-        "phone": "0556000000",
-        "nationality": "France",
-        "expires_on": past,
-    }
+    body = member_account(unique("passe"), expires_on=past)
     expired = await client.post(
         f"/registry/entities/{partner}/accounts", json=body, headers=relay.headers
     )
@@ -386,12 +369,7 @@ async def test_the_portal_wizard_asks_a_relay_for_the_avenant(
 
 
 async def page_sign_in(pages: httpx.AsyncClient, email: str, password: str = PASSWORD) -> None:
-    form = await pages.get("/connexion")
-    token = CSRF.search(form.text)
-    assert token
-    signed = await pages.post(
-        "/connexion", data={"csrf_token": token.group(1), "email": email, "password": password}
-    )
+    signed = await form(pages, "/connexion", {"email": email, "password": password})
     assert signed.status_code in (200, 303), signed.text
 
 
