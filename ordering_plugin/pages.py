@@ -689,7 +689,8 @@ async def action(request: Request, request_id: str, action: str, desk: PageDesk)
     except (InvalidRequest, Conflict, PermissionDenied) as exc:
         await desk.session.rollback()
         return redirect(back, request, str(exc), "error")
-    return redirect(back, request, ACTION_DONE.get(action, _("C'est fait.")))
+    done = _(ACTION_DONE[action]) if action in ACTION_DONE else _("C'est fait.")
+    return redirect(back, request, done)
 
 
 # -- the instructors' queue ------------------------------------------------------------------
