@@ -189,11 +189,28 @@ class EmbeddedCluster:
             command = ["runuser", "-u", self.settings.os_user, "--", *command]
         return command
 
-    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, tool: str, *args: str, password: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         # cwd="/" so the unprivileged user never starts in a directory it cannot read.
         return subprocess.run(
-            self._command(tool, *args), capture_output=True, text=True, check=False, cwd="/"
+            self._command(tool, *args),
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+            env={**os.environ, "PGPASSWORD": password} if password is not None else None,
         )
+
+    def _new_data_dir(self) -> Path | None:
+        """The data dir, made for the unprivileged user; None when it holds a cluster already."""
+        data_dir = self.data_dir
+        if (data_dir / "PG_VERSION").exists():
+            return None
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data_dir.chmod(0o700)
+        self._give_to_os_user(data_dir)
+        return data_dir
 
     def _give_to_os_user(self, path: Path) -> None:
         if self.as_root:
@@ -218,12 +235,9 @@ class EmbeddedCluster:
     def init(self) -> None:
         """Create the cluster once; a no-op when it already exists."""
         self._check_os_user()
-        data_dir = self.data_dir
-        if (data_dir / "PG_VERSION").exists():
+        data_dir = self._new_data_dir()
+        if data_dir is None:
             return
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data_dir.chmod(0o700)
-        self._give_to_os_user(data_dir)
         password = secrets.token_urlsafe(24)
         with tempfile.NamedTemporaryFile("w", prefix="dinamis-pw-", delete=False) as pwfile:
             pwfile.write(password + "\n")
@@ -342,27 +356,17 @@ class EmbeddedCluster:
         if not self.status().running:
             raise ClusterError("The cluster must be running to be copied.")
         copy = EmbeddedCluster(settings)
-        data_dir = copy.data_dir
-        if (data_dir / "PG_VERSION").exists():
-            raise ClusterError(f"{data_dir} already holds a cluster.")
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data_dir.chmod(0o700)
-        copy._give_to_os_user(data_dir)
-        command = self._command(
+        data_dir = copy._new_data_dir()
+        if data_dir is None:
+            raise ClusterError(f"{copy.data_dir} already holds a cluster.")
+        result = self._run(
             "pg_basebackup",
             f"--pgdata={data_dir}",
             f"--dbname=postgresql://{SUPERUSER}@127.0.0.1:{state['port']}/postgres",
             "--wal-method=stream",
             "--checkpoint=fast",
             *(["--write-recovery-conf"] if standby else []),
-        )
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd="/",
-            env={**os.environ, "PGPASSWORD": state["password"]},
+            password=state["password"],
         )
         if result.returncode != 0:
             raise ClusterError(f"pg_basebackup failed:\n{result.stderr.strip()}")
