@@ -4,7 +4,7 @@ strict where a silent default would mislead."""
 # No `from __future__ import annotations`: FastAPI reads the annotations of the GET model's
 # attrs-made __init__ at runtime, where postponed ones cannot be resolved.
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import attr
 import orjson
@@ -15,8 +15,13 @@ from stac_fastapi.pgstac.types.search import PgstacSearch
 from stac_fastapi.types.search import BaseSearchGetRequest
 
 from extensions.errors import InvalidSearch
-from extensions.search.plan import SEARCH_QUERYABLES
+from extensions.search.plan import SEARCH_QUERYABLES, ProductType
 from stac_api.fields import resolve_fields
+
+
+def described(name: str) -> str:
+    """A search term of ours, described as its queryable (POST field and GET parameter)."""
+    return f"{SEARCH_QUERYABLES[name]['description']}. Also a queryable: `filter={name} = …`"
 
 
 @lru_cache(maxsize=4096)
@@ -66,20 +71,9 @@ class DinamisSearch(PgstacSearch):
       in POST too), so a malformed filter is reported as such.
     """
 
-    product_type: Literal["downloadable", "commandable", "pwh", "all"] | None = Field(
-        default=None,
-        description="downloadable (held here, the default), commandable (the Airbus archive), pwh, all",
-    )
-    downloadable: bool | None = Field(
-        default=None,
-        description="Only the items the caller may download (their rights as a filter)",
-    )
-    place: str | None = Field(
-        default=None,
-        max_length=200,
-        description="A place name or id from /places (commune, department, region, territory, "
-        "country): its geometry becomes the search's area",
-    )
+    product_type: ProductType | None = Field(default=None, description=described("product_type"))
+    downloadable: bool | None = Field(default=None, description=described("downloadable"))
+    place: str | None = Field(default=None, max_length=200, description=described("place"))
 
     @model_validator(mode="before")
     @classmethod
@@ -113,8 +107,7 @@ class DinamisSearch(PgstacSearch):
 
 def term(name: str) -> Any:
     """A search term of ours as a GET parameter, documented as its queryable."""
-    description = SEARCH_QUERYABLES[name]["description"]
-    return Query(description=f"{description}. Also a queryable: `filter={name} = …`")
+    return Query(description=described(name))
 
 
 @attr.s
