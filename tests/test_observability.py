@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from psycopg_pool import AsyncConnectionPool
 from pydantic import SecretStr
 
+from extensions.database import application_lane
 from extensions.jobs import make_jobs
 from extensions.observability import (
     ObservabilitySettings,
@@ -196,29 +196,22 @@ async def test_jobs_run_with_the_request_id_that_deferred_them(database: str) ->
 
     jobs = make_jobs({"test": blueprint})
     carry_request_ids(jobs)
-    pool = AsyncConnectionPool(
-        database, open=False, kwargs={"options": "-c search_path=jobs,public"}
-    )
-    await pool.open()
-    try:
-        async with jobs.open_async(pool):
-            token = request_id.set("req-job-7")
-            try:
-                job_id = await jobs.configure_task("test:note").defer_async(value=1)
-            finally:
-                request_id.reset(token)
-            await jobs.configure_task("test:note").defer_async(value=2)  # outside any request
-            await jobs.run_worker_async(
-                queues=["observability-test"], wait=False, install_signal_handlers=False
-            )
-            async with pool.connection() as conn:
-                row = await (
-                    await conn.execute(
-                        "SELECT args, status FROM procrastinate_jobs WHERE id = %s", [job_id]
-                    )
-                ).fetchone()
-    finally:
-        await pool.close()
+    async with application_lane(database) as lane, jobs.open_async(lane.pool):
+        token = request_id.set("req-job-7")
+        try:
+            job_id = await jobs.configure_task("test:note").defer_async(value=1)
+        finally:
+            request_id.reset(token)
+        await jobs.configure_task("test:note").defer_async(value=2)  # outside any request
+        await jobs.run_worker_async(
+            queues=["observability-test"], wait=False, install_signal_handlers=False
+        )
+        async with lane.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT args, status FROM procrastinate_jobs WHERE id = %s", [job_id]
+                )
+            ).fetchone()
     assert row is not None and row[0] == {"value": 1, "_request_id": "req-job-7"}
     assert sorted(seen) == ["1 req-job-7", "2 None"]
 
