@@ -111,6 +111,7 @@ class Demo(BaseModel):
 
 DEMO = Demo.model_validate(yaml.safe_load(DEMO_FILE.read_text()))
 DEMO_EMAILS = [a.email for a in DEMO.accounts]
+BY_RELAY = [a.email for a in DEMO.accounts if a.created_by_relay]
 
 
 def load_registry_demo(dsn: str) -> list[str]:
@@ -226,12 +227,12 @@ async def _relay_partners(
                     filed_by_id=filer.id if filer else None,
                 )
             )
-            for account in await session.scalars(
-                select(Account).where(Account.entity_id == entity.id)
-            ):
-                spec_of = next(a for a in DEMO.accounts if a.email == account.email)
-                if spec_of.created_by_relay and filer:
-                    account.validated_by_id = filer.id
+            if filer:
+                await session.execute(
+                    update(Account)
+                    .where(Account.entity_id == entity.id, Account.email.in_(BY_RELAY))
+                    .values(validated_by_id=filer.id)
+                )
             await _activity(session, entity, now)
     await session.flush()
 
