@@ -11,13 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from extensions.errors import Conflict, InvalidFields, NotFound
 from extensions.i18n import _
 from registry_plugin.domain.accounts import referents
 from registry_plugin.domain.context import Context
-from registry_plugin.domain.entities import matches, require_instructor
+from registry_plugin.domain.entities import (
+    contains_word,
+    matches,
+    paginate,
+    require_instructor,
+)
 from registry_plugin.models import Account, Entity, EntityAcceptance, Licence
 
 ACCOUNT_STATUSES = ("pending", "active", "refused", "deactivated", "expired")
@@ -180,29 +185,17 @@ async def search_accounts(
                 {"status": f"Statut inconnu : choisissez parmi {', '.join(ACCOUNT_STATUSES)}."}
             )
         conditions.append(Account.status == status)
+    person = (Account.email, Account.first_name, Account.last_name)
     for word in query.casefold().split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = func.unaccent(f"%{escaped}%")
-        person = (Account.email, Account.first_name, Account.last_name)
         conditions.append(
             or_(
-                *(func.unaccent(func.lower(f)).like(pattern) for f in person),
+                contains_word(word, person),
                 Account.entity_id.in_(select(Entity.id).where(matches(word))),
             )
         )
-    total = (
-        await ctx.session.scalar(select(func.count()).select_from(Account).where(*conditions)) or 0
+    return AccountPage(
+        *await paginate(ctx, Account, conditions, Account.id.desc(), page, ACCOUNTS_PAGE)
     )
-    pages = max(1, -(-total // ACCOUNTS_PAGE))
-    page = min(max(1, page), pages)
-    rows = await ctx.session.scalars(
-        select(Account)
-        .where(*conditions)
-        .order_by(Account.id.desc())
-        .offset((page - 1) * ACCOUNTS_PAGE)
-        .limit(ACCOUNTS_PAGE)
-    )
-    return AccountPage(list(rows), total, page, pages)
 
 
 # -- the first instructor (`dinamis accounts create-admin`) -----------------------------------

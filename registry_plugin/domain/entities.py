@@ -5,9 +5,22 @@ administration (merging, grouping into super-entities, relay partners; suspensio
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, true, update
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import _
@@ -16,6 +29,7 @@ from registry_plugin.domain.context import Context
 from registry_plugin.models import Account, Entity, EntityAcceptance, Mission, Partnership
 
 PAGE_SIZE = 10
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -26,24 +40,48 @@ class Page:
     pages: int
 
 
+def contains_word(
+    word: str, fields: Iterable[ColumnExpressionArgument[Any]]
+) -> ColumnElement[bool]:
+    """The word in one of the fields, accents and case ignored (LIKE's wildcards in the word
+    taken literally)."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = func.unaccent(f"%{escaped}%")
+    return or_(*(func.unaccent(func.lower(f)).like(pattern) for f in fields))
+
+
 def matches(query: str) -> ColumnElement[bool]:
     """Every word of the query in the name, the acronym, the other names (of the entities
     merged into it), the parent establishment or the city, accents and case ignored
     ("formation 6 novembre" finds "Formation_6_Novembre", "nimes" an entity of Nîmes)."""
-    conditions = []
-    other_names = func.array_to_string(Entity.other_names, " ")
-    for word in re.findall(r"\w+", query.casefold()):
-        escaped = word.replace("_", "\\_")  # a literal underscore, not LIKE's wildcard
-        pattern = func.unaccent(f"%{escaped}%")
-        fields = (
-            Entity.name,
-            Entity.acronym,
-            other_names,
-            Entity.parent_establishment,
-            Entity.city,
-        )
-        conditions.append(or_(*(func.unaccent(func.lower(f)).like(pattern) for f in fields)))
-    return and_(true(), *conditions)
+    fields = (
+        Entity.name,
+        Entity.acronym,
+        func.array_to_string(Entity.other_names, " "),
+        Entity.parent_establishment,
+        Entity.city,
+    )
+    return and_(true(), *(contains_word(w, fields) for w in re.findall(r"\w+", query.casefold())))
+
+
+async def paginate(
+    ctx: Context,
+    model: type[Row],
+    conditions: list[ColumnElement[bool]],
+    order: ColumnElement[Any],
+    page: int,
+    size: int,
+) -> tuple[list[Row], int, int, int]:
+    """The rows of one page (the last one when `page` is past it), their total and the number
+    of pages."""
+    count = select(func.count()).select_from(model).where(*conditions)
+    total = await ctx.session.scalar(count) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = await ctx.session.scalars(
+        select(model).where(*conditions).order_by(order).offset((page - 1) * size).limit(size)
+    )
+    return list(rows), total, page, pages
 
 
 async def search(ctx: Context, query: str = "", page: int = 1, public_only: bool = False) -> Page:
@@ -53,19 +91,7 @@ async def search(ctx: Context, query: str = "", page: int = 1, public_only: bool
         conditions.append(matches(query))
     if public_only:
         conditions.append(Entity.activity_sector == "public")
-    total = (
-        await ctx.session.scalar(select(func.count()).select_from(Entity).where(*conditions)) or 0
-    )
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    rows = await ctx.session.scalars(
-        select(Entity)
-        .where(*conditions)
-        .order_by(func.lower(Entity.name))
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    )
-    return Page(list(rows), total, page, pages)
+    return Page(*await paginate(ctx, Entity, conditions, func.lower(Entity.name), page, PAGE_SIZE))
 
 
 def require_instructor(ctx: Context) -> None:
