@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 
-from extensions.errors import Conflict, InvalidFields, NotFound
+from extensions.errors import Conflict, InvalidFields
 from extensions.i18n import _
 from registry_plugin.domain.accounts import referents
 from registry_plugin.domain.context import Context
 from registry_plugin.domain.entities import (
     contains_word,
+    entity_to_administer,
     matches,
     paginate,
     require_instructor,
@@ -34,14 +35,6 @@ async def concerned(ctx: Context, entity: Entity) -> list[str]:
     """Who hears of what is done to an entity: its referents and its legal representative."""
     rl = entity.legal_representative
     return sorted({*await referents(ctx, entity.id), *([rl.email] if rl else [])})
-
-
-async def entity_to_administer(ctx: Context, entity_id: int) -> Entity:
-    require_instructor(ctx)
-    entity = await ctx.session.get(Entity, entity_id, with_for_update=True)
-    if entity is None:
-        raise NotFound(_("Entité introuvable."))
-    return entity
 
 
 def checked_reason(reason: str | None) -> str | None:

@@ -99,6 +99,15 @@ def require_instructor(ctx: Context) -> None:
         raise PermissionDenied(_("Réservé à l'instance DINAMIS."))
 
 
+async def entity_to_administer(ctx: Context, entity_id: int) -> Entity:
+    """An entity an instructor acts on, locked until the caller commits."""
+    require_instructor(ctx)
+    entity = await ctx.session.get(Entity, entity_id, with_for_update=True)
+    if entity is None:
+        raise NotFound(_("Entité introuvable."))
+    return entity
+
+
 # Tables of other plugins that name an entity, reached by SQL (plugins never import each
 # other): what a merge moves when the plugin is installed.
 PLUGIN_ENTITY_TABLES = {"projects": "ordering.projects", "requests": "ordering.requests"}
@@ -235,10 +244,7 @@ async def ungroup(ctx: Context, super_entity_id: int, member_id: int) -> Entity:
 
 
 async def set_relay(ctx: Context, entity_id: int, relay: bool) -> Entity:
-    require_instructor(ctx)
-    entity = await ctx.session.get(Entity, entity_id)
-    if entity is None:
-        raise NotFound(_("Entité introuvable."))
+    entity = await entity_to_administer(ctx, entity_id)
     if relay and entity.status != "active":
         raise Conflict(_("Seule une entité adhérente peut devenir partenaire relais."))
     entity.is_relay = relay

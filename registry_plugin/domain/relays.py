@@ -62,13 +62,10 @@ async def designate(
     ctx: Context, entity_id: int, info: ConventionInfo, document: Upload
 ) -> RelayConvention:
     """An instructor makes an adherent entity a relay partner under its signed convention."""
-    if ctx.identity is None or not ctx.identity.has("instructor", "admin"):
-        raise PermissionDenied(_("Réservé à l'instance DINAMIS."))
-    entity = await ctx.session.get(Entity, entity_id, with_for_update=True)
-    if entity is None:
-        raise NotFound(_("Entité introuvable."))
+    entity = await entities.entity_to_administer(ctx, entity_id)
     if entity.status != "active":
         raise Conflict(_("Seule une entité adhérente peut devenir partenaire relais."))
+    assert ctx.identity is not None
     convention = RelayConvention(
         entity_id=entity.id,
         title=info.title,
