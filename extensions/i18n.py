@@ -24,6 +24,8 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
+from extensions.plugins import GROUP
+
 LANGUAGES = ("fr", "en")
 """French first: the source strings are French, the catalogues translate them to English."""
 DEFAULT = "fr"
@@ -36,7 +38,7 @@ current: ContextVar[str] = ContextVar("language", default=DEFAULT)
 def locale_folders() -> list[Path]:
     """The core's catalogues and those of every installed plugin (`<package>/locales`)."""
     folders = [CORE_LOCALES]
-    for point in entry_points(group="dinamis.plugins"):
+    for point in entry_points(group=GROUP):
         spec = find_spec(point.module.split(".")[0])
         if spec and spec.origin:
             folders.append(Path(spec.origin).parent / "locales")
