@@ -21,16 +21,22 @@ DESCRIPTION = N_("Le fichier de description")
 CONVENTION = N_("La convention")
 
 
-def description_file(settings: Settings) -> tuple[int, str]:
-    """The descriptions accepted (`accepts_file`), and the refusal of a larger one."""
+def too_large(what: str, max_mb: int) -> str:
+    return _("%(what)s dépasse %(max_mb)s Mo.", what=_(what), max_mb=max_mb)
+
+
+def file_limit(settings: Settings, what: str) -> tuple[int, str]:
+    """The files accepted (`accepts_file`), and the refusal of a larger one."""
     max_mb = settings.plugin(RegistrySettings).upload_max_mb
-    return max_mb * 2**20, _("%(what)s dépasse %(max_mb)s Mo.", what=_(DESCRIPTION), max_mb=max_mb)
+    return max_mb * 2**20, too_large(what, max_mb)
+
+
+def description_file(settings: Settings) -> tuple[int, str]:
+    return file_limit(settings, DESCRIPTION)
 
 
 def convention_file(settings: Settings) -> tuple[int, str]:
-    """The relay conventions accepted (`accepts_file`), and the refusal of a larger one."""
-    max_mb = settings.plugin(RegistrySettings).upload_max_mb
-    return max_mb * 2**20, _("%(what)s dépasse %(max_mb)s Mo.", what=_(CONVENTION), max_mb=max_mb)
+    return file_limit(settings, CONVENTION)
 
 
 async def save_description(settings: RegistrySettings, file: UploadFile) -> Upload:
@@ -57,13 +63,7 @@ async def save_pdf(settings: RegistrySettings, file: UploadFile, folder: str, wh
             while chunk := await file.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise PayloadTooLarge(
-                        _(
-                            "%(what)s dépasse %(upload_max_mb)s Mo.",
-                            what=_(what),
-                            upload_max_mb=settings.upload_max_mb,
-                        )
-                    )
+                    raise PayloadTooLarge(too_large(what, settings.upload_max_mb))
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
