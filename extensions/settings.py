@@ -68,8 +68,13 @@ class ApiSettings(PgstacApiSettings):
     `10.0.0.0/8`): only their `Forwarded` / `X-Forwarded-*` headers are read."""
 
 
+def listed_names(value: str) -> list[str]:
+    """A comma-separated environment value as its names (`DINAMIS_PLUGINS`)."""
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 def _names(value: object) -> object:
-    return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+    return listed_names(value) if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):

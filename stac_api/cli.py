@@ -451,9 +451,12 @@ def worker(
 def add_plugin_commands() -> None:
     """The commands of the plugins allowed by DINAMIS_PLUGINS (`dinamis accounts …`)."""
     from extensions.plugins import DEFAULT_PLUGINS, load_plugins
+    from extensions.settings import listed_names
 
+    # Read as Settings reads it (the whole Settings would check production's secrets even
+    # for `--help`); typer needs the commands before it reads the command line.
     listed = os.environ.get("DINAMIS_PLUGINS")
-    names = [n.strip() for n in listed.split(",") if n.strip()] if listed else DEFAULT_PLUGINS
+    names = listed_names(listed) if listed is not None else DEFAULT_PLUGINS
     for plugin in load_plugins(list(names)):
         if (commands := plugin.commands()) is not None:
             app.add_typer(commands)
