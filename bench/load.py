@@ -45,7 +45,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -59,6 +58,7 @@ import httpx
 import psutil
 
 from bench.ingest import SAMPLES, forget, write_products
+from bench.processes import BIN, Children, serve
 from bench.search import RESULTS, database, summary, viewer_searches
 from bench.viewer import ours_url, tile_requests
 from extensions.plugins import DEFAULT_PLUGINS, load_plugins, migrate_all
@@ -73,44 +73,6 @@ MIX = {"filter change": 70, "item read": 15, "tile": 10, "sign": 5}
 CLASSES = ["POST /search", "POST /aggregate", "GET item", "GET /footprints", "GET /sign"]
 HARVEST_PREFIX = "load-harvest/"
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-BIN = Path(sys.executable).parent
-
-
-class Processes:
-    """The children of this script, each in its own process group (a harvest's parsing
-    workers too), all stopped on exit."""
-
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        self.started.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
-
-    def close(self) -> None:
-        running = [p for p in self.started if p.poll() is None]
-        for process in running:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in running:
-            self.stop(process)
 
 
 class PeakMemory(threading.Thread):
@@ -138,41 +100,6 @@ class PeakMemory(threading.Thread):
         """The peaks so far, in MB, and start again."""
         peaks, self.peaks = self.peaks, [0] * len(self.peaks)
         return [round(p / 2**20, 1) for p in peaks]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(
-    processes: Processes, count: int, env: dict[str, str], logs: Path
-) -> list[tuple[str, int]]:
-    """`count` API processes, each answering /readyz within five minutes (a busy machine)."""
-    started = []
-    for n in range(count):
-        port = free_port()
-        process = processes.start(
-            [str(BIN / "dinamis"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            logs / f"api-{n}.log",
-            env,
-        )
-        started.append((f"http://127.0.0.1:{port}", process))
-    deadline = time.monotonic() + 300
-    for url, process in started:
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"{url}: dinamis serve stopped (exit {process.returncode}), see {logs}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit(f"{url}: not ready after 5 minutes, see {logs}")
-            time.sleep(0.5)
-    return [(url, process.pid) for url, process in started]
 
 
 def sign_in(url: str) -> str:
@@ -457,18 +384,18 @@ def main() -> None:
             return
 
         workdir = Path(tempfile.mkdtemp(prefix="dinamis-load-"))
-        processes = Processes()
-        stack.callback(processes.close)
+        children = Children(workdir)
+        stack.callback(children.stop_all)
         env = {
             **os.environ,
             "DATABASE_URL": dsn,
             "DINAMIS_HOME": str(home),
             "DINAMIS_STORAGE_ROOT": str(home / "storage"),
         }
-        apis = serve(processes, args.api_processes, env, workdir)
-        hosts = [url for url, _ in apis]
+        apis = serve(children, {f"api-{n}": env for n in range(args.api_processes)}, 300)
+        hosts = list(apis.values())
         print(f"{len(hosts)} API processes (one per core): {', '.join(hosts)}; logs in {workdir}")
-        memory = PeakMemory([pid for _, pid in apis])
+        memory = PeakMemory([children.running[name].pid for name in apis])
         memory.start()
         stack.callback(memory.halt.set)
 
@@ -513,13 +440,13 @@ def main() -> None:
         save()
 
         if args.harvest_products:
-            harvest = processes.start(
+            harvest = children.start(
+                "harvest",
                 [
                     str(BIN / "dinamis"), "ingest", str(products), "--href-prefix",
                     HARVEST_PREFIX, "--workers", str(args.harvest_workers),
                     "--report", str(workdir / "harvest-report.json"),
                 ],
-                workdir / "harvest.log",
                 env,
             )  # fmt: skip
             began = time.time()

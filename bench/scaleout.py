@@ -52,11 +52,11 @@ import boto3
 import httpx
 import psycopg
 
+from bench.processes import BIN, Children, serve
 from pgstac.cluster import EmbeddedCluster, free_port
 from pgstac.settings import ClusterSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 REGION = "eu-west-3"
 BUCKET = "dinamis-assets"
 RESTORED_BUCKET = "dinamis-restored"
@@ -86,36 +86,6 @@ class Timeline:
         self.events.append({"t": self.now(), "event": event, **details})
         extra = " ".join(f"{k}={v}" for k, v in details.items())
         print(f"{self.now():8.2f}s  {event}{'  ' + extra if extra else ''}", flush=True)
-
-
-class Children:
-    """The processes started here, each in its own session (killed with its children)."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.running: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.running[name] = process
-        return process
-
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        process = self.running.pop(name)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for name in list(self.running):
-            self.kill(name, signal.SIGTERM)
-        for process in self.running.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 def wait_until(what: str, check: Callable[[], Any], seconds: float, every: float = 0.2) -> Any:
@@ -201,18 +171,6 @@ def process_env(work: Path, name: str, dsn: str, **settings: str) -> dict[str, s
         "DINAMIS_S3_REGION_NAME": REGION,
         **settings,
     }
-
-
-def start_apis(children: Children, envs: dict[str, dict[str, str]]) -> dict[str, str]:
-    """API processes, started together; their URLs once each answers."""
-    urls = {}
-    for name, env in envs.items():
-        port = free_port()
-        children.start(name, [str(BIN / "dinamis"), "serve", "--port", str(port)], env)
-        urls[name] = f"http://127.0.0.1:{port}"
-    for name, url in urls.items():
-        wait_until(name, lambda url=url: answers(f"{url}/_mgmt/ping"), 600)
-    return urls
 
 
 def start_balancer(children: Children, work: Path, servers: dict[str, str], port: int) -> str:
@@ -439,9 +397,10 @@ def exercise(
             for part in ("AUTH", "SEARCH", "ACCESS", "DATA", "TASKING")
         },
     }
-    apis = start_apis(
+    apis = serve(
         children,
         {name: process_env(work, name, primary_dsn, **site) for name in ("api-1", "api-2")},
+        600,
     )
     timeline("API processes ready", **apis)
     workers = {
@@ -592,7 +551,7 @@ def backup_and_restore(
     restored_site = {k: v for k, v in site.items() if k != "DINAMIS_DB_READER_URL"}
     restored_site["DINAMIS_STORAGE_S3_URL"] = f"s3://{RESTORED_BUCKET}/archive"
     env = process_env(work, "api-restored", dsn, **restored_site)
-    url = start_apis(children, {"api-restored": env})["api-restored"]
+    url = serve(children, {"api-restored": env}, 600)["api-restored"]
     member = signed_in(url, MEMBER)
     try:
         ok = downloadable(member, item)
