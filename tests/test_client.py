@@ -32,6 +32,7 @@ from pystac_client import Client
 
 from ingest.loader import load_items
 from tests.registry import DEMO_PASSWORD
+from tests.test_live import api_key
 
 PROJECT = Path(__file__).resolve().parent.parent
 BRUCE = "bruce.wayne@formation.example"  # licences of every collection
@@ -41,14 +42,6 @@ MONTPELLIER = {
     "type": "Polygon",
     "coordinates": [[[3.80, 43.55], [3.90, 43.55], [3.90, 43.65], [3.80, 43.65], [3.80, 43.55]]],
 }
-
-
-def api_key(url: str, email: str) -> str:
-    signed_in = httpx.post(f"{url}auth/token", data={"username": email, "password": DEMO_PASSWORD})
-    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
-    created = httpx.post(f"{url}auth/api-keys", json={"name": "client tests"}, headers=headers)
-    key: str = created.json()["key"]
-    return key
 
 
 def placed(items: list[dict[str, Any]], collection: str, name: str, **asset: Any) -> dict[str, Any]:

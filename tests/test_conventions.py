@@ -17,7 +17,8 @@ from pystac_client import Client
 from rasterio.warp import transform_bounds
 
 from tests.offline_schemas import offline_schemas
-from tests.registry import DEMO_PASSWORD, bearer
+from tests.registry import bearer
+from tests.test_live import api_key
 
 LICENSED = "bruce.wayne@formation.example"
 TERMS = {"product_type", "place", "downloadable"}
@@ -277,7 +278,7 @@ def test_pystac_client_searches_with_each_term_through_the_filter(
     live_url: str, term: str, value: str
 ) -> None:
     """pystac-client knows nothing of our terms: it says them in `filter`, as any STAC client."""
-    headers = {"X-API-Key": api_key(live_url)} if term == "downloadable" else {}
+    headers = {"X-API-Key": api_key(live_url, LICENSED)} if term == "downloadable" else {}
     catalogue = Client.open(live_url, headers=headers)
     literal = value if value == "true" else f"'{value}'"
     by_filter = catalogue.search(filter=f"{term} = {literal} AND eo:cloud_cover < 60", max_items=30)
@@ -289,13 +290,3 @@ def test_pystac_client_searches_with_each_term_through_the_filter(
     ).json()
     assert found and found == [f["id"] for f in expected["features"]]
     assert by_filter.matched() == expected["numberMatched"]
-
-
-def api_key(live_url: str) -> str:
-    signed_in = httpx.post(
-        f"{live_url}auth/token", data={"username": LICENSED, "password": DEMO_PASSWORD}
-    )
-    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
-    created = httpx.post(f"{live_url}auth/api-keys", json={"name": "conventions"}, headers=headers)
-    key: str = created.json()["key"]
-    return key
