@@ -9,15 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import morecantile
 import pytest
-import rasterio
 from pystac.validation import validate_dict
 from pystac_client import Client
-from rasterio.warp import transform_bounds
 
 from tests.offline_schemas import offline_schemas
 from tests.registry import bearer
+from tests.test_gdal import tile_inside
 from tests.test_live import api_key
 
 LICENSED = "bruce.wayne@formation.example"
@@ -177,13 +175,6 @@ async def test_collections_link_the_documents_of_their_licences(
     assert "/registry/licences" in missing.json()["description"]
 
 
-def tile_of(item: dict[str, Any], storage_root: Path, zoom: int = 12) -> dict[str, int]:
-    with rasterio.open(storage_root / item["assets"]["data"]["href"]) as image:
-        west, south, east, north = transform_bounds(image.crs, "EPSG:4326", *image.bounds)
-    tile = morecantile.tms.get("WebMercatorQuad").tile((west + east) / 2, (south + north) / 2, zoom)
-    return {"z": tile.z, "x": tile.x, "y": tile.y}
-
-
 async def test_items_the_caller_may_see_tiles_of_carry_renders_and_web_map_links(
     client: httpx.AsyncClient,
     licensed: dict[str, str],
@@ -198,9 +189,10 @@ async def test_items_the_caller_may_see_tiles_of_carry_renders_and_web_map_links
     assert render["assets"] == ["data"] and render["bidx"] == [1, 2, 3]
     links = {link["rel"]: link for link in item["links"]}
     assert links["xyz"]["render"] == links["tilejson"]["render"] == "natural-colour"
-    tile = await client.get(
-        local(links["xyz"]["href"].format(**tile_of(stored, storage_root))), headers=licensed
+    xyz = links["xyz"]["href"].format(
+        **tile_inside(storage_root / stored["assets"]["data"]["href"])
     )
+    tile = await client.get(local(xyz), headers=licensed)
     assert tile.status_code == 200, tile.text
     assert tile.headers["content-type"] == "image/png"
     tilejson = await client.get(local(links["tilejson"]["href"]), headers=licensed)
