@@ -5,7 +5,6 @@ modifier signs with collection tokens it caches and renews."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -32,26 +31,18 @@ from pystac_client import Client
 
 from ingest.loader import load_items
 from tests.registry import DEMO_PASSWORD
+from tests.test_access import MONTPELLIER, clone
 from tests.test_live import api_key
 
 PROJECT = Path(__file__).resolve().parent.parent
 BRUCE = "bruce.wayne@formation.example"  # licences of every collection
 SANS_PLEIADES = "sans.pleiades@autre.example"  # SPOT 6/7 only
 RD_USER = "rd.user@prive.example"  # a private entity: items of its mission only
-MONTPELLIER = {
-    "type": "Polygon",
-    "coordinates": [[[3.80, 43.55], [3.90, 43.55], [3.90, 43.65], [3.80, 43.65], [3.80, 43.55]]],
-}
 
 
 def placed(items: list[dict[str, Any]], collection: str, name: str, **asset: Any) -> dict[str, Any]:
     """A copy of a demo item (its files exist) over Montpellier in 2022, `CLIENT-<name>`."""
-    item = copy.deepcopy(next(i for i in items if i["collection"] == collection))
-    item["id"], item["geometry"] = f"CLIENT-{name}", MONTPELLIER
-    item["bbox"] = [3.80, 43.55, 3.90, 43.65]
-    item["properties"]["datetime"] = "2022-03-01T10:30:00Z"
-    for key in ("start_datetime", "end_datetime"):
-        item["properties"].pop(key, None)
+    item = clone(items, collection, name, "2022-03-01T10:30:00Z", MONTPELLIER, "CLIENT")
     item["assets"]["data"].update(asset)
     return item
 
