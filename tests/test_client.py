@@ -181,13 +181,17 @@ def test_installed_alone_it_signs_in_searches_and_downloads(
         "--collections", "pleiades", "--ids", item["id"], "--out", tmp_path / "out",
     ]  # fmt: skip
     env = {"PATH": os.environ["PATH"], "COLUMNS": "200", "DINAMIS_USERNAME": BRUCE}
-    done = subprocess.run(
-        command,
-        env={**env, "DINAMIS_PASSWORD": DEMO_PASSWORD},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+
+    def download(password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command,
+            env={**env, "DINAMIS_PASSWORD": password},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+
+    done = download(DEMO_PASSWORD)
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "out" / "pleiades" / item["id"]
     name = Path(item["assets"]["data"]["href"]).name
@@ -196,17 +200,9 @@ def test_installed_alone_it_signs_in_searches_and_downloads(
     ).read_bytes()
     assert "1 downloaded" in done.stderr
     assert not list(folder.glob("*.part"))
-    again = subprocess.run(
-        command,
-        env={**env, "DINAMIS_PASSWORD": DEMO_PASSWORD},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    again = download(DEMO_PASSWORD)
     assert again.returncode == 0 and "1 already there" in again.stderr
-    wrong = subprocess.run(
-        command, env={**env, "DINAMIS_PASSWORD": "wrong"}, capture_output=True, text=True
-    )
+    wrong = download("wrong")
     assert wrong.returncode == 1 and BRUCE in wrong.stderr
 
 
