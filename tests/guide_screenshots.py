@@ -11,8 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.registry import DEMO_PASSWORD
-from tests.test_registry_browser import browser
+from tests.test_registry_browser import browser, sign_in
 
 __all__ = ["browser"]
 
@@ -45,14 +44,6 @@ def page(browser: Browser, live_url: str) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page) -> None:
-    page.goto("/connexion", wait_until="domcontentloaded")
-    page.get_by_label("Adresse e-mail").fill(BRUCE)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
-
-
 def test_viewer(page: Page) -> None:
     page.goto("/catalogue?place=departement:34", wait_until="domcontentloaded")
     expect(page.get_by_test_id("total")).not_to_have_text("…", timeout=60_000)
@@ -68,12 +59,12 @@ def test_stac_browser(page: Page) -> None:
 
 
 def test_account(page: Page) -> None:
-    sign_in(page)
+    sign_in(page, BRUCE)
     page.goto("/compte", wait_until="domcontentloaded")
     save(page, "account")
 
 
 def test_ordering_archive(page: Page) -> None:
-    sign_in(page)
+    sign_in(page, BRUCE)
     page.goto("/commandes/archive", wait_until="domcontentloaded")
     save(page, "ordering-archive")
