@@ -154,6 +154,7 @@ class Downloader:
         folder = self.out / str(item.get("collection")) / str(item.get("id"))
         folder.mkdir(parents=True, exist_ok=True)
         files = []
+        local = pystac.Item.from_dict(item, preserve_dict=True)
         for key in data_keys(item, self.keys):
             asset = item["assets"][key]
             name = Path(unquote(urlsplit(asset["href"]).path)).name
@@ -166,9 +167,7 @@ class Downloader:
                     checksum=asset.get("file:checksum"),
                 )
             )
-        local = pystac.Item.from_dict(item, preserve_dict=True)
-        for key, file in zip(data_keys(item, self.keys), files, strict=True):
-            local.assets[key].href = file.path.name
+            local.assets[key].href = name
             local.assets[key].extra_fields.pop(EXPIRES, None)
         local.set_self_href(None)
         (folder / "item.json").write_text(json.dumps(local.to_dict(include_self_link=False)))
@@ -244,7 +243,7 @@ class Downloader:
         ):
             file.parts = started
         else:
-            for stale in self.started_parts(file):
+            for stale in started:
                 file.part(*stale).unlink()
             size = max(-(-file.total // self.parallel), SEGMENT_MIN)
             file.parts = [
