@@ -50,7 +50,7 @@ def reason(response: httpx.Response) -> str:
 
 
 def timestamp(expiry: str) -> float:
-    return datetime.fromisoformat(expiry.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(expiry).timestamp()
 
 
 @dataclass(frozen=True)
@@ -275,10 +275,9 @@ class Session:
 
     def sign_item(self, item: pystac.Item) -> None:
         for asset in item.assets.values():
-            fields = {**asset.extra_fields, "href": asset.href}
-            self.sign_fields(fields)
-            asset.href = fields.pop("href")
-            asset.extra_fields.update(fields)
+            asset.href, expiry = self.sign(asset.href, asset.extra_fields.get(EXPIRES))
+            if expiry is not None:
+                asset.extra_fields[EXPIRES] = expiry
 
     def sign_fields(self, asset: dict[str, Any]) -> None:
         """Signs an asset's fields (`href`, and its expiry when it has one)."""
