@@ -157,9 +157,7 @@ async def has_ordering(ctx: Context) -> bool:
     )
 
 
-async def monthly_activity(
-    ctx: Context, scope: list[int] | None, filters: Filters
-) -> list[MonthActivity]:
+async def monthly_activity(ctx: Context, period: dict[str, Any]) -> list[MonthActivity]:
     """Signatures issued and downloads served, per month and collection."""
     found = await rows(
         ctx,
@@ -186,8 +184,7 @@ async def monthly_activity(
         FROM (SELECT * FROM s UNION ALL SELECT * FROM d) both_
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
-        scope=scope,
-        **filters.bounds(),
+        **period,
     )
     return [MonthActivity(**r) for r in found]
 
@@ -195,7 +192,7 @@ async def monthly_activity(
 async def statistics(ctx: Context, filters: Filters) -> Statistics:
     filters.check()
     scope = await scope_of(ctx, filters)
-    bounds = filters.bounds()
+    period = {"scope": scope, **filters.bounds()}
     categories = await rows(
         ctx,
         "SELECT category AS key, count(*)::int AS count FROM registry.entities "
@@ -211,9 +208,7 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
         "WHERE activated_at IS NOT NULL "
         "AND (CAST(:scope AS int[]) IS NULL OR id = ANY(CAST(:scope AS int[]))) "
         "AND activated_at >= :start AND activated_at < :end GROUP BY 1 ORDER BY 1",
-        scope=scope,
-        start=bounds["start"],
-        end=bounds["end"],
+        **period,
     )
     accounts = await rows(
         ctx,
@@ -232,9 +227,7 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
             "WHERE (CAST(:scope AS int[]) IS NULL OR entity_id = ANY(CAST(:scope AS int[]))) "
             "AND created_at >= :start AND created_at < :end "
             "GROUP BY 1, 2 ORDER BY 1, 2",
-            scope=scope,
-            start=bounds["start"],
-            end=bounds["end"],
+            **period,
         )
         quotas = await rows(
             ctx,
@@ -259,9 +252,7 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
                    coalesce(r.ordered, 0)::float AS ordered_km2
             FROM q FULL JOIN r ON r.family = q.family ORDER BY 1
             """,
-            scope=scope,
-            start=bounds["start"],
-            end=bounds["end"],
+            **period,
         )
     relay = ctx.identity.entity_name if scope is not None and ctx.identity else None
     return Statistics(
@@ -270,7 +261,7 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
         entities_by_category=[Count(**r) for r in categories],
         entities_by_month=[Count(**r) for r in months],
         accounts_by_status=[Count(**r) for r in accounts],
-        activity=await monthly_activity(ctx, scope, filters),
+        activity=await monthly_activity(ctx, period),
         requests=[RequestCount(**r) for r in requests],
         quotas=[QuotaUse(**r) for r in quotas],
     )
@@ -289,6 +280,7 @@ async def activity(ctx: Context, filters: Filters, relay_id: int | None = None) 
     if relay is None:
         raise InvalidFields({"id": _("Cette entité n'est pas partenaire relais.")})
     scope = await scope_of(ctx, filters, relay_id)
+    period = {"scope": scope, **filters.bounds()}
     partners = await rows(
         ctx,
         "SELECT e.id, e.acronym, e.name, e.status, count(a.id)::int AS accounts "
@@ -307,7 +299,6 @@ async def activity(ctx: Context, filters: Filters, relay_id: int | None = None) 
     )
     requests: list[dict[str, Any]] = []
     if await has_ordering(ctx):
-        bounds = filters.bounds()
         requests = await rows(
             ctx,
             "SELECT id, entity_name AS entity, product_id AS product, family AS sensor, "
@@ -315,9 +306,7 @@ async def activity(ctx: Context, filters: Filters, relay_id: int | None = None) 
             "WHERE (CAST(:scope AS int[]) IS NULL OR entity_id = ANY(CAST(:scope AS int[]))) "
             "AND created_at >= :start AND created_at < :end "
             "ORDER BY created_at DESC LIMIT 500",
-            scope=scope,
-            start=bounds["start"],
-            end=bounds["end"],
+            **period,
         )
     return Activity(
         relay_id=relay_id,
@@ -325,6 +314,6 @@ async def activity(ctx: Context, filters: Filters, relay_id: int | None = None) 
         filters=filters,
         partners=[PartnerRow(**r) for r in partners],
         accounts=[AccountRow(**r) for r in accounts],
-        activity=await monthly_activity(ctx, scope, filters),
+        activity=await monthly_activity(ctx, period),
         requests=[RequestRow(**r) for r in requests],
     )
