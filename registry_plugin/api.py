@@ -19,7 +19,6 @@ from extensions.errors import InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import _
 from extensions.identity import SignedIn, require_role
 from extensions.mail import OutboxMessage, masked
-from extensions.services import services_of
 from registry_plugin.domain import (
     accounts,
     adhesions,
@@ -58,7 +57,13 @@ from registry_plugin.uploads import (
     save_description,
 )
 from registry_plugin.vocabulary import CATEGORIES, INTEREST_DOMAINS, SENSORS
-from registry_plugin.web import RegistryContext, limit_mail, limit_sign_in, send_verification
+from registry_plugin.web import (
+    RegistryContext,
+    forget_rechecks,
+    limit_mail,
+    limit_sign_in,
+    send_verification,
+)
 
 auth_router = APIRouter(prefix="/auth", tags=["Authentication"])
 router = APIRouter(prefix="/registry", tags=["Registry"])
@@ -826,13 +831,6 @@ def acceptance_public(acceptance: EntityAcceptance) -> AcceptancePublic:
         accepted_by=acceptance.accepted_by,
         suspended_at=acceptance.suspended_at,
     )
-
-
-def forget_rechecks(request: Request) -> None:
-    """Signed URLs are rechecked at once after a suspension or a reinstatement, not at the end
-    of the recheck cache's period (this process; the others within
-    DINAMIS_SIGNING_RECHECK_SECONDS)."""
-    services_of(request).hrefs.rechecked.clear()
 
 
 @router.post(

@@ -33,6 +33,13 @@ async def context(request: Request, session: DbSession, identity: CurrentIdentit
 RegistryContext = Annotated[Context, Depends(context)]
 
 
+def forget_rechecks(request: Request) -> None:
+    """Signed URLs are rechecked at once after a suspension or a reinstatement, not at the end
+    of the recheck cache's period (this process; the others within
+    DINAMIS_SIGNING_RECHECK_SECONDS)."""
+    services_of(request).hrefs.rechecked.clear()
+
+
 async def limit_sign_in(ctx: Context, request: Request, email: str) -> None:
     """Count a sign-in attempt against the client's address, then against the account's
     ceiling (every address together). An attacker's failures never block the account from
