@@ -64,6 +64,7 @@ def _lower(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=300)]
 Short = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=80)]
 Optional = Annotated[Annotated[str, Field(max_length=300)] | None, BeforeValidator(_empty_to_none)]
+OptionalDate = Annotated[date | None, BeforeValidator(_empty_to_none)]
 Email = Annotated[EmailStr, BeforeValidator(_lower)]
 Phone = Annotated[
     str, BeforeValidator(_strip), Field(min_length=2, max_length=40, pattern=r"^[0-9+ ().-]+$")

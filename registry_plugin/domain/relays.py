@@ -17,7 +17,7 @@ from registry_plugin.domain.accounts import PERSONAL_FIELDS, email_taken, tell
 from registry_plugin.domain.adhesions import Upload
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Account, Entity, RelayConvention
-from registry_plugin.schemas import Email, ReferentInfo
+from registry_plugin.schemas import Email, OptionalDate, ReferentInfo
 from registry_plugin.security import hash_password
 
 PASSWORD_PATH = "/connexion/nouveau-mot-de-passe/"  # noqa: S105 - a page, not a password
@@ -43,12 +43,7 @@ class MemberAccount(ReferentInfo):
     """Compte individuel créé par le partenaire relais pour un membre d'une entité partenaire."""
 
     email: Email
-    expires_on: date | None = Field(default=None, title="Date d'expiration")
-
-    @field_validator("expires_on", mode="before")
-    @classmethod
-    def _optional(cls, value: object) -> object:
-        return None if value == "" else value  # a form's empty date: no expiry
+    expires_on: OptionalDate = Field(default=None, title="Date d'expiration")  # "": none
 
     @field_validator("expires_on")
     @classmethod
