@@ -118,18 +118,7 @@ def _adhesion_act(
             [3 * cm, 5.5 * cm, 3 * cm, 5.5 * cm],
         ),
         Spacer(1, 0.2 * cm),
-        Paragraph(
-            escape(f"{entity.address}, {entity.postal_code} {entity.city}")
-            + (
-                _(
-                    " — établissement de rattachement : %(parent_establishment)s",
-                    parent_establishment=escape(entity.parent_establishment),
-                )
-                if entity.parent_establishment
-                else ""
-            ),
-            STYLES["BodyText"],
-        ),
+        Paragraph(escape(address_line(entity)), STYLES["BodyText"]),
         Paragraph(_("Représentant légal et Référent DINAMIS"), STYLES["Heading2"]),
         _table(
             [
