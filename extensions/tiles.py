@@ -35,6 +35,7 @@ from extensions.assets.extension import record_download, token_grant
 from extensions.assets.hrefs import is_relative, is_web
 from extensions.errors import InvalidRequest, NotFound
 from extensions.services import services_of
+from pgstac.missions import white_level
 
 ITEM_PREFIX = "/collections/{collection_id}/items/{item_id}"
 DEFAULT_ASSET = "data"
@@ -147,7 +148,8 @@ def item_render(item: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         name, colours = "false-colour", ["nir", "red", "green"]
     bidx = [bands.index(c) + 1 for c in colours if c in bands]
     # 12-bit products (SPOT 6/7, Pléiades, Pléiades Neo) are written on 16 bits; SPOT 1-5 on 8.
-    bits = 255 if (data.get("bands") or [{}])[0].get("data_type") == "uint8" else 4095
+    eight_bits = (data.get("bands") or [{}])[0].get("data_type") == "uint8"
+    bits = 255 if eight_bits else white_level((item.get("properties") or {}).get("platform"))
     render: dict[str, Any] = {
         "title": "Natural colours" if name == "natural-colour" else "Near-infrared false colours",
         "assets": [DEFAULT_ASSET],

@@ -65,6 +65,8 @@ class Mission:
     oneatlas: str | None = None
     """Airbus OneAtlas `constellation`: SPOT, PHR, PNEO (None: not sold by Airbus)."""
     ordering: Ordering | None = None
+    bits: int = 12
+    """Radiometric depth of its images: 12 bits (written on 16) but SPOT 1-5's 8."""
 
     @property
     def collection(self) -> str:
@@ -82,6 +84,7 @@ SPOT_1_5 = Mission(
     dimap=("SPOT",),
     collections=("spot-swh",),
     altitude_km=822.0,
+    bits=8,
     platforms=(
         Platform(
             "spot-1", "SPOT 1", "1", "hrv", (10.0, 20.0), date(1986, 2, 22), date(1990, 12, 31)
@@ -194,6 +197,16 @@ AIRBUS_PLATFORMS: dict[str, tuple[Mission, Platform]] = {
     p.oneatlas: (m, p) for m in MISSIONS for p in m.platforms if p.oneatlas
 }
 """OneAtlas platform → its mission and platform."""
+
+
+def white_level(platform: object) -> int:
+    """The brightest value of an image of this STAC platform (a 12-bit one when unknown)."""
+    mission = (
+        PLATFORMS[platform][0] if isinstance(platform, str) and platform in PLATFORMS else None
+    )
+    return 2 ** (mission.bits if mission else 12) - 1
+
+
 HOME_COLLECTION: dict[str, str] = {c: m.collection for m in MISSIONS for c in m.collections}
 """Collection → the default collection of its mission (pleiades-pwh → pleiades)."""
 

@@ -13,6 +13,7 @@ import pytest
 from pystac.validation import validate_dict
 from pystac_client import Client
 
+from extensions.tiles import item_render
 from tests.offline_schemas import offline_schemas
 from tests.registry import bearer
 from tests.test_gdal import tile_inside
@@ -282,3 +283,15 @@ def test_pystac_client_searches_with_each_term_through_the_filter(
     ).json()
     assert found and found == [f["id"] for f in expected["features"]]
     assert by_filter.matched() == expected["numberMatched"]
+
+
+def test_renders_scale_each_mission_by_its_radiometric_depth(
+    demo_items: list[dict[str, Any]],
+) -> None:
+    """SPOT 1-5 images are 8-bit, the others 12-bit: each render (and the web-map links and
+    the viewer's preview made from it) stretches its own range, not SPOT 1-5 into black."""
+    for collection, white in (("spot-swh", 255), ("spot67", 4095), ("pleiades", 4095)):
+        item = next(i for i in demo_items if i["collection"] == collection)
+        found = item_render(item)
+        assert found is not None, collection
+        assert {tuple(r) for r in found[1]["rescale"]} == {(0, white)}, collection

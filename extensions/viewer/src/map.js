@@ -31,13 +31,14 @@ async function showImage(map, id, item, before) {
   if (map.getLayer(id)) map.removeLayer(id);
   if (map.getSource(id)) map.removeSource(id);
   if (!item) return null;
-  const bands = (item.assets?.data?.bands || []).map((b) => b["eo:common_name"]);
-  const order = ["red", "green", "blue"].every((c) => bands.includes(c)) ? ["red", "green", "blue"] : ["nir", "red", "green"];
-  const q = new URLSearchParams({ asset: "data" });
-  for (const name of order) if (bands.includes(name)) q.append("bidx", String(bands.indexOf(name) + 1));
-  // 12-bit products (SPOT 6/7, Pléiades, Pléiades Neo) are written on 16 bits; SPOT 1-5 on 8.
-  const bits = item.assets?.data?.bands?.[0]?.data_type === "uint8" || item.collection === "spot-swh" ? 255 : 4095;
-  q.set("rescale", `0,${bits}`);
+  // The item's render as the server gives it to a caller who may see its tiles (its bands,
+  // natural or false colours, and their scaling by the mission's radiometric depth).
+  const render = Object.values(item.properties?.renders || {})[0];
+  if (!render) return null;
+  const q = new URLSearchParams();
+  for (const asset of render.assets) q.append("assets", asset);
+  for (const band of render.bidx || []) q.append("bidx", String(band));
+  for (const range of render.rescale) q.append("rescale", range.join(","));
   const path = `/collections/${encodeURIComponent(item.collection)}/items/${encodeURIComponent(item.id)}/WebMercatorQuad/tilejson.json`;
   const tilejson = await request(`${path}?${q}`);
   map.addSource(id, { type: "raster", tiles: tilejson.tiles, tileSize: 256, bounds: tilejson.bounds, minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom });
