@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import N_, _
 from extensions.mail import OutboxMessage, masked
-from extensions.services import services_of
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, administration, entities
 from registry_plugin.domain.licences import accepted
@@ -23,7 +22,7 @@ from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Missio
 from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import LegalRepresentative, RowId, row_id
 from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
-from registry_plugin.web import RegistryContext
+from registry_plugin.web import RegistryContext, forget_rechecks
 
 router = page_router(prefix="/registre")
 
@@ -427,7 +426,7 @@ async def entity_action(
     back = "/registre/entites" if action in ENTITY_LIST_ACTIONS else entity_url(entity_id)
     response = await act(request, ctx, back, operation)
     if action in RIGHTS_CHANGES:
-        services_of(request).hrefs.rechecked.clear()  # signed URLs rechecked at once
+        forget_rechecks(request)
     return response
 
 
