@@ -420,7 +420,9 @@ async def entity_action(
         if action == "relais":
             relay = values.get("relay") == "on"
             entity = await set_relay(ctx, entity_id, relay)
-            return f"{entity.name} {'est' if relay else _('n’est plus')} partenaire relais."
+            if relay:
+                return _("%(name)s est partenaire relais de DINAMIS.", name=entity.name)
+            return _("%(name)s n'est plus partenaire relais de DINAMIS.", name=entity.name)
         return await administer(ctx, entity_id, action, values)
 
     back = "/registre/entites" if action in ENTITY_LIST_ACTIONS else entity_url(entity_id)
