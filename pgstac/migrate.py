@@ -49,6 +49,7 @@ class MigrationReport:
     schemas: dict[str, str | None] = field(default_factory=dict)
     collections: list[str] = field(default_factory=list)
     queryables: int = 0
+    facets_by_statement: bool = False
 
 
 def migrate(
@@ -67,8 +68,21 @@ def migrate(
         report.collections = load_collections(conn, collections or read_collections())
         # Builds the queryables' indexes on partitions that predate them; a no-op otherwise.
         conn.execute("SELECT pgstac.maintain_partitions()")
+        report.facets_by_statement = follow_by_statement(conn)
         conn.commit()
     return report
+
+
+def follow_by_statement(conn: psycopg.Connection) -> bool:
+    """Keep the facets by statement (migration 0010) when this role may; warn otherwise."""
+    row = conn.execute("SELECT facets.follow_by_statement()").fetchone()
+    if row and row[0]:
+        return True
+    logger.warning(
+        "The facets are kept row by row, which makes loads slower: run `dinamis db migrate` "
+        "once as a PostgreSQL superuser (it creates the event trigger facets_new_partitions)."
+    )
+    return False
 
 
 def migrate_pgstac(dsn: str) -> str:

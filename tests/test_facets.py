@@ -333,3 +333,77 @@ async def test_a_timeline_and_its_periods_counted_together_are_exact(
         await timeline_conn.close()
         await period_conn.close()
     assert derived == len(periods), "the periods were counted from the timeline's rows"
+
+
+MIRROR_AGREES = """
+    SELECT
+        (SELECT count(*) FROM (
+            SELECT collection, id FROM pgstac.items
+            EXCEPT SELECT collection, id FROM facets.items) v),
+        (SELECT count(*) FROM (
+            SELECT collection, id FROM facets.items
+            EXCEPT SELECT collection, id FROM pgstac.items) v),
+        (SELECT count(*) FROM (
+            (SELECT cell, collection, platform, month, class, count(*) FROM facets.items
+             GROUP BY 1, 2, 3, 4, 5
+             EXCEPT SELECT cell, collection, platform, month, class, n FROM facets.cells WHERE n > 0)
+            UNION ALL
+            (SELECT cell, collection, platform, month, class, n FROM facets.cells WHERE n > 0
+             EXCEPT SELECT cell, collection, platform, month, class, count(*) FROM facets.items
+             GROUP BY 1, 2, 3, 4, 5)) v),
+        (SELECT count(*) FROM pgstac.items i JOIN facets.items f USING (collection, id)
+         WHERE f.class <> facets.cloud_class(facets.cloud_cover(i.content)))
+"""
+
+
+def mirror_disagreements(database: str) -> tuple[int, int, int, int]:
+    """Items missing from the mirror, extra in it, rollup rows off, and stale cloud classes."""
+    with psycopg.connect(database) as conn:
+        return conn.execute(MIRROR_AGREES).fetchone()  # type: ignore[return-value]
+
+
+async def test_every_writer_is_followed_by_statement(
+    client: httpx.AsyncClient, database: str, demo_items: Items
+) -> None:
+    """The mirror and the rollup follow pypgstac's copies into a partition it creates for the
+    load (a year never seen), its upserts that change an item, and pgstac's updates and
+    deletions through `pgstac.items`: one set-based pass per statement (migration 0010)."""
+    extra = list(generate_items(200, 2031))
+    for item in extra:
+        item["id"] = f"{item['id']}-2031"
+        for name in ("start_datetime", "end_datetime"):
+            item["properties"].pop(name, None)
+        item["properties"]["datetime"] = "2031-06-01T10:00:00Z"
+    ids = [item["id"] for item in extra]
+    try:
+        load_items(database, extra, mode=Methods.insert)
+        with psycopg.connect(database) as conn:
+            unfollowed = conn.execute(
+                "SELECT count(*) FROM pg_partition_tree('pgstac.items') t WHERE NOT EXISTS ("
+                " SELECT FROM pg_trigger g WHERE g.tgrelid = t.relid AND g.tgname = 'facets_added')"
+            ).fetchone()[0]  # type: ignore[index]
+            row_triggers = conn.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'facets_items'"
+            ).fetchone()[0]  # type: ignore[index]
+        assert (unfollowed, row_triggers) == (0, 0)
+        assert mirror_disagreements(database) == (0, 0, 0, 0)
+        await check_exact(client, database, {"datetime": "2031-01-01T00:00:00Z/.."})
+
+        for item in extra[:50]:  # cloudier: another class
+            item["properties"]["eo:cloud_cover"] = 97.5
+        load_items(database, extra[:50], mode=Methods.upsert)
+        assert mirror_disagreements(database) == (0, 0, 0, 0)
+
+        with psycopg.connect(database) as conn:
+            conn.execute(
+                "UPDATE pgstac.items SET content = jsonb_set(content, "
+                "'{properties,eo:cloud_cover}', '0') WHERE id = ANY(%s)",
+                [ids[50:100]],
+            )
+            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids[100:150]])
+        assert mirror_disagreements(database) == (0, 0, 0, 0)
+        await check_exact(client, database, {"bbox": FRANCE, "filter": cloud("<=", 5)})
+    finally:
+        with psycopg.connect(database) as conn:
+            conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
+    assert mirror_disagreements(database) == (0, 0, 0, 0)
