@@ -7,15 +7,18 @@ caching middleware also reads it); without one, every caller is anonymous.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.services import services_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 ROLES = ("user", "referent", "legal_representative", "instructor", "admin", "relay")
 
@@ -46,6 +49,11 @@ class IdentityProvider(Protocol):
     async def account(self, account_id: int) -> Identity | None:
         """An account's identity now, None when it may no longer act (a signed URL made for
         it is then refused)."""
+
+    async def languages(self, session: AsyncSession, addresses: Sequence[str]) -> dict[str, str]:
+        """The language stored with the account of each address that has one (lower case),
+        read in the caller's transaction: what its mails are written in (`Mailing.languages`,
+        for every plugin's mails)."""
 
 
 # Declared so that the OpenAPI document shows how to authenticate ("Authorize" in /api.html);

@@ -22,6 +22,7 @@ def desk_for(services: ServicesDep, session: DbSession, identity: SignedIn) -> D
         mails=services.templates.env,
         identity=identity,
         queue=services.jobs,
+        languages=services.identity.languages if services.identity else None,
         airbus=services.airbus,
         catalogue=services.database,
     )

@@ -108,6 +108,7 @@ class AccountPublic(BaseModel):
     expires_on: date | None
     created_at: datetime
     validated_at: datetime | None
+    language: str = Field(description="What the account's mails are written in (fr, en)")
 
 
 class Me(BaseModel):
@@ -168,6 +169,21 @@ async def me(identity: SignedIn, ctx: RegistryContext) -> Me:
         licences_certified=sorted(c.licence.code for c in certified),
         via=identity.via,
     )
+
+
+class LanguageChoice(BaseModel):
+    language: str = Field(max_length=20, description="fr or en")
+
+
+@auth_router.put("/me/language", response_model=AccountPublic, summary="Choose my mails' language")
+async def choose_language(
+    body: LanguageChoice, identity: SignedIn, ctx: RegistryContext
+) -> AccountPublic:
+    """Every mail to me is written in this language from now on (the pages follow `?lang=`,
+    the `dinamis_lang` cookie or Accept-Language)."""
+    account = await accounts.choose_language(ctx, body.language)
+    await ctx.commit()
+    return account_public(account)
 
 
 class ApiKeyCreate(BaseModel):

@@ -12,14 +12,19 @@ import jwt
 from fastapi import Request
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
-from extensions.i18n import _
+from extensions.i18n import LANGUAGES, _
 from extensions.identity import Identity
 from extensions.signing import same
 from extensions.web import CSRF_COOKIE, is_page
 from registry_plugin.domain import auth
+from registry_plugin.domain.context import stored_languages
 from registry_plugin.settings import OidcSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from extensions.database import Database
 
 SESSION_COOKIE = "dinamis_session"
@@ -114,9 +119,13 @@ class RegistryIdentityProvider:
         async with self.database.session() as session:
             return await auth.identify_account(session, account_id)
 
+    async def languages(self, session: AsyncSession, addresses: Sequence[str]) -> dict[str, str]:
+        return await stored_languages(session, addresses)
+
     async def identify(self, request: Request) -> Identity | None:
         """A stale session cookie makes an anonymous visitor (pages then offer to sign in);
-        a bad token or API key is refused with the reason."""
+        a bad token or API key is refused with the reason. A signed-in reader who switches
+        language (`?lang=`) has it kept with their account, for their mails."""
         found = credential(request)
         if found is None:
             return None
@@ -137,6 +146,13 @@ class RegistryIdentityProvider:
             async with self.database.write() as conn:
                 await conn.execute(
                     "UPDATE registry.auth_tokens SET last_used_at = now() WHERE id = $1", used
+                )
+        if kinds == ("session",) and (switched := request.query_params.get("lang")) in LANGUAGES:
+            async with self.database.write() as conn:
+                await conn.execute(
+                    "UPDATE registry.accounts SET language = $2 WHERE id = $1 AND language <> $2",
+                    identity.account_id,
+                    switched,
                 )
         return identity
 

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions.database import Base
+from extensions.i18n import language as current_language
 
 SCHEMA = "registry"
 
@@ -139,6 +140,10 @@ class Account(Timestamped, Base):
     validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     validated_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str] = mapped_column(String(5), default=current_language)
+    """What its mails are written in (one of extensions.i18n.LANGUAGES): at first the language
+    of whoever created the account (the reader's; French for a job or the CLI), then its own
+    choice (its page, or the language switch while signed in)."""
 
     entity: Mapped[Entity] = relationship(lazy="joined", innerjoin=True, foreign_keys=[entity_id])
 

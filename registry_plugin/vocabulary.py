@@ -12,6 +12,10 @@ from pyuca import Collator
 from extensions.i18n import N_
 from pgstac.missions import MISSIONS
 
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+"""The languages an account may choose for its mails (extensions.i18n.LANGUAGES), each named
+in itself."""
+
 # The 11 eligibility categories (seed: "Rappel : pour adhérer à DINAMIS, votre Entité doit
 # appartenir à l'une des catégories éligibles suivantes").
 CATEGORIES: dict[str, str] = {

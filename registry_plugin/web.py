@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from extensions.errors import InvalidFields, TooManyRequests
-from extensions.i18n import _, language
+from extensions.i18n import _
 from extensions.identity import CurrentIdentity
 from extensions.ratelimit import client_address
 from extensions.services import DbSession, services_of
@@ -85,6 +85,5 @@ async def send_verification(
             "hours": ctx.settings.link_hours,
             "link": ctx.private_link("/portail/verification/", token),
         },
-        lang=language(),
     )
     ctx.audit("email.verification_sent", "email", None, actor=email, purpose=purpose)

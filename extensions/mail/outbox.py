@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions.database import Base
-from extensions.i18n import DEFAULT, speaking
+from extensions.i18n import DEFAULT, language, speaking
 from extensions.mail.seal import MailSeal, masked
 from extensions.mail.settings import MailSettings
 from extensions.services import job_services
@@ -87,6 +88,11 @@ async def queue_mail(
     return message
 
 
+Languages = Callable[[AsyncSession, Sequence[str]], Awaitable[dict[str, str]]]
+"""The language stored with the account of each address that has one (lower case), read in the
+mail's transaction: the identity provider's `languages`."""
+
+
 @dataclass(kw_only=True)
 class Mailing:
     """A unit of work whose mails are written to the outbox in its transaction and handed to
@@ -95,6 +101,9 @@ class Mailing:
     session: AsyncSession
     mails: Environment | None = None
     queue: Any = None  # the job queue; without one, the outbox sweep delivers
+    languages: Languages | None = None
+    """Where the recipients' languages are stored; without it, every mail is in the current
+    language."""
     _queued: list[int] = field(default_factory=list, repr=False)
 
     async def mail(
@@ -104,16 +113,21 @@ class Mailing:
         context: dict[str, Any],
         attachments: list[Path] | None = None,
         reference: str | None = None,
-        lang: str = DEFAULT,
     ) -> None:
-        """Queue a mail in `lang`: French, unless the recipient's language is known (the
-        reader's own, for a mail to the person acting)."""
+        """Queue a mail, one message per language of its recipients: each reads it in the
+        language stored with their account; an address with no account (someone invited by
+        e-mail) in the language of the person acting (French in a job)."""
         if self.mails is None:
             return
-        message = await queue_mail(
-            self.session, self.mails, recipients, template, context, attachments, reference, lang
-        )
-        self._queued.append(message.id)
+        stored = await self.languages(self.session, recipients) if self.languages else {}
+        readers: dict[str, list[str]] = {}
+        for address in recipients:
+            readers.setdefault(stored.get(address.lower(), language()), []).append(address)
+        for lang, addresses in readers.items():
+            message = await queue_mail(
+                self.session, self.mails, addresses, template, context, attachments, reference, lang
+            )
+            self._queued.append(message.id)
 
     async def commit(self) -> None:
         """Commit, then have the mails of this unit of work delivered."""

@@ -124,6 +124,7 @@ class Connector:
             settings=self.settings,
             mails=self.services.templates.env,
             queue=self.services.jobs,
+            languages=self.services.identity.languages if self.services.identity else None,
         )
 
     async def contract(self) -> str:

@@ -14,6 +14,7 @@ from registry_plugin.domain.context import Context
 from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.models import Account, AccountCertification, Entity
 from registry_plugin.schemas import AccountInfo
+from registry_plugin.vocabulary import LANGUAGE_NAMES
 
 ENTITY_PAGE = "/registre/entite"
 PERSONAL_FIELDS = {
@@ -282,6 +283,29 @@ def refusal(status: str, expires_on: date | None, entity_status: str) -> str | N
     if entity_status != "active":
         return _("L'adhésion de votre entité à DINAMIS n'est pas active.")
     return None
+
+
+async def choose_language(ctx: Context, lang: str) -> Account:
+    """The signed-in user's language, in which every mail to them is written from now on."""
+    account = await ctx.session.get(Account, ctx.identity.account_id) if ctx.identity else None
+    if account is None:
+        raise PermissionDenied(_("Connectez-vous."))
+    if lang not in LANGUAGE_NAMES:
+        raise InvalidFields(
+            {
+                "language": _(
+                    "Langue inconnue « %(lang)s » : choisissez parmi %(choices)s.",
+                    lang=lang[:20],
+                    choices=", ".join(LANGUAGE_NAMES),
+                )
+            }
+        )
+    if account.language != lang:
+        ctx.audit(
+            "account.language_changed", "account", account.id, before=account.language, after=lang
+        )
+        account.language = lang
+    return account
 
 
 async def certify(ctx: Context, codes: list[str]) -> list[str]:

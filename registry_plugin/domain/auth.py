@@ -15,7 +15,7 @@ from extensions.errors import (
     InvalidRequest,
     NotFound,
 )
-from extensions.i18n import N_, _, language
+from extensions.i18n import N_, _
 from extensions.identity import Identity
 from registry_plugin.domain import links
 from registry_plugin.domain.accounts import problem, refusal
@@ -246,7 +246,6 @@ async def revoke_credentials(
         "password_changed",
         {"account": account, "reset": reset, "keys": keys, "link": ctx.link("/compte")},
         reference=f"account:{account.id}",
-        lang=language(),
     )
 
 
@@ -294,7 +293,6 @@ async def request_reset(ctx: Context, email: str) -> None:
             "link": ctx.private_link("/connexion/nouveau-mot-de-passe/", token),
         },
         reference=f"account:{account.id}",
-        lang=language(),
     )
     ctx.audit("account.password_reset_requested", "account", account.id, actor=account.email)
 

@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
 
 from extensions.identity import Identity
 from extensions.mail import Mailing, MailSeal
-from registry_plugin.models import AuditEvent
+from registry_plugin.models import Account, AuditEvent
 from registry_plugin.settings import RegistrySettings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from extensions.services import Services
@@ -65,6 +68,16 @@ class Context(Mailing):
         return URLSafeTimedSerializer(self.secrets[::-1], salt=f"registry-{salt}")
 
 
+async def stored_languages(session: AsyncSession, addresses: Sequence[str]) -> dict[str, str]:
+    """The language of the account of each address that has one (its mails are in it)."""
+    rows = await session.execute(
+        select(Account.email, Account.language).where(
+            Account.email.in_({a.lower() for a in addresses})
+        )
+    )
+    return dict(rows.all())
+
+
 def service_context(
     services: Services,
     session: AsyncSession,
@@ -83,6 +96,7 @@ def service_context(
         identity=identity,
         address=address,
         queue=services.jobs,
+        languages=stored_languages,
     )
 
 

@@ -21,7 +21,7 @@ from registry_plugin.domain.relays import set_relay
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Mission, Partnership
 from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import LegalRepresentative, RowId, row_id
-from registry_plugin.vocabulary import CATEGORIES, SENSORS, countries
+from registry_plugin.vocabulary import CATEGORIES, LANGUAGE_NAMES, SENSORS, countries
 from registry_plugin.web import RegistryContext, forget_rechecks
 
 router = page_router(prefix="/registre")
@@ -48,6 +48,7 @@ LABELS = {
     "account_status": ACCOUNT_STATUS,
     "categories": CATEGORIES,
     "sensors": SENSORS,
+    "languages": LANGUAGE_NAMES,
 }
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, EmailStr
 from sqlalchemy import select
 
 from extensions.errors import AuthenticationRequired, InvalidFields
-from extensions.i18n import _
+from extensions.i18n import _, speaking
 from extensions.services import services_of
 from extensions.web import (
     local_path,
@@ -27,7 +27,7 @@ from registry_plugin.identity import SESSION_COOKIE
 from registry_plugin.models import Account, Adhesion, AuthToken
 from registry_plugin.pages.common import identity_of, validate
 from registry_plugin.schemas import NewPassword, RowId
-from registry_plugin.vocabulary import CATEGORIES
+from registry_plugin.vocabulary import CATEGORIES, LANGUAGE_NAMES
 from registry_plugin.web import RegistryContext, limit_mail, limit_sign_in
 
 router = page_router()
@@ -169,6 +169,7 @@ async def account_page(
         "keys": list(keys),
         "new_key": new_key,
         "adhesion": adhesion if identity.has("referent", "legal_representative") else None,
+        "languages": LANGUAGE_NAMES,
         "errors": errors or {},
     }
     return render(request, "registry/compte.html", context, status_code)
@@ -219,6 +220,20 @@ async def certify(request: Request, ctx: RegistryContext) -> Response:
         return await account_page(request, ctx, exc.errors, status_code=400)
     await ctx.commit()
     return redirect("/compte", request, _("Licences certifiées."))
+
+
+@router.post("/compte/langue")
+async def choose_language(request: Request, ctx: RegistryContext) -> Response:
+    """The language of my mails; the pages follow it (the switch's `?lang=`)."""
+    form = await read_form(request)
+    identity_of(request)
+    try:
+        account = await accounts.choose_language(ctx, str(form.get("language", "")))
+    except InvalidFields as exc:
+        return await account_page(request, ctx, exc.errors, status_code=400)
+    await ctx.commit()
+    with speaking(account.language):
+        return redirect(f"/compte?lang={account.language}", request, _("Langue enregistrée."))
 
 
 @router.post("/compte/mot-de-passe")
