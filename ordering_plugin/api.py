@@ -292,9 +292,10 @@ async def list_orders(
 ) -> dict[str, Any]:
     if status and (bad := set(status.split(",")) - set(OrderStatusCode)):
         raise InvalidRequest(f"Unknown status {sorted(bad)}: one of {', '.join(OrderStatusCode)}.")
-    rows = await desk.requests(status, project, limit, next)
-    total = await desk.count_requests(status, project)
-    latest = await desk.latest_of([r.id for r in rows])
+    async with desk.snapshot():
+        rows = await desk.requests(status, project, limit, next)
+        total = await desk.count_requests(status, project)
+        latest = await desk.latest_of([r.id for r in rows])
     links = [{"rel": "self", "href": str(request.url), "type": "application/geo+json"}]
     if next + limit < total:
         links.append(
@@ -314,15 +315,19 @@ async def list_orders(
 
 @router.get("/orders/{order_id}")
 async def get_order(request: Request, order_id: str, desk: DeskDep) -> dict[str, Any]:
-    order, _ = await desk.request(order_id)
-    return order_json(request, order, await desk.latest(order_id))
+    async with desk.snapshot():
+        order, _ = await desk.request(order_id)
+        latest = await desk.latest(order_id)
+    return order_json(request, order, latest)
 
 
 @router.get("/orders/{order_id}/statuses")
 async def order_statuses(request: Request, order_id: str, desk: DeskDep) -> dict[str, Any]:
-    await desk.request(order_id)
+    async with desk.snapshot():
+        await desk.request(order_id)
+        history = await desk.history(order_id)
     return {
-        "statuses": [status_json(e) for e in reversed(await desk.history(order_id))],
+        "statuses": [status_json(e) for e in reversed(history)],
         "links": [{"rel": "self", "href": url(request, f"/orders/{order_id}/statuses")}],
     }
 

@@ -562,7 +562,10 @@ async def filed(
 
 @router.get("/demandes/{request_id}")
 async def request_page(request: Request, request_id: str, desk: PageDesk) -> Response:
-    order, project = await desk.request(request_id)
+    async with desk.snapshot():
+        order, project = await desk.request(request_id)
+        history = await desk.history(request_id)
+        messages = await desk.messages(request_id)
     roles = desk.roles_on(order, project)
     actions = [
         m
@@ -575,8 +578,8 @@ async def request_page(request: Request, request_id: str, desk: PageDesk) -> Res
         {
             "order": order,
             "project": project,
-            "history": await desk.history(request_id),
-            "messages": await desk.messages(request_id),
+            "history": history,
+            "messages": messages,
             "actions": actions,
             "product": PRODUCTS[order.product_id],
             "window_days": window_days(order) if order.kind == "P" else None,

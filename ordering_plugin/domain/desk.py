@@ -6,6 +6,8 @@ archive); the Airbus connector calls `move` as the provider answers.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -130,6 +132,22 @@ class Desk(Mailing):
         if self.instructor:
             roles.add(workflow.INSTRUCTOR)
         return roles
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[None]:
+        """What is read within comes from one moment of the database (one REPEATABLE READ READ
+        ONLY transaction, the session's first): a request and its statuses, messages and items
+        agree even when a worker or an instructor moves it on between two of the queries."""
+        assert not self.session.in_transaction(), "a snapshot begins the session's transaction"
+        await self.session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+        try:
+            yield
+        except BaseException:
+            await self.session.rollback()
+            raise
+        await self.session.commit()  # ends it; what was read stays loaded
 
     # -- projects ------------------------------------------------------------------------
 
