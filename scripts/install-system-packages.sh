@@ -2,8 +2,10 @@
 # Installs the OS packages the product needs when they are missing.
 #   run  (make run):  Python's venv, PostgreSQL with PostGIS, npm (which fetches the gazetteer's
 #                     data and the viewer's libraries, package-lock.json)
-#   test (make test): Debian's chromium for the browser tests (driven by Python Playwright,
-#                     no download); `make test` runs `run` first
+#   test (make test): Chromium for the browser tests (driven by Python Playwright, no
+#                     download): Debian's chromium, Ubuntu's chromium-browser (a snap), as
+#                     scripts/chromium-package.sh reads /etc/os-release; `make test` runs `run`
+#                     first
 # Idempotent: does nothing when everything is present. Debian and Ubuntu (apt) only; elsewhere
 # it says exactly what to install.
 set -euo pipefail
@@ -32,7 +34,10 @@ has_postgis() {
 
 packages=()
 if [ "$need" = test ]; then
-    [ -x /usr/bin/chromium ] || packages+=(chromium)
+    # Where tests/browser.py looks for it; Debian's chromium or Ubuntu's chromium-browser.
+    [ -n "${DINAMIS_CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || [ -x /snap/bin/chromium ] \
+        || [ -x /usr/bin/chromium-browser ] \
+        || packages+=("$("$(dirname "$0")/chromium-package.sh")")
     command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)  # bench/scaleout.py's balancer
 fi
 if [ "$need" = run ]; then
