@@ -4,7 +4,8 @@ Each plugin is a `Plugin` found through the `dinamis.plugins` entry point group 
 only when its name is in the allow-list `DINAMIS_PLUGINS`. Each extension point is one hook
 that returns a value (as datasette's hooks do); the core calls them while it builds the app
 and the services, and plugins reach each other only through what the core defines (identity,
-rights, mail, jobs).
+rights, mail, jobs, and the hooks by which the others follow a registry event: an entity merge,
+`entity_merged`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from procrastinate import Blueprint
     from pydantic_settings import BaseSettings
+    from sqlalchemy.ext.asyncio import AsyncSession
     from typer import Typer
 
     from extensions.access import AccessPolicy
@@ -88,6 +90,25 @@ class Plugin:
 
     async def startup(self, services: Services) -> None:
         """Checks to run once the database is reachable; raise to refuse to start."""
+
+    async def entity_holdings(self, session: AsyncSession, entity_id: int) -> dict[str, int]:
+        """How many rows of each kind the plugin keeps for a registry entity: what merging
+        it into another would carry (shown before an instructor confirms a merge)."""
+        return {}
+
+    async def entity_merged(
+        self,
+        services: Services,
+        session: AsyncSession,
+        source_id: int,
+        target_id: int,
+        target_name: str,
+    ) -> dict[str, Any]:
+        """The registry merged the entity `source_id` into `target_id`: carry what the plugin
+        keeps for the source over to the target, in the merge's own transaction (`session`,
+        committed by the registry with the merge, or rolled back with it). Returns what it
+        did, for the merge's audit row."""
+        return {}
 
 
 def load_plugins(allowed: Sequence[str]) -> list[Plugin]:

@@ -11,7 +11,9 @@ from ordering_plugin.settings import OrderingSettings
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from procrastinate import Blueprint
+    from sqlalchemy.ext.asyncio import AsyncSession
 
+    from extensions.services import Services
     from pgstac.migrate import MigrationSource
 
 HERE = Path(__file__).parent
@@ -43,6 +45,26 @@ class OrderingPlugin(Plugin):
         from ordering_plugin.pages import router as pages
 
         return [router, pages]
+
+    async def entity_holdings(self, session: AsyncSession, entity_id: int) -> dict[str, int]:
+        from ordering_plugin.domain.entities import holdings
+
+        return await holdings(session, entity_id)
+
+    async def entity_merged(
+        self,
+        services: Services,
+        session: AsyncSession,
+        source_id: int,
+        target_id: int,
+        target_name: str,
+    ) -> dict[str, Any]:
+        """The merged entity's projects, requests and free quotas go to the one it was merged
+        into (`ordering_plugin.domain.entities.merge_entity` says how quotas are joined)."""
+        from ordering_plugin.domain.entities import merge_entity
+
+        settings = services.settings.plugin(OrderingSettings)
+        return await merge_entity(session, settings, source_id, target_id, target_name)
 
     def links(self, base_url: str) -> list[dict[str, Any]]:
         from ordering_plugin.api import PREFIX

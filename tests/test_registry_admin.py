@@ -101,6 +101,63 @@ def spot_item(demo_items: list[dict[str, Any]]) -> dict[str, Any]:
 # -- merge ----------------------------------------------------------------------------------
 
 
+async def accepted_request(
+    client: httpx.AsyncClient,
+    instructor: dict[str, str],
+    referent: str,
+    project: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A SPOT tasking request of the referent's entity, accepted by an instructor (its km² are
+    reserved on the entity's free quota): its id and area."""
+    headers = await bearer(client, referent, PASSWORD)
+    certified = await client.post(
+        "/auth/certifications", json={"licences": ["spot67"]}, headers=headers
+    )
+    assert certified.status_code == 200, certified.text
+    if project is None:
+        made = await client.post(
+            "/ordering/projects",
+            json={
+                "title": "Suivi urbain",
+                "kind": "SCI",
+                "themes": ["Urbanisme"],
+                "end_date": (datetime.now(UTC).date() + timedelta(days=300)).isoformat(),
+                "description": "Suivi de l'étalement urbain.",
+                "objectives": "Cartographier le bâti.",
+            },
+            headers=headers,
+        )
+        assert made.status_code == 201, made.text
+        project = made.json()
+    start = datetime.now(UTC) + timedelta(days=3)
+    filed = await client.post(
+        "/ordering/products/airbus-tasking-spot/orders",
+        json={
+            "bbox": [3.8, 43.55, 3.95, 43.65],
+            "datetime": f"{start.isoformat()}/{(start + timedelta(days=30)).isoformat()}",
+            "order_parameters": {"project_id": project["id"]},
+        },
+        headers=headers,
+    )
+    assert filed.status_code == 201, filed.text
+    order = filed.json()
+    accepted = await client.post(
+        f"/ordering/orders/{order['id']}/actions/accept", headers=instructor
+    )
+    assert accepted.status_code == 200, accepted.text
+    return {"id": order["id"], "area_km2": order["properties"]["dinamis:area_km2"]}
+
+
+def merge_audit(database: str, source: int) -> list[dict[str, Any]]:
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT details FROM registry.audit_log WHERE subject_type = 'entity' "
+            "AND subject_id = %s AND action = 'entity.merged'",
+            (source,),
+        ).fetchall()
+    return [details for (details,) in rows]
+
+
 async def test_merge_moves_everything_and_the_old_names_stay_found(
     client: httpx.AsyncClient, instructor: dict[str, str], entities: Entities, database: str
 ) -> None:
@@ -119,10 +176,22 @@ async def test_merge_moves_everything_and_the_old_names_stay_found(
         headers=await bearer(client, source_referent, PASSWORD),
     )
     assert project.status_code == 201, project.text
+    # Free quotas: the source's SPOT one raised to 20 000 km², the target's 12 000; each has
+    # an accepted request holding km² (reserved).
+    year = datetime.now(UTC).year
+    for entity, allowed in ((source, 20_000), (target, 12_000)):
+        quota = {"entity_id": entity, "family": "SPOT", "year": year, "allowed_km2": allowed}
+        assert (await client.put("/ordering/quotas", json=quota, headers=instructor)).is_success
+    source_request = await accepted_request(client, instructor, source_referent, project.json())
+    target_request = await accepted_request(client, instructor, target_referent)
+    held = source_request["area_km2"] + target_request["area_km2"]
     with psycopg.connect(database) as conn:
         (name, acronym) = conn.execute(
             "SELECT name, acronym FROM registry.entities WHERE id = %s", (source,)
         ).fetchone() or ("", "")
+        (target_name,) = conn.execute(
+            "SELECT name FROM registry.entities WHERE id = %s", (target,)
+        ).fetchone() or ("",)
 
     # Bad input changes nothing: into itself, into an unknown entity.
     itself = await client.post(
@@ -154,6 +223,35 @@ async def test_merge_moves_everything_and_the_old_names_stay_found(
             {"s": source},
         ).fetchone()
     assert owner == (target,) and left == (0,)
+
+    # One SPOT quota for the target this year: the larger allowance, both reservations.
+    quotas = await client.get("/ordering/quotas", params={"entity_id": target}, headers=instructor)
+    (spot,) = [q for q in quotas.json()["quotas"] if q["family"] == "SPOT"]
+    assert spot["allowed_km2"] == 20_000 and spot["reserved_km2"] == pytest.approx(held)
+    assert spot["period"].startswith(str(year)) and spot["entity"] == target_name
+    gone = await client.get("/ordering/quotas", params={"entity_id": source}, headers=instructor)
+    assert gone.json()["quotas"] == []
+    (audit,) = merge_audit(database, source)
+    assert audit["moved"]["projects"] == 1 and audit["moved"]["requests"] == 1
+    assert audit["moved"]["quotas"] == [
+        {
+            "family": "SPOT",
+            "year": year,
+            "allowed_km2": 20_000,
+            "reserved_km2": spot["reserved_km2"],
+            "used_km2": spot["used_km2"],
+        }
+    ]
+    # The moved request's km² are released from the target's quota, where they now are.
+    cancelled = await client.post(
+        f"/ordering/orders/{source_request['id']}/actions/cancel",
+        json={"reason": "Fusion"},
+        headers=instructor,
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    after = await client.get("/ordering/quotas", params={"entity_id": target}, headers=instructor)
+    (spot,) = [q for q in after.json()["quotas"] if q["family"] == "SPOT"]
+    assert spot["reserved_km2"] == pytest.approx(target_request["area_km2"])
 
     # The portal's search finds the target by the old name.
     found = await client.get("/registry/entities", params={"q": name})
@@ -421,6 +519,7 @@ async def test_instructor_pages_suspend_search_and_confirm_a_merge(
 
     confirm = await pages.get(f"/registre/entites/{entity}/fusion", params={"into": target})
     assert "licence(s) acceptée(s)" in shown(confirm) and "projet(s)" in shown(confirm)
+    assert "quota(s) de gratuité" in shown(confirm) and "le plus grand quota" in shown(confirm)
     itself = await pages.post(
         f"/registre/entites/{entity}/fusionner",
         data={"csrf_token": csrf.group(1), "into": entity, "confirme": "oui"},

@@ -31,6 +31,8 @@ class Context(Mailing):
     """The site's keys, the signing one first (DINAMIS_SECRET_KEY, then the previous ones)."""
     identity: Identity | None = None
     address: str | None = None
+    services: Services | None = None
+    """The process's services (none in the CLI): the plugins told of an entity merge."""
 
     @property
     def actor(self) -> str:
@@ -97,6 +99,7 @@ def service_context(
         address=address,
         queue=services.jobs,
         languages=stored_languages,
+        services=services,
     )
 
 

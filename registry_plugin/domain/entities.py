@@ -17,7 +17,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     true,
     update,
 )
@@ -108,27 +107,20 @@ async def entity_to_administer(ctx: Context, entity_id: int) -> Entity:
     return entity
 
 
-# Tables of other plugins that name an entity, reached by SQL (plugins never import each
-# other): what a merge moves when the plugin is installed.
-PLUGIN_ENTITY_TABLES = {"projects": "ordering.projects", "requests": "ordering.requests"}
-
-
 async def plugin_rows(ctx: Context, entity_id: int) -> dict[str, int]:
-    """How many rows of each installed plugin's table belong to the entity."""
-    counted = {}
-    for name, table in PLUGIN_ENTITY_TABLES.items():
-        if await ctx.session.scalar(text("SELECT to_regclass(:t)"), {"t": table}) is not None:
-            counted[name] = await ctx.session.scalar(
-                text(f"SELECT count(*) FROM {table} WHERE entity_id = :e"),  # noqa: S608 - constant
-                {"e": entity_id},
-            )
+    """How many rows of each kind the other plugins keep for the entity (their
+    `entity_holdings`): what a merge would carry with it."""
+    counted: dict[str, int] = {}
+    for plugin in ctx.services.plugins if ctx.services else ():
+        counted |= await plugin.entity_holdings(ctx.session, entity_id)
     return counted
 
 
 async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
-    """Move the source's accounts, licences, missions, partnerships, partners and members,
-    and the ordering desk's projects and requests, to the target, which keeps the source's
-    names among its other names; the source is kept, marked merged, for the record."""
+    """Move the source's accounts, licences, missions, partnerships, partners and members to
+    the target, which keeps the source's names among its other names; the source is kept,
+    marked merged, for the record. The other plugins carry what they keep for it in the same
+    transaction (`Plugin.entity_merged`: the ordering desk's projects, requests and quotas)."""
     require_instructor(ctx)
     if source_id == target_id:
         raise InvalidFields({"into": _("Une entité ne peut pas fusionner avec elle-même.")})
@@ -165,12 +157,12 @@ async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
         await ctx.session.execute(
             update(model).where(column == source.id).values({column.key: target.id})
         )
-    moved = await plugin_rows(ctx, source.id)
-    for name in moved:
-        await ctx.session.execute(
-            text(f"UPDATE {PLUGIN_ENTITY_TABLES[name]} SET entity_id = :t WHERE entity_id = :s"),  # noqa: S608
-            {"t": target.id, "s": source.id},
-        )
+    moved: dict[str, Any] = {}
+    if (services := ctx.services) is not None:
+        for plugin in services.plugins:
+            moved |= await plugin.entity_merged(
+                services, ctx.session, source.id, target.id, target.name
+            )
     known = {target.name.casefold(), target.acronym.casefold()}
     names = [*target.other_names]
     for name in (source.name, source.acronym, *source.other_names):
