@@ -24,11 +24,11 @@ import psycopg
 from pypgstac.load import Methods
 
 from ingest.dimap import DimapError, read_item
-from ingest.loader import BulkLoader
+from ingest.loader import WRITERS, BulkLoader
 from ingest.sources import Candidate, Listing, SourceSpec, open_source
 from pgstac.db import connect
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 10_000
 MAX_WARNINGS = 100
 
 
@@ -158,10 +158,11 @@ def collection_ids(dsn: str) -> set[str]:
 class ChunkLoader:
     """Loads parsed items in chunks, then records their fingerprints."""
 
-    def __init__(self, dsn: str, prefix: str) -> None:
+    def __init__(self, dsn: str, prefix: str, chunk_size: int = CHUNK_SIZE) -> None:
         self.dsn = dsn
         self.prefix = prefix
-        self.bulk = BulkLoader(dsn)
+        # Each writer gets its share of a chunk: the chunk is loaded, then recorded, at once.
+        self.bulk = BulkLoader(dsn, max(1, chunk_size // WRITERS))
 
     def _load(self, parsed: list[Parsed], mode: Methods) -> None:
         self.bulk.load((p.item for p in parsed), mode)
@@ -249,7 +250,11 @@ def harvest(
     present = {options.href_prefix + c.key for c in listing.candidates}
     report.gone = sum(1 for key in known if key not in present)
 
-    loader = None if options.dry_run or dsn is None else ChunkLoader(dsn, options.href_prefix)
+    loader = (
+        None
+        if options.dry_run or dsn is None
+        else ChunkLoader(dsn, options.href_prefix, options.chunk_size)
+    )
     chunk: list[Parsed] = []
     seen: dict[str, str] = {}
     done = report.skipped

@@ -19,7 +19,7 @@ from stac_fastapi.api.models import create_get_request_model
 from extensions import facets
 from extensions.facets import read_terms
 from extensions.search import matching_terms
-from ingest.loader import anchor, in_cell_order, load_items
+from ingest.loader import anchor, load_items, partition_key
 from pgstac.db import settle_after_load
 from simulators.archive import generate_items
 from stac_api.aggregation import aggregation_extension
@@ -223,27 +223,24 @@ async def test_place_montpellier(
     assert unknown.status_code == 400
 
 
-def test_a_load_files_each_chunk_in_cell_order() -> None:
-    """The loader sorts each chunk by collection and cell of the first vertex, so that the
-    items of an area share the mirror's pages; nothing is lost or doubled."""
-    items = [
-        {"id": f"i{n}", "collection": c, "geometry": {"type": "Polygon", "coordinates": [[[x, y]]]}}
-        for n, (c, x, y) in enumerate(
-            [
-                ("b", 3.5, 43.2),
-                ("a", 5.1, 44.9),
-                ("a", -1.2, 43.7),
-                ("a", 3.9, 43.1),
-                ("b", 0.0, 0.0),
-            ]
-        )
-    ]
-    ordered = list(in_cell_order(items, size=3))
-    assert sorted(i["id"] for i in ordered) == [f"i{n}" for n in range(5)]
-    first, second = ordered[:3], ordered[3:]
-    assert [anchor(i) for i in first] == sorted(anchor(i) for i in items[:3])
-    assert [anchor(i) for i in second] == sorted(anchor(i) for i in items[3:])
-    assert anchor(items[2]) == ("a", 43, -2)
+def test_a_load_keeps_each_partition_to_one_writer_and_files_it_in_cell_order() -> None:
+    """The loader gives all the items of one pgstac partition (a collection's year, or the
+    whole collection when it is not partitioned by time or has no table yet) to the same
+    writer, and each chunk
+    is written sorted by collection and cell of the first vertex, so that the items of an
+    area share the mirror's pages."""
+    by_year = {"spot-swh": True, "airbus": False, "pleiades": False}
+    item = {"collection": "spot-swh", "properties": {"datetime": "1994-05-01T10:00:00Z"}}
+    ranged = {
+        "collection": "spot-swh",
+        "properties": {"datetime": None, "start_datetime": "1994-12-31T23:59:00Z"},
+    }
+    assert partition_key(item, by_year) == partition_key(ranged, by_year) == "spot-swh/1994"
+    assert partition_key({**item, "collection": "airbus"}, by_year) == "airbus"
+    assert partition_key({**item, "collection": "pleiades"}, by_year) == "pleiades"
+    polygon = {"type": "Polygon", "coordinates": [[[-1.2, 43.7], [0.0, 44.0]]]}
+    assert anchor({"collection": "a", "geometry": polygon}) == ("a", 43, -2)
+    assert anchor({"collection": "a", "geometry": None}) == ("a", 0, 0)
 
 
 async def test_a_large_load_leaves_the_mirror_in_cell_order(

@@ -50,6 +50,9 @@ PARSER = etree.XMLParser(
 )
 METADATA_FILE = re.compile(r"(^|/)(DIM_[^/]*\.XML|[^/]*\.DIM)$", re.IGNORECASE)
 PWH_FOLDER = re.compile(r"(^|/)PWH(/|$)", re.IGNORECASE)
+UNREAD = (b"<Histogram_Band_List>", b"</Histogram_Band_List>")
+"""The bounds of what no reader needs and parsing would spend most of its time on: a DIMAP V2 product's
+histograms, 70 % of a multispectral product's file (78 of 110 kB)."""
 
 
 class WrongCollection(DimapError):
@@ -61,11 +64,25 @@ def is_metadata_file(path: str) -> bool:
     return bool(METADATA_FILE.search(path))
 
 
+def parse(data: bytes) -> etree._Element:
+    """The document without what no reader needs (`UNREAD`), cut out before parsing; as a
+    whole when the cut leaves something that does not parse, so errors speak of the file."""
+    opening, closing = UNREAD
+    start = data.find(opening)
+    end = data.find(closing, start) if start >= 0 else -1
+    if end >= 0:
+        try:
+            return etree.fromstring(data[:start] + data[end + len(closing) :], PARSER)
+        except etree.XMLSyntaxError:
+            pass
+    return etree.fromstring(data, PARSER)
+
+
 def read_scene(data: bytes, file_name: str) -> Scene:
     if not data.strip():
         raise TruncatedFile("empty file")
     try:
-        root = etree.fromstring(data, PARSER)
+        root = parse(data)
     except etree.XMLSyntaxError as exc:
         message = str(exc)
         if "Premature end" in message or "end of data" in message or "EndTag" in message:

@@ -95,9 +95,21 @@ BEGIN
 END
 $$;
 
--- Gives the statement triggers to every table of pgstac.items' tree that lacks them. As its
--- owner: pgstac creates partitions as pgstac_ingest, which may neither read the facets' schema
--- nor create triggers.
+-- The tables of pgstac.items' tree, read from the catalogue alone: pg_partition_tree locks
+-- every partition, which deadlocks with a load creating another one at the same time.
+CREATE FUNCTION facets.item_tables() RETURNS SETOF regclass
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE tree(relid) AS (
+        SELECT 'pgstac.items'::regclass::oid
+        UNION ALL
+        SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid
+    )
+    SELECT relid::regclass FROM tree
+$$;
+
+-- Gives the statement triggers to every table of the tree that lacks them. As its owner:
+-- pgstac creates partitions as pgstac_ingest, which may neither read the facets' schema nor
+-- create triggers.
 CREATE FUNCTION facets.follow_partitions() RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = facets, pgstac, public AS $$
 DECLARE
@@ -105,9 +117,9 @@ DECLARE
     followed integer := 0;
 BEGIN
     FOR tree IN
-        SELECT t.relid FROM pg_partition_tree('pgstac.items') t
+        SELECT t FROM facets.item_tables() t
         WHERE NOT EXISTS (
-            SELECT FROM pg_trigger g WHERE g.tgrelid = t.relid AND g.tgname = 'facets_added'
+            SELECT FROM pg_trigger g WHERE g.tgrelid = t AND g.tgname = 'facets_added'
         )
     LOOP
         {CREATE_TRIGGERS}
@@ -172,7 +184,7 @@ def downgrade() -> None:
         DECLARE
             tree regclass;
         BEGIN
-            FOR tree IN SELECT relid FROM pg_partition_tree('pgstac.items') LOOP
+            FOR tree IN SELECT t FROM facets.item_tables() t LOOP
                 {drops}
             END LOOP;
             IF NOT EXISTS (
@@ -187,6 +199,7 @@ def downgrade() -> None:
         DROP FUNCTION facets.follow_by_statement();
         DROP FUNCTION facets.follow_new_partitions();
         DROP FUNCTION facets.follow_partitions();
+        DROP FUNCTION facets.item_tables();
         DROP FUNCTION facets.follow_items();
         """
     )
