@@ -17,6 +17,7 @@ import orjson
 from fastapi import Request
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.i18n import N_, _
 from extensions.identity import Identity, get_identity
 from extensions.services import services_of
 
@@ -103,18 +104,23 @@ class Rights:
 
 ANONYMOUS = Rights()
 REFUSALS = {
-    SIGN_IN: "Sign in (session, bearer token or API key) to download this file.",
-    LICENCE_MISSING: "Your entity has not accepted, or you have not certified, the licence of "
-    "this collection: see /compte.",
-    OUTSIDE_MISSION: "This item is outside your entity's mission (sensors, period, area).",
+    SIGN_IN: N_("Connectez-vous (session, jeton ou clé d'API) pour télécharger ce fichier."),
+    LICENCE_MISSING: N_(
+        "Votre entité n'a pas accepté la licence de cette collection, ou vous ne l'avez pas "
+        "certifiée : voir /compte."
+    ),
+    OUTSIDE_MISSION: N_(
+        "Cet item est hors de la mission de votre entité (capteurs, période, zone)."
+    ),
 }
+"""Why a caller may not download, by verdict (translated when told)."""
 
 
 def refuse(verdict: str, otherwise: str | None = None) -> NoReturn:
     """The error that tells a caller why they may not download (401 to sign in, else 403)."""
     if verdict == SIGN_IN:
-        raise AuthenticationRequired(REFUSALS[SIGN_IN])
-    raise PermissionDenied(REFUSALS.get(verdict, otherwise or verdict))
+        raise AuthenticationRequired(_(REFUSALS[SIGN_IN]))
+    raise PermissionDenied(_(REFUSALS[verdict]) if verdict in REFUSALS else otherwise or verdict)
 
 
 class AccessPolicy(Protocol):

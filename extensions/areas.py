@@ -31,6 +31,7 @@ from starlette.datastructures import UploadFile
 from extensions.bodies import accepts_file, size
 from extensions.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from extensions.geodesy import area_km2
+from extensions.i18n import _
 from extensions.services import ServicesDep
 
 if TYPE_CHECKING:
@@ -88,12 +89,12 @@ def geojson_geometries(value: Any) -> list[shapely.Geometry]:
     """The geometries of a GeoJSON geometry, Feature or FeatureCollection (in EPSG:4326, as
     RFC 7946 says), one per feature that has one."""
     if not isinstance(value, dict):
-        raise InvalidRequest("Not a GeoJSON object.")
+        raise InvalidRequest(_("Ce n'est pas un objet GeoJSON."))
     kind = value.get("type")
     if kind == "FeatureCollection":
         features = value.get("features")
         if not isinstance(features, list):
-            raise InvalidRequest("A GeoJSON FeatureCollection has a list of `features`.")
+            raise InvalidRequest(_("Une FeatureCollection GeoJSON a une liste `features`."))
         return [g for f in features for g in geojson_geometries(f)]
     if kind == "Feature":
         geometry = value.get("geometry")
@@ -101,16 +102,21 @@ def geojson_geometries(value: Any) -> list[shapely.Geometry]:
     try:
         geometry = shape(value)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise InvalidRequest(f"Not a GeoJSON geometry: {exc or type(exc).__name__}.") from exc
+        raise InvalidRequest(
+            _(
+                "Ce n'est pas une géométrie GeoJSON : %(problem)s.",
+                problem=exc or type(exc).__name__,
+            )
+        ) from exc
     return [] if geometry.is_empty else [geometry]
 
 
 def from_bbox(values: list[float]) -> shapely.Geometry:
     if len(values) != 4:
-        raise InvalidRequest("A bbox is four numbers: west, south, east, north.")
+        raise InvalidRequest(_("Une bbox, ce sont quatre nombres : ouest, sud, est, nord."))
     west, south, east, north = values
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise InvalidRequest("The bbox must be west < east and south < north, in degrees.")
+        raise InvalidRequest(_("La bbox doit avoir ouest < est et sud < nord, en degrés."))
     return box(west, south, east, north)
 
 
@@ -119,11 +125,13 @@ def as_geojson(geometry: shapely.Geometry) -> dict[str, Any]:
     return dict(mapping(shapely.set_precision(geometry, 1e-7)))
 
 
-def in_degrees(geometry: shapely.Geometry, what: str = "The geometry") -> shapely.Geometry:
+def in_degrees(geometry: shapely.Geometry) -> shapely.Geometry:
     """The geometry if its coordinates are longitudes and latitudes, or a clear error."""
     west, south, east, north = geometry.bounds
     if not (west >= -180 and east <= 180 and south >= -90 and north <= 90):
-        raise InvalidRequest(f"{what} must be in longitude/latitude degrees (EPSG:4326).")
+        raise InvalidRequest(
+            _("La géométrie doit être en degrés de longitude et de latitude (EPSG:4326).")
+        )
     return geometry
 
 
@@ -135,12 +143,19 @@ def file_kind(name: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix in SHAPEFILE_PARTS:
         raise UnsupportedMediaType(
-            f"{name}: a shapefile is sent as one .zip holding its .shp, .shx, .dbf and .prj."
+            _(
+                "%(name)s : un shapefile s'envoie en un seul .zip qui contient ses .shp, .shx, "
+                ".dbf et .prj.",
+                name=name,
+            )
         )
     if suffix not in SUFFIXES:
         raise UnsupportedMediaType(
-            f"{name}: a geometry file is GeoJSON (.geojson, .json), KML (.kml) "
-            "or a zipped shapefile (.zip)."
+            _(
+                "%(name)s : un fichier de géométrie est en GeoJSON (.geojson, .json), en KML "
+                "(.kml) ou un shapefile zippé (.zip).",
+                name=name,
+            )
         )
     return SUFFIXES[suffix]
 
@@ -168,22 +183,39 @@ def read_file(name: str, content: bytes) -> list[shapely.Geometry]:
             geometries = _read_layers(path)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             message = str(exc).replace(str(path), name).replace(folder, "")
-            raise InvalidRequest(f"{name} cannot be read as {kind}: {message}") from exc
+            raise InvalidRequest(
+                _(
+                    "%(name)s ne se lit pas comme %(kind)s : %(problem)s",
+                    name=name,
+                    kind=kind,
+                    problem=message,
+                )
+            ) from exc
         except (CRSError, ProjError) as exc:
-            raise InvalidRequest(f"{name}: its coordinate system is not understood.") from exc
+            raise InvalidRequest(
+                _("%(name)s : son système de coordonnées n'est pas compris.", name=name)
+            ) from exc
     if not geometries:
-        raise InvalidRequest(f"{name} holds no geometry.")
+        raise InvalidRequest(_("%(name)s ne contient aucune géométrie.", name=name))
     bounds = shapely.bounds(geometries)  # NaN for coordinates the projection could not map
     west, south = bounds[:, :2].min(axis=0)
     east, north = bounds[:, 2:].max(axis=0)
     if not np.isfinite([west, south, east, north]).all():
         raise InvalidRequest(
-            f"{name}: coordinates outside the area where its coordinate system is defined."
+            _(
+                "%(name)s : des coordonnées hors de la zone où son système de coordonnées est "
+                "défini.",
+                name=name,
+            )
         )
     if not (west >= -180 and east <= 180 and south >= -90 and north <= 90):
         raise InvalidRequest(
-            f"{name}: the coordinates are not longitudes and latitudes; a file in another "
-            "coordinate system must name it (a shapefile's .prj, a GeoJSON `crs` member)."
+            _(
+                "%(name)s : les coordonnées ne sont pas des longitudes et latitudes ; un fichier "
+                "dans un autre système de coordonnées doit le nommer (le .prj d'un shapefile, "
+                "le membre `crs` d'un GeoJSON).",
+                name=name,
+            )
         )
     return geometries
 
@@ -192,32 +224,47 @@ def _check_geojson(name: str, content: bytes) -> None:
     try:
         value = json.loads(content.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"{name} is not GeoJSON: not UTF-8 text.") from exc
+        raise InvalidRequest(
+            _("%(name)s n'est pas du GeoJSON : pas du texte UTF-8.", name=name)
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"{name} is not GeoJSON: not JSON ({exc}).") from exc
+        raise InvalidRequest(
+            _("%(name)s n'est pas du GeoJSON : pas du JSON (%(problem)s).", name=name, problem=exc)
+        ) from exc
     if not isinstance(value, dict) or value.get("type") not in GEOJSON_TYPES:
         raise InvalidRequest(
-            f"{name} is JSON but not GeoJSON: its `type` must be FeatureCollection, Feature "
-            "or a geometry type."
+            _(
+                "%(name)s est du JSON mais pas du GeoJSON : son `type` doit être "
+                "FeatureCollection, Feature ou un type de géométrie.",
+                name=name,
+            )
         )
 
 
 def _check_kml(name: str, content: bytes) -> None:
     head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(b"<") or not re.search(rb"<([\w.-]+:)?kml[\s>/]", head):
-        raise InvalidRequest(f"{name} is not KML: no <kml> element at its start.")
+        raise InvalidRequest(
+            _("%(name)s n'est pas du KML : pas d'élément <kml> à son début.", name=name)
+        )
 
 
 def _unzip_shapefile(name: str, archive: Path) -> Path:
     """The archive's one shapefile, extracted under fixed names (no path from the archive is
     ever used on disk), or a clear error."""
-    unzipped_too_large = f"{name} unzips to more than {UNZIPPED_MAX_BYTES // 2**20} MB."
+    unzipped_too_large = _(
+        "%(name)s dépasse %(size)s une fois dézippé.", name=name, size=size(UNZIPPED_MAX_BYTES)
+    )
     try:
         with zipfile.ZipFile(archive) as zipped:
             if len(zipped.infolist()) > ZIP_MAX_MEMBERS:
                 raise PayloadTooLarge(
-                    f"{name} holds more than {ZIP_MAX_MEMBERS} files: a zipped shapefile "
-                    "holds its .shp, .shx, .dbf and .prj."
+                    _(
+                        "%(name)s contient plus de %(count)s fichiers : un shapefile zippé "
+                        "contient ses .shp, .shx, .dbf et .prj.",
+                        name=name,
+                        count=ZIP_MAX_MEMBERS,
+                    )
                 )
             members = [
                 m
@@ -226,15 +273,24 @@ def _unzip_shapefile(name: str, archive: Path) -> Path:
             ]
             shps = [m for m in members if m.filename.lower().endswith(".shp")]
             if not shps:
-                found = ", ".join(m.filename for m in members[:10]) or "nothing"
+                found = ", ".join(m.filename for m in members[:10]) or _("rien")
                 raise InvalidRequest(
-                    f"{name} holds no shapefile (.shp) but {found}: a zipped shapefile holds "
-                    "its .shp, .shx, .dbf and .prj."
+                    _(
+                        "%(name)s ne contient aucun shapefile (.shp) mais %(found)s : un "
+                        "shapefile zippé contient ses .shp, .shx, .dbf et .prj.",
+                        name=name,
+                        found=found,
+                    )
                 )
             if len(shps) > 1:
                 raise InvalidRequest(
-                    f"{name} holds {len(shps)} shapefiles "
-                    f"({', '.join(m.filename for m in shps[:5])}): send one per file."
+                    _(
+                        "%(name)s contient %(count)s shapefiles (%(names)s) : envoyez-en un "
+                        "par fichier.",
+                        name=name,
+                        count=len(shps),
+                        names=", ".join(m.filename for m in shps[:5]),
+                    )
                 )
             stem = shps[0].filename[:-4].lower()
             parts = {
@@ -246,10 +302,16 @@ def _unzip_shapefile(name: str, archive: Path) -> Path:
             missing = [s for s in SHAPEFILE_REQUIRED if s not in parts]
             if missing:
                 shp = PurePosixPath(shps[0].filename).name
-                why = " (its coordinate system)" if ".prj" in missing else ""
+                why = _(" (son système de coordonnées)") if ".prj" in missing else ""
                 raise InvalidRequest(
-                    f"{name}: the shapefile {shp} comes without its "
-                    f"{', '.join(missing)}{why}; zip it with all its files."
+                    _(
+                        "%(name)s : le shapefile %(shp)s vient sans ses %(missing)s%(why)s ; "
+                        "zippez-le avec tous ses fichiers.",
+                        name=name,
+                        shp=shp,
+                        missing=", ".join(missing),
+                        why=why,
+                    )
                 )
             # The sizes the archive declares first, then the bytes counted as they are
             # unzipped: the headers may lie.
@@ -274,7 +336,9 @@ def _unzip_shapefile(name: str, archive: Path) -> Path:
         EOFError,
         zlib.error,
     ) as exc:
-        raise InvalidRequest(f"{name} is not a readable zip archive: {exc}") from exc
+        raise InvalidRequest(
+            _("%(name)s n'est pas une archive zip lisible : %(problem)s", name=name, problem=exc)
+        ) from exc
     return folder / "layer.shp"
 
 
@@ -339,9 +403,11 @@ def merged(geometries: list[shapely.Geometry]) -> tuple[shapely.Geometry, bool]:
     try:
         union = shapely.union_all(valid)
     except shapely.errors.GEOSException as exc:
-        raise InvalidRequest(f"The geometries cannot be merged: {exc}.") from exc
+        raise InvalidRequest(
+            _("Les géométries ne peuvent pas être fusionnées : %(problem)s.", problem=exc)
+        ) from exc
     if union.is_empty:
-        raise InvalidRequest("The geometries are empty once made valid.")
+        raise InvalidRequest(_("Les géométries sont vides une fois rendues valides."))
     return union, repaired
 
 
@@ -359,8 +425,14 @@ def simplified(geometry: shapely.Geometry, max_vertices: int) -> tuple[shapely.G
                 simple = shapely.make_valid(simple)
             return simple, metres
     raise InvalidRequest(
-        f"The geometry has {count} vertices, still more than {max_vertices} once simplified at "
-        f"{TOLERANCES_M[-1]} m (many separate parts or points): merge or simplify it first."
+        _(
+            "La géométrie a %(count)s sommets, encore plus de %(max)s une fois simplifiée à "
+            "%(metres)s m (beaucoup de parties ou de points séparés) : fusionnez-la ou "
+            "simplifiez-la d'abord.",
+            count=count,
+            max=max_vertices,
+            metres=TOLERANCES_M[-1],
+        )
     )
 
 
@@ -372,11 +444,16 @@ def imported_geometry(name: str, content: bytes, max_vertices: int) -> ImportedG
     geometry, tolerance = simplified(geometry, max_vertices)
     notes = []
     if repaired:
-        notes.append("Invalid polygons were made valid (make_valid).")
+        notes.append(_("Les polygones non valides ont été rendus valides (make_valid)."))
     if tolerance:
         notes.append(
-            f"Simplified to at most {max_vertices} vertices with a tolerance of "
-            f"{tolerance} m ({tolerance / METRES_PER_DEGREE:.6f}°), keeping the topology."
+            _(
+                "Simplifiée à %(max)s sommets au plus avec une tolérance de %(metres)s m "
+                "(%(degrees)s°), en gardant la topologie.",
+                max=max_vertices,
+                metres=tolerance,
+                degrees=f"{tolerance / METRES_PER_DEGREE:.6f}",
+            )
         )
     # Rounded to 1e-7° (about 1 cm) unless that empties it; rings counter-clockwise (RFC 7946).
     rounded = shapely.set_precision(geometry, 1e-7)
@@ -399,7 +476,10 @@ def imported_geometry(name: str, content: bytes, max_vertices: int) -> ImportedG
 def too_large(settings: Settings) -> tuple[int, str]:
     """The geometry files accepted, and the refusal of a larger one."""
     max_bytes = settings.geometries.max_bytes
-    return max_bytes, f"The file is over the {size(max_bytes)} accepted for geometry files."
+    return max_bytes, _(
+        "Le fichier dépasse les %(size)s acceptés pour les fichiers de géométrie.",
+        size=size(max_bytes),
+    )
 
 
 @accepts_file(too_large)
@@ -411,15 +491,17 @@ async def import_geometry(request: Request, services: ServicesDep) -> ImportedGe
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest(
-                "Send the file as the multipart/form-data field `file` "
-                "(GeoJSON, KML or zipped shapefile)."
+                _(
+                    "Envoyez le fichier dans le champ multipart/form-data `file` (GeoJSON, KML "
+                    "ou shapefile zippé)."
+                )
             )
         name = PurePosixPath((upload.filename or "upload").replace("\\", "/")).name
         if upload.size is not None and upload.size > max_bytes:
-            raise PayloadTooLarge(f"{name}: {refusal}")
+            raise PayloadTooLarge(_("%(where)s : %(problem)s", where=name, problem=refusal))
         content = await upload.read()
     if not content:
-        raise InvalidRequest(f"{name} is empty.")
+        raise InvalidRequest(_("%(name)s est vide.", name=name))
     max_vertices = services.settings.geometries.max_vertices
     return await run_in_threadpool(imported_geometry, name, content, max_vertices)
 

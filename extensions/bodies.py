@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import RequestBodyLimitResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from extensions.i18n import _
+
 if TYPE_CHECKING:
     from extensions.settings import Settings
 
@@ -43,10 +45,10 @@ class BodySettings(BaseSettings):
 
 
 def size(max_bytes: int) -> str:
-    """A limit in words: 10 MB, 1 KB."""
+    """A limit in words, in the reader's language: 10 Mo, 1 Ko (10 MB, 1 KB)."""
     if max_bytes >= 2**20:
-        return f"{max_bytes / 2**20:g} MB"
-    return f"{max_bytes / 2**10:g} KB"
+        return _("%(size)s Mo", size=f"{max_bytes / 2**20:g}")
+    return _("%(size)s Ko", size=f"{max_bytes / 2**10:g}")
 
 
 def accepts_file(limit: FileLimit) -> Callable[[Endpoint], Endpoint]:
@@ -81,7 +83,7 @@ class _Counter(RequestBodyLimitResponder):
         max_bytes = settings.body.max_kb * 2**10
         super().__init__(app, max_bytes)
         self.settings = settings
-        self.refusal = f"The request body is over the {size(max_bytes)} accepted."
+        self.refusal: str | None = None  # the body's, said in the reader's language
         self.routed = False
 
     async def receive_with_limit(self) -> Message:
@@ -91,7 +93,10 @@ class _Counter(RequestBodyLimitResponder):
         try:
             return await super().receive_with_limit()
         except HTTPException as exc:  # Starlette's refusal, which FastAPI's routes pass on
-            exc.detail = self.refusal
+            exc.detail = self.refusal or _(
+                "Le corps de la requête dépasse les %(size)s acceptés.",
+                size=size(self.max_body_size),
+            )
             raise
 
     async def send_with_limit(self, message: Message) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from extensions.plugins import GROUP
+from extensions.entry_points import GROUP
 
 LANGUAGES = ("fr", "en")
 """French first: the source strings are French, the catalogues translate them to English."""

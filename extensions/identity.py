@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.i18n import _
 from extensions.services import services_of
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ CurrentIdentity = Annotated[Identity | None, Depends(get_identity)]
 
 async def require_identity(identity: CurrentIdentity) -> Identity:
     if identity is None:
-        raise AuthenticationRequired("Sign in (session) or send `Authorization: Bearer <token>`.")
+        raise AuthenticationRequired(
+            _("Connectez-vous (session) ou envoyez `Authorization: Bearer <jeton>`.")
+        )
     return identity
 
 
@@ -91,7 +94,9 @@ def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Identity]]:
 
     async def dependency(identity: SignedIn) -> Identity:
         if not identity.has(*roles):
-            raise PermissionDenied(f"This needs the role {' or '.join(roles)}.")
+            raise PermissionDenied(
+                _("Il faut pour cela le rôle %(roles)s.", roles=_(" ou ").join(roles))
+            )
         return identity
 
     return dependency

@@ -38,6 +38,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.i18n import _
 from extensions.plugins import migration_sources
 from extensions.services import services_of
 from extensions.signing import same
@@ -373,12 +374,17 @@ async def require_scraper(
     expected = services_of(request).settings.observability.metrics_token
     if expected is None:
         raise PermissionDenied(
-            "The metrics are not served: set DINAMIS_METRICS_TOKEN and send it as a bearer token."
+            _(
+                "Les métriques ne sont pas servies : définissez DINAMIS_METRICS_TOKEN et "
+                "envoyez-le comme jeton bearer."
+            )
         )
     if credentials is None:
-        raise AuthenticationRequired("The metrics need `Authorization: Bearer <metrics token>`.")
+        raise AuthenticationRequired(
+            _("Les métriques demandent `Authorization: Bearer <jeton des métriques>`.")
+        )
     if not same(credentials.credentials, expected.get_secret_value()):
-        raise PermissionDenied("The metrics token is not valid.")
+        raise PermissionDenied(_("Le jeton des métriques n'est pas valide."))
 
 
 def observability_router() -> APIRouter:

@@ -15,6 +15,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from extensions.entry_points import GROUP
+
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from procrastinate import Blueprint
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from extensions.settings import Settings
     from pgstac.migrate import MigrationReport, MigrationSource
 
-GROUP = "dinamis.plugins"
 DEFAULT_PLUGINS = ("registry", "ordering")
 
 

@@ -27,6 +27,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from extensions.errors import AuthenticationRequired, PermissionDenied
+from extensions.i18n import N_, _
 
 GRANT_PARAMETERS = ("exp", "acc", "ent", "col", "item", "asset")
 
@@ -45,6 +46,9 @@ class SigningSettings(BaseSettings):
     """How long a download may rely on the last check that the URL's account may still
     download the item: the bound on revocation (an account deactivated or expired, a licence
     withdrawn)."""
+
+
+ALTERED = N_("Signature non valide : l'adresse a été modifiée.")
 
 
 class SignatureRefused(PermissionDenied):
@@ -95,7 +99,9 @@ class Signer:
         key = self.keys.get(kid or self.kid)
         if key is None:
             raise SignatureRefused(
-                "This URL was signed with a key this server no longer holds: sign it again."
+                _(
+                    "Cette adresse est signée d'une clé que ce serveur n'a plus : signez-la à nouveau."
+                )
             )
         message = "\x1f".join("" if p is None else str(p) for p in parts).encode()
         digest = hmac.new(key, message, hashlib.sha256).digest()[:24]
@@ -131,21 +137,23 @@ class Signer:
         signature = query.get("sig")
         if not signature:
             raise AuthenticationRequired(
-                "This file needs a signed URL: take the asset's href from the item while signed "
-                "in, or ask GET /sign?href=… ."
+                _(
+                    "Ce fichier demande une adresse signée : prenez le href de l'asset dans "
+                    "l'item en étant connecté, ou demandez GET /sign?href=… ."
+                )
             )
         kid = query.get("kid") or self.kid
         if "exp" not in query:
             if same(signature, self._mac("public", path, kid=kid)):
                 return None
-            raise SignatureRefused("Invalid signature: the URL was altered.")
+            raise SignatureRefused(_(ALTERED))
         values = [query.get(name, "") for name in GRANT_PARAMETERS]
         if not same(signature, self._mac("grant", path, *values, kid=kid)):
-            raise SignatureRefused("Invalid signature: the URL was altered.")
+            raise SignatureRefused(_(ALTERED))
         expires = int(values[0]) if values[0].isdigit() else 0
         if time.time() > expires + self.settings.clock_skew_seconds:
             raise SignatureRefused(
-                "This signed URL has expired: sign the asset again (GET /sign?href=…)."
+                _("Cette adresse signée a expiré : signez l'asset à nouveau (GET /sign?href=…).")
             )
         return Grant(
             path=path,
@@ -185,8 +193,8 @@ class Signer:
         if len(parts) != 5 or not same(
             parts[4], self._mac("token", collection, *parts[:3], kid=parts[3])
         ):
-            raise SignatureRefused("Invalid token for this collection.")
+            raise SignatureRefused(_("Jeton non valide pour cette collection."))
         expires = int(parts[0]) if parts[0].isdigit() else 0
         if time.time() > expires + self.settings.clock_skew_seconds:
-            raise SignatureRefused("This token has expired: ask GET /token/{collection} again.")
+            raise SignatureRefused(_("Ce jeton a expiré : redemandez GET /token/{collection}."))
         return (int(parts[1]) if parts[1] else None, int(parts[2]) if parts[2] else None, expires)

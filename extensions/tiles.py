@@ -31,9 +31,10 @@ from titiler.core.errors import BadRequestError, TileNotFoundError
 from titiler.core.factory import TilerFactory
 
 from extensions.access import require_downloadable
-from extensions.assets.extension import record_download, token_grant
+from extensions.assets.extension import no_asset, record_download, token_grant
 from extensions.assets.hrefs import is_relative, is_web
 from extensions.errors import InvalidRequest, NotFound
+from extensions.i18n import _
 from extensions.services import services_of
 from pgstac.missions import white_level
 
@@ -86,7 +87,9 @@ async def readable_asset(
     """Where rio-tiler reads the asset, if the caller (or the collection token, audited) may
     download the item."""
     if assets and len(assets) > 1:
-        raise InvalidRequest(f"One asset per image here, not {len(assets)}: `assets=data`.")
+        raise InvalidRequest(
+            _("Un seul asset par image ici, pas %(count)s : `assets=data`.", count=len(assets))
+        )
     asset = assets[0] if assets else asset or DEFAULT_ASSET
     services = services_of(request)
     key = (collection_id, item_id, asset)
@@ -101,7 +104,7 @@ async def readable_asset(
                 asset,
             )
         if not isinstance(href, str):
-            raise NotFound(f"No asset {asset!r} in item {collection_id}/{item_id}.")
+            raise NotFound(no_asset(asset, collection_id, item_id))
     if token:  # a URL template without headers (QGIS XYZ layers): checked and audited
         grant = await token_grant(services, token, "", collection_id, item_id, asset)
         await record_download(services.database, grant, f"{token} tiles {item_id} {asset}", 0)
@@ -115,7 +118,13 @@ async def readable_asset(
         elif is_web(href):
             location = href
         else:  # a local path outside the storage: not ours to read
-            raise NotFound(f"The image of {collection_id}/{item_id} is not served here.")
+            raise NotFound(
+                _(
+                    "L'image de %(collection)s/%(item)s n'est pas servie ici.",
+                    collection=collection_id,
+                    item=item_id,
+                )
+            )
         services.hrefs.read_locations[key] = location
     return location
 

@@ -24,6 +24,7 @@ from extensions.access import get_rights
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidRequest, NotFound
 from extensions.geodesy import area_km2
+from extensions.i18n import _
 from extensions.identity import SignedIn
 from extensions.services import services_of
 from ordering_plugin.domain import workflow
@@ -68,7 +69,13 @@ def url(request: Request, path: str) -> str:
 
 def product_of(product_id: str) -> Product:
     if product_id not in PRODUCTS:
-        raise NotFound(f"No product {product_id!r}: one of {', '.join(PRODUCTS)}.")
+        raise NotFound(
+            _(
+                "Aucun produit %(id)r : l'un de %(products)s.",
+                id=product_id,
+                products=", ".join(PRODUCTS),
+            )
+        )
     return PRODUCTS[product_id]
 
 
@@ -177,7 +184,12 @@ async def opportunities(
 ) -> dict[str, Any]:
     product = product_of(product_id)
     if product.kind != "P":
-        raise InvalidRequest(f"{product_id} orders archive scenes: opportunities are for tasking.")
+        raise InvalidRequest(
+            _(
+                "%(id)s commande des scènes d'archive : les opportunités sont pour la programmation.",
+                id=product_id,
+            )
+        )
     geometry = area_of(body.geometry, body.bbox)
     start, end = interval(body.datetime)
     tasking_window(start, end)
@@ -225,7 +237,13 @@ def numbers(value: str, what: str) -> list[float]:
     try:
         return [float(v) for v in value.split(",")]
     except ValueError as exc:
-        raise InvalidRequest(f"`{what}` is comma-separated numbers: {value!r}.") from exc
+        raise InvalidRequest(
+            _(
+                "`%(name)s` est une liste de nombres séparés par des virgules : %(value)r.",
+                name=what,
+                value=value,
+            )
+        ) from exc
 
 
 @router.get(
@@ -251,7 +269,7 @@ async def estimate(
     if product.kind == "A":
         ids = [i for i in (item_ids or "").split(",") if i]
         if not 1 <= len(ids) <= 20:
-            raise InvalidRequest("`item_ids` names the 1 to 20 scenes of an archive order.")
+            raise InvalidRequest(_("`item_ids` nomme les 1 à 20 scènes d'une commande d'archive."))
         geometry = archive_area(await desk.commandable_scenes(product, ids), None, box)
     else:
         geometry = area_of(None, box)
@@ -291,7 +309,13 @@ async def list_orders(
     next: Annotated[int, Query(ge=0, le=2**63 - 1, description="Offset token")] = 0,
 ) -> dict[str, Any]:
     if status and (bad := set(status.split(",")) - set(OrderStatusCode)):
-        raise InvalidRequest(f"Unknown status {sorted(bad)}: one of {', '.join(OrderStatusCode)}.")
+        raise InvalidRequest(
+            _(
+                "Statut inconnu %(statuses)s : l'un de %(known)s.",
+                statuses=sorted(bad),
+                known=", ".join(OrderStatusCode),
+            )
+        )
     async with desk.snapshot():
         rows = await desk.requests(status, project, limit, next)
         total = await desk.count_requests(status, project)

@@ -363,7 +363,9 @@ async def licence_document(code: str, ctx: RegistryContext) -> PlainTextResponse
     for licence in await current_licences(ctx.session):
         if licence.code == code:
             return PlainTextResponse(f"{licence.title} ({licence.version})\n\n{licence.document}")
-    raise NotFound(f"No licence {code!r} in force: GET /registry/licences lists them.")
+    raise NotFound(
+        _("Aucune licence %(code)r en vigueur : GET /registry/licences les liste.", code=code)
+    )
 
 
 class EntityPage(BaseModel):

@@ -26,6 +26,7 @@ from stac_fastapi.types.search import APIRequest, str2list
 from extensions.errors import InvalidSearch, NotFound
 from extensions.facets import CLASS_LABELS, CLASSES, UNKNOWN_CLASS, Counts
 from extensions.federation.stac import COLLECTION
+from extensions.i18n import _
 from extensions.search import count_plan, plan_search
 from extensions.services import services_of
 
@@ -130,7 +131,11 @@ def requested(aggregations: Any) -> list[str]:
     names = list(names or AVAILABLE)
     if unknown := [n for n in names if n not in AVAILABLE]:
         raise InvalidSearch(
-            f"Unknown aggregation(s): {', '.join(unknown)}. Available: {', '.join(AVAILABLE)}."
+            _(
+                "Agrégation(s) inconnue(s) : %(names)s. Disponibles : %(available)s.",
+                names=", ".join(unknown),
+                available=", ".join(AVAILABLE),
+            )
         )
     return names
 
@@ -139,7 +144,7 @@ async def require_collection(request: Request, collection_id: str) -> None:
     """404 for a collection the catalogue does not hold (read without the collection's
     links, which would parse the body of a POST that need not have one)."""
     if await services_of(request).collections.missing([collection_id]):
-        raise NotFound(f"Collection {collection_id} does not exist.")
+        raise NotFound(_("La collection %(collection)s n'existe pas.", collection=collection_id))
 
 
 class DinamisAggregationClient(AsyncBaseAggregationClient):

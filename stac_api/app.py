@@ -39,6 +39,7 @@ from extensions.areas import add_geometries
 from extensions.assets import AssetsExtension
 from extensions.bodies import BodyLimit
 from extensions.federation.search import add_federation
+from extensions.i18n import _
 from extensions.observability import RequestObservation, observability_router  # observability
 from extensions.places import add_places
 from extensions.plugins import load_plugins
@@ -106,14 +107,20 @@ async def require_admin(
     expected = services_of(request).settings.api.admin_token
     if expected is None:
         raise PermissionDenied(
-            "Transactions are disabled: no admin credential is configured on this server."
+            _(
+                "Les transactions sont désactivées : aucun identifiant d'administration n'est "
+                "configuré sur ce serveur."
+            )
         )
     if credentials is None:
         raise AuthenticationRequired(
-            "Transactions need the admin credential: send `Authorization: Bearer <token>`."
+            _(
+                "Les transactions demandent l'identifiant d'administration : envoyez "
+                "`Authorization: Bearer <jeton>`."
+            )
         )
     if not same(credentials.credentials, expected.get_secret_value()):
-        raise PermissionDenied("The admin credential is not valid.")
+        raise PermissionDenied(_("L'identifiant d'administration n'est pas valide."))
 
 
 def build_extensions(api_settings: ApiSettings) -> Extensions:

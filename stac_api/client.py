@@ -35,10 +35,12 @@ from stac_fastapi.types.requests import get_base_url
 
 from extensions.errors import InvalidSearch
 from extensions.federation.stac import COLLECTION
+from extensions.i18n import _
 from extensions.search import plan_search, search_page
 from extensions.services import services_of
 from extensions.viewer import viewer_page, wants_viewer
 from stac_api.aggregation import AVAILABLE as AVAILABLE_AGGREGATIONS
+from stac_api.errors import validation_message
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 
@@ -146,7 +148,14 @@ def check_json_parameters(**parameters: str | None) -> None:
         try:
             orjson.loads(unquote_plus(value))
         except orjson.JSONDecodeError as exc:
-            raise InvalidSearch(f"`{name}` must be JSON ({exc}): {value[:80]!r}") from exc
+            raise InvalidSearch(
+                _(
+                    "`%(name)s` doit être du JSON (%(problem)s) : %(value)r",
+                    name=name,
+                    problem=exc,
+                    value=value[:80],
+                )
+            ) from exc
 
 
 def counted(search: Any) -> bool:
@@ -201,7 +210,7 @@ class DinamisClient(CoreCrudClient):
         try:
             return self.pgstac_search_model(**clean)
         except ValidationError as exc:
-            raise InvalidSearch(f"Invalid parameters: {exc}") from exc
+            raise InvalidSearch(validation_message(exc.errors())) from exc
 
     async def post_search(self, search_request: Any, request: Request, **kwargs: Any) -> Any:
         services = services_of(request)
@@ -240,7 +249,13 @@ class DinamisClient(CoreCrudClient):
         plan = await plan_search(search, request, services, check=False)
         page = await search_page(services, plan, request, counted=False)
         if not page["features"]:
-            raise NotFoundError(f"Item {item_id} in Collection {collection_id} does not exist.")
+            raise NotFoundError(
+                _(
+                    "L'item %(item)s n'existe pas dans la collection %(collection)s.",
+                    item=item_id,
+                    collection=collection_id,
+                )
+            )
         return page["features"][0]
 
     async def landing_page(self, **kwargs: Any) -> Any:
@@ -265,7 +280,9 @@ class DinamisClient(CoreCrudClient):
             try:
                 orjson.loads(unquote_plus(query))
             except orjson.JSONDecodeError as exc:
-                raise InvalidSearch(f"query must be a JSON object: {exc}") from exc
+                raise InvalidSearch(
+                    _("`query` doit être un objet JSON : %(problem)s", problem=exc)
+                ) from exc
         collections = await super().all_collections(request, **kwargs)
         if isinstance(collections, dict):
             for collection in collections.get("collections", []):

@@ -28,6 +28,8 @@ from starlette.responses import Response
 from extensions.assets import AssetNotFound, OutsideStorage
 from extensions.database import UNREACHABLE, unreachable
 from extensions.errors import (
+    PROBLEMS,
+    UNKNOWN_PROBLEM,
     AuthenticationRequired,
     Conflict,
     InvalidFields,
@@ -38,6 +40,8 @@ from extensions.errors import (
     PermissionDenied,
     TooManyRequests,
     UnsupportedMediaType,
+    library_message,
+    validation_message,
 )
 from extensions.federation.client import (
     UpstreamError,
@@ -112,41 +116,15 @@ def _code(exc: Exception) -> str:
 
 def _description(exc: Exception) -> str:
     if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
-        return "The search took too long and was stopped: narrow it by area, period or collection."
+        return _(
+            "La recherche a pris trop de temps et a été arrêtée : resserrez-la par zone, "
+            "période ou collection."
+        )
     if isinstance(exc, asyncpg.PostgresError):
         # The server's own message names the bad value; hints and internals are left out.
         return str(exc.args[0] if exc.args else exc).split("\n")[0]
-    return str(exc) or type(exc).__name__
+    return library_message(str(exc)) or type(exc).__name__
 
-
-def _validation_message(errors: list[Any]) -> str:
-    parts = []
-    for error in errors:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "Invalid request"
-
-
-PAGE_PROBLEMS = {
-    "missing": N_("obligatoire"),
-    "int_parsing": N_("nombre entier attendu"),
-    "int_type": N_("nombre entier attendu"),
-    "int_from_float": N_("nombre entier attendu"),
-    "float_parsing": N_("nombre attendu"),
-    "bool_parsing": N_("oui ou non attendu"),
-    "date_parsing": N_("date attendue au format AAAA-MM-JJ"),
-    "date_from_datetime_parsing": N_("date attendue au format AAAA-MM-JJ"),
-    "string_pattern_mismatch": N_("valeur non reconnue"),
-    "literal_error": N_("valeur non reconnue"),
-    "enum": N_("valeur non reconnue"),
-    "string_too_long": N_("texte trop long (%(max_length)s caractères au plus)"),
-    "greater_than_equal": N_("au moins %(ge)s"),
-    "greater_than": N_("plus de %(gt)s"),
-    "less_than_equal": N_("au plus %(le)s"),
-    "less_than": N_("moins de %(lt)s"),
-}
-"""What a page says of a wrong value in its address or form, by pydantic's error type."""
 
 PLACES = {
     "query": N_("le paramètre « %(name)s »"),
@@ -164,7 +142,7 @@ def _page_message(errors: list[Any]) -> str:
         place, *names = [str(p) for p in error.get("loc", ())] or ["query"]
         name = ".".join(names) or place
         problem = _(
-            PAGE_PROBLEMS.get(error.get("type", ""), N_("valeur non valide")),
+            PROBLEMS.get(error.get("type", ""), UNKNOWN_PROBLEM),
             **dict(error.get("ctx") or {}),
         )
         where = _(PLACES.get(place, PLACES["query"]), name=name)
@@ -202,14 +180,15 @@ def add_error_handlers(app: FastAPI) -> None:
     async def request_validation(request: Request, exc: RequestValidationError) -> Response:
         if is_page(request):
             return error_page(request, 400, _page_message(list(exc.errors())))
-        return error_response(400, "InvalidParameterValue", _validation_message(list(exc.errors())))
+        return error_response(400, "InvalidParameterValue", validation_message(list(exc.errors())))
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ValidationError):  # stac-fastapi wraps model errors
-            message = _validation_message(list(exc.__cause__.errors()))
+            message = validation_message(list(exc.__cause__.errors()))
             return error_response(exc.status_code, "InvalidParameterValue", message)
         code = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
-        return error_response(exc.status_code, code, str(exc.detail), **dict(exc.headers or {}))
+        description = library_message(str(exc.detail))
+        return error_response(exc.status_code, code, description, **dict(exc.headers or {}))
 
     async def database_error(request: Request, exc: Exception) -> Response:
         """The drivers' errors that may mean the database is out of reach: a 503 then, the
@@ -218,35 +197,23 @@ def add_error_handlers(app: FastAPI) -> None:
             return await unexpected(request, exc)
         logger.warning("Database unreachable on %s %s: %s", request.method, request.url, exc)
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        message = _(
+            "La base de données est momentanément injoignable : "
+            "réessayez dans %(seconds)s secondes.",
+            seconds=RETRY_AFTER_SECONDS,
+        )
         if is_page(request):
-            page = error_page(
-                request,
-                503,
-                _(
-                    "La base de données est momentanément injoignable : "
-                    "réessayez dans %(seconds)s secondes.",
-                    seconds=RETRY_AFTER_SECONDS,
-                ),
-            )
+            page = error_page(request, 503, message)
             page.headers.update(retry)
             return page
-        return error_response(
-            503,
-            "ServiceUnavailable",
-            f"The database cannot be reached just now: try again in {RETRY_AFTER_SECONDS} seconds.",
-            **retry,
-        )
+        return error_response(503, "ServiceUnavailable", message, **retry)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
         logger.exception("Unexpected error %s on %s %s", reference, request.method, request.url)
-        message = f"Unexpected server error (reference {reference})."
+        message = _("Erreur inattendue du serveur (référence %(reference)s).", reference=reference)
         if is_page(request):
-            return error_page(
-                request,
-                500,
-                _("Erreur inattendue du serveur (référence %(reference)s).", reference=reference),
-            )
+            return error_page(request, 500, message)
         return error_response(500, "InternalServerError", message)
 
     app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from stac_fastapi.pgstac.types.search import PgstacSearch
 from stac_fastapi.types.search import BaseSearchGetRequest
 
 from extensions.errors import InvalidSearch
+from extensions.i18n import _
 from extensions.search.plan import SEARCH_QUERYABLES, ProductType
 from stac_api.fields import resolve_fields
 
@@ -48,13 +49,15 @@ def validated_filter(cql2: Any, lang: str | None) -> dict[str, Any]:
         try:
             cql2 = orjson.loads(cql2)
         except orjson.JSONDecodeError as exc:
-            raise InvalidSearch(f"Invalid filter: filter-lang is cql2-json: {exc}") from exc
+            raise InvalidSearch(
+                _("Filtre non valide : filter-lang vaut cql2-json : %(problem)s", problem=exc)
+            ) from exc
     try:
         as_json = Expr(cql2).to_json()
     except Exception as exc:  # parse errors
-        raise InvalidSearch(f"Invalid filter: {exc}") from exc
+        raise InvalidSearch(_("Filtre non valide : %(problem)s", problem=exc)) from exc
     if problem := cql2_problem(orjson.dumps(as_json, option=orjson.OPT_SORT_KEYS).decode()):
-        raise InvalidSearch(f"Invalid filter: {problem}")
+        raise InvalidSearch(_("Filtre non valide : %(problem)s", problem=problem))
     return {"filter": as_json, "filter-lang": "cql2-json"}
 
 
@@ -82,9 +85,11 @@ class DinamisSearch(PgstacSearch):
             try:
                 data = orjson.loads(data or b"{}")
             except orjson.JSONDecodeError as exc:
-                raise ValueError(f"The request body is not JSON: {exc}") from exc
+                raise ValueError(
+                    _("Le corps de la requête n'est pas du JSON : %(problem)s", problem=exc)
+                ) from exc
         if not isinstance(data, dict):
-            raise ValueError("The request body must be a JSON object")
+            raise ValueError(_("Le corps de la requête doit être un objet JSON."))
         if "fields" in data:
             fields = data["fields"]
             if not isinstance(fields, dict) or not all(
@@ -92,11 +97,11 @@ class DinamisSearch(PgstacSearch):
                 for names in (fields.get("include"), fields.get("exclude"))
             ):
                 raise ValueError(
-                    "fields must be an object with `include` and/or `exclude` arrays of names"
+                    _("`fields` est un objet aux listes de noms `include` et/ou `exclude`.")
                 )
             data = {**data, "fields": resolve_fields(data["fields"])}
         if data.get("filter") is not None and data.get("query") is not None:
-            raise ValueError("Use either `query` or `filter`, not both")
+            raise ValueError(_("Donnez `query` ou `filter`, pas les deux."))
         if data.get("filter") is not None:
             data = {**data, **validated_filter(data["filter"], data.get("filter-lang"))}
         for key in ("collections", "ids"):

@@ -278,13 +278,13 @@ async def test_tampered_and_expired_signatures_are_refused(
         "sig": "x" + query["sig"][1:],
     }.items():
         altered = await client.get(f"{parts.path}?{urlencode({**query, name: value})}")
-        assert altered.status_code == 403 and "altered" in altered.json()["description"], name
+        assert altered.status_code == 403 and "modifiée" in altered.json()["description"], name
     path = parts.path.removeprefix("/assets/")
     old = Grant(
         path, "pleiades", items["pleiades-in-mission"]["id"], "data", 1, 1, int(time.time()) - 3600
     )
     expired = await client.get(f"{parts.path}?{urlencode(Signer([TEST_SECRET]).sign(old))}")
-    assert expired.status_code == 403 and "expired" in expired.json()["description"]
+    assert expired.status_code == 403 and "expiré" in expired.json()["description"]
     unsigned = await client.get(parts.path)
     assert unsigned.status_code == 401
     duration = await client.get(
@@ -347,10 +347,10 @@ async def test_expired_deactivated_and_revoked_callers_get_no_new_signature(
             )
     for key in (expired_key, deactivated_key):
         refused = await client.get(signed[key])
-        assert refused.status_code == 403 and "no longer" in refused.json()["description"]
+        assert refused.status_code == 403 and "ne peut plus" in refused.json()["description"]
     assert (await client.get(signed[revoked_key])).status_code == 200  # its account still may
     by_token = await client.get(address, params={"token": token.json()["token"]})
-    assert by_token.status_code == 403 and "no longer" in by_token.json()["description"]
+    assert by_token.status_code == 403 and "ne peut plus" in by_token.json()["description"]
 
 
 async def test_every_signature_and_download_is_audited(

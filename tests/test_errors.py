@@ -10,6 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+ENGLISH = {"Accept-Language": "en"}  # the words below are the English of the messages
+
 
 def assert_client_error(response: httpx.Response, status: int, *words: str) -> None:
     assert response.status_code == status, response.text
@@ -52,7 +54,7 @@ def assert_client_error(response: httpx.Response, status: int, *words: str) -> N
 async def test_bad_get_search(
     client: httpx.AsyncClient, params: dict[str, str], status: int, words: list[str]
 ) -> None:
-    assert_client_error(await client.get("/search", params=params), status, *words)
+    assert_client_error(await client.get("/search", params=params, headers=ENGLISH), status, *words)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,7 @@ async def test_bad_get_search(
 async def test_bad_post_search(
     client: httpx.AsyncClient, body: dict[str, Any], words: list[str]
 ) -> None:
-    assert_client_error(await client.post("/search", json=body), 400, *words)
+    assert_client_error(await client.post("/search", json=body, headers=ENGLISH), 400, *words)
 
 
 async def test_bad_post_bodies(client: httpx.AsyncClient) -> None:

@@ -21,6 +21,7 @@ from tests.airbus import running_simulator
 from tests.conftest import make_app
 
 KEY = "simulator-key"
+ENGLISH = {"Accept-Language": "en"}
 FRANCE = "-5.2,41.3,9.6,51.1"
 
 
@@ -284,11 +285,11 @@ async def test_filters_reach_the_archive_or_are_refused(federated: httpx.AsyncCl
             "filter": {"op": "like", "args": [{"property": "id"}, "X%"]},
         },
     )
-    assert refused.status_code == 400 and "Airbus archive" in refused.json()["description"]
+    assert refused.status_code == 400 and "archive Airbus" in refused.json()["description"]
     beyond = await federated.get(
         "/search", params={"product_type": "commandable", "limit": 500, "token": "airbus:10000"}
     )
-    assert beyond.status_code == 400 and "10,000" in beyond.json()["description"]
+    assert beyond.status_code == 400 and "premiers résultats" in beyond.json()["description"]
     bad = await federated.get("/search", params={"product_type": "later"})
     assert bad.status_code == 400
 
@@ -307,7 +308,9 @@ async def test_upstream_failures_are_clear_and_bounded(
 ) -> None:
     configure(upstream, failure)
     started = time.monotonic()
-    response = await federated.get("/search", params={"product_type": "commandable", "limit": 5})
+    response = await federated.get(
+        "/search", params={"product_type": "commandable", "limit": 5}, headers=ENGLISH
+    )
     took = time.monotonic() - started
     assert response.status_code == status, response.text
     assert words in response.json()["description"]
@@ -334,14 +337,14 @@ async def test_a_dead_upstream_opens_the_circuit(
     ):
         for _ in range(2):
             down = await http.get("/search", params={"product_type": "commandable"})
-            assert down.status_code == 502 and "cannot be reached" in down.json()["description"]
+            assert down.status_code == 502 and "injoignable" in down.json()["description"]
         started = time.monotonic()
         opened = await http.get("/search", params={"product_type": "commandable"})
-        assert opened.status_code == 502 and "not asked again" in opened.json()["description"]
+        assert opened.status_code == 502 and "plus interrogée" in opened.json()["description"]
         assert time.monotonic() - started < 0.2
         await asyncio.sleep(1.6)  # the circuit lets one search try again
         again = await http.get("/search", params={"product_type": "commandable"})
-        assert "cannot be reached" in again.json()["description"]
+        assert "injoignable" in again.json()["description"]
 
 
 async def test_without_a_key_the_archive_says_so(
@@ -354,7 +357,7 @@ async def test_without_a_key_the_archive_says_so(
         httpx.AsyncClient(transport=transport, base_url="http://t") as http,
     ):
         response = await http.get("/collections/airbus-archive/items")
-        assert response.status_code == 503 and "not configured" in response.json()["description"]
+        assert response.status_code == 503 and "pas configurée" in response.json()["description"]
         assert (await http.get("/search", params={"limit": 1})).status_code == 200
 
 

@@ -28,6 +28,7 @@ from tests.oracle import expected_ids
 Items = list[dict[str, Any]]
 
 # Around Montpellier, where the test archive has scenes; not a rectangle.
+ENGLISH = {"Accept-Language": "en"}  # the messages checked here are their English
 HERAULT = shapely.Polygon([(3.3, 43.2), (4.2, 43.3), (4.3, 43.9), (3.6, 43.8), (3.3, 43.2)])
 FAR_POINT = shapely.Point(4.8, 44.1)
 A_ROAD = shapely.LineString([(2.9, 43.0), (3.2, 43.4)])
@@ -277,7 +278,7 @@ async def test_bad_files_are_refused(
     message: str,
 ) -> None:
     body = content(tmp_path) if callable(content) else content
-    response = await client.post("/geometries", files={"file": (name, body)})
+    response = await client.post("/geometries", files={"file": (name, body)}, headers=ENGLISH)
     assert response.status_code == status, response.text
     assert message in response.json()["description"]
 
@@ -295,7 +296,9 @@ async def test_a_file_is_expected(client: httpx.AsyncClient) -> None:
 
 async def test_too_large(client: httpx.AsyncClient) -> None:
     content = b" " * (GeometrySettings().max_bytes + 1)
-    response = await client.post("/geometries", files={"file": ("big.geojson", content)})
+    response = await client.post(
+        "/geometries", files={"file": ("big.geojson", content)}, headers=ENGLISH
+    )
     assert response.status_code == 413, response.text
     assert "10 MB" in response.json()["description"]
 
@@ -319,7 +322,9 @@ async def test_size_limit_setting(small: httpx.AsyncClient) -> None:
         "/geometries", files={"file": ("a.geojson", json.dumps(mapping(HERAULT)))}
     )
     assert ok.status_code == 200, ok.text
-    over = await small.post("/geometries", files={"file": ("a.geojson", b" " * 1025)})
+    over = await small.post(
+        "/geometries", files={"file": ("a.geojson", b" " * 1025)}, headers=ENGLISH
+    )
     assert over.status_code == 413, over.text
     assert "over the 1 KB accepted" in over.json()["description"]
 
@@ -357,7 +362,9 @@ async def post_measured(client: httpx.AsyncClient, name: str, content: bytes) ->
     """The answer to posting the file, and the most memory Python held meanwhile."""
     tracemalloc.start()
     try:
-        response = await client.post("/geometries", files={"file": (name, content)})
+        response = await client.post(
+            "/geometries", files={"file": (name, content)}, headers=ENGLISH
+        )
         return response, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -390,7 +397,9 @@ async def test_a_zip_of_many_files_is_refused(client: httpx.AsyncClient) -> None
     with zipfile.ZipFile(buffer, "w") as archive:
         for n in range(1001):
             archive.writestr(f"empty-{n}.txt", b"")
-    response = await client.post("/geometries", files={"file": ("many.zip", buffer.getvalue())})
+    response = await client.post(
+        "/geometries", files={"file": ("many.zip", buffer.getvalue())}, headers=ENGLISH
+    )
     assert response.status_code == 413, response.text
     assert "more than 1000 files" in response.json()["description"]
 

@@ -203,7 +203,7 @@ BOWTIE = {
         ({"geometry": {"type": "Point", "coordinates": [3.8, 43.6]}}, "polygon"),
         ({"bbox": [3.87, 43.6, 3.88, 43.61]}, "commence à"),
         ({"bbox": [-5, 41, 9, 51]}, "au-delà des"),
-        ({"bbox": [3.9, 43.6, 3.8, 43.7]}, "west < east"),
+        ({"bbox": [3.9, 43.6, 3.8, 43.7]}, "ouest < est"),
         ({}, "manque"),
     ],
 )
@@ -469,12 +469,12 @@ async def test_the_estimate_is_what_filing_applies(desk: httpx.AsyncClient) -> N
     ("product", "params", "expected", "says"),
     [
         ("airbus-tasking-spot", {}, 400, "zone d'intérêt manque"),
-        ("airbus-tasking-spot", {"bbox": "3.8,43.5,abc,43.6"}, 400, "comma-separated numbers"),
-        ("airbus-tasking-spot", {"bbox": "3.9,43.5,3.8,43.6"}, 400, "west < east"),
-        ("airbus-archive-spot", {"bbox": "3.8,43.5,3.9,43.6"}, 400, "1 to 20 scenes"),
+        ("airbus-tasking-spot", {"bbox": "3.8,43.5,abc,43.6"}, 400, "séparés par des virgules"),
+        ("airbus-tasking-spot", {"bbox": "3.9,43.5,3.8,43.6"}, 400, "ouest < est"),
+        ("airbus-archive-spot", {"bbox": "3.8,43.5,3.9,43.6"}, 400, "1 à 20 scènes"),
         ("airbus-archive-spot", {"item_ids": "inexistante"}, 400, "archive Airbus"),
         ("airbus-tasking-spot", {"bbox": "3.8,43.5,3.9,43.6", "project_id": "X"}, 404, "X"),
-        ("pas-un-produit", {"bbox": "3.8,43.5,3.9,43.6"}, 404, "No product"),
+        ("pas-un-produit", {"bbox": "3.8,43.5,3.9,43.6"}, 404, "Aucun produit"),
     ],
 )
 async def test_a_wrong_estimate_says_what_is_wrong(

@@ -173,13 +173,13 @@ async def test_resolve_place(conn: asyncpg.Connection) -> None:
 
 
 async def test_resolve_place_errors(conn: asyncpg.Connection) -> None:
-    with pytest.raises(InvalidSearch, match=r"Unknown place 'xqzwvkj'.*GET /places\?q="):
+    with pytest.raises(InvalidSearch, match=r"Lieu inconnu 'xqzwvkj'.*GET /places\?q="):
         await resolve_place(conn, "xqzwvkj")
-    with pytest.raises(InvalidSearch, match=r"Did you mean: Montpellier \(commune, Hérault"):
+    with pytest.raises(InvalidSearch, match=r"Vouliez-vous dire : Montpellier \(commune, Hérault"):
         await resolve_place(conn, "Montpelier")
-    with pytest.raises(InvalidSearch, match="Unknown place id 'commune:99999'"):
+    with pytest.raises(InvalidSearch, match="Id de lieu inconnu 'commune:99999'"):
         await resolve_place(conn, "commune:99999")
-    with pytest.raises(InvalidSearch, match="must name a place"):
+    with pytest.raises(InvalidSearch, match="nomme un lieu"):
         await resolve_place(conn, " - ")
 
 

@@ -130,4 +130,4 @@ async def test_transactions_disabled_without_a_configured_credential(
     ):
         response = await http.post("/collections", json=collection, headers=ADMIN)
     assert response.status_code == 403
-    assert "no admin credential is configured" in response.json()["description"]
+    assert "aucun identifiant d'administration" in response.json()["description"]

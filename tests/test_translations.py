@@ -4,6 +4,7 @@ cookie, then Accept-Language, French otherwise)."""
 
 from __future__ import annotations
 
+import ast
 import html
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from stac_api.errors import STATUS_CODES
 from tests.registry import DEMO_PASSWORD, mails, unique
 
 ROOT = Path(__file__).parents[1]
@@ -53,6 +55,64 @@ def test_every_marked_string_has_its_english(locales: str) -> None:
     assert used, locales
     untranslated = sorted(s for s in used if not english.get(s) or not all(english[s]))
     assert not untranslated, f"no English in {locales} (run `make messages`): {untranslated}"
+
+
+def client_errors() -> set[str]:
+    """The names of the exceptions the API turns into a client's `{code, description}` (those
+    of `stac_api.errors.STATUS_CODES` and their subclasses), but the builtins' names."""
+    found: set[str] = set()
+    classes = list(STATUS_CODES)
+    while classes:
+        cls = classes.pop()
+        if cls.__module__ != "builtins" and cls.__name__ not in found:
+            found.add(cls.__name__)
+            classes += cls.__subclasses__()
+    return found
+
+
+STILL_UNMARKED = {
+    "extensions/search/execute.py",  # the lead's (pgstac's date and search errors)
+    "extensions/assets/storage.py",  # being moved to S3 uploads by the deploy engineer
+}
+"""Modules whose raised messages are not yet marked: to empty, never to grow."""
+
+
+def test_every_message_the_api_raises_is_marked() -> None:
+    """A message a client receives is written in French and marked `_()`, never a literal:
+    a literal would reach every reader untranslated."""
+    names = client_errors()
+    literals = []
+    for folder in [f for packages in CATALOGUES.values() for f in packages]:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if str(path.relative_to(ROOT)) in STILL_UNMARKED:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                    continue
+                called = node.exc.func
+                name = called.id if isinstance(called, ast.Name) else getattr(called, "attr", "")
+                first = node.exc.args[0] if node.exc.args else None
+                if name in names and (
+                    isinstance(first, ast.JoinedStr)
+                    or (isinstance(first, ast.Constant) and isinstance(first.value, str))
+                ):
+                    literals.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not literals, f"messages raised unmarked (write them in French, in _()): {literals}"
+
+
+def test_every_package_with_marked_strings_has_a_catalogue() -> None:
+    """A package marking strings is extracted into one of the catalogues (else its strings
+    would never be checked, nor translated)."""
+    covered = {f for packages in CATALOGUES.values() for f in packages}
+    packages = [d for d in ROOT.iterdir() if (d / "__init__.py").exists() and d.name != "tests"]
+    marking = {
+        package.name
+        for package in packages
+        if any(
+            "extensions.i18n import" in p.read_text(encoding="utf-8") for p in package.rglob("*.py")
+        )
+    }
+    assert marking and marking <= covered, marking - covered
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ async def test_a_huge_declared_body_is_refused_before_it_is_read(
         headers={"Content-Type": "application/json", "Content-Length": str(2**40)},
     )
     assert response.status_code == 413, response.text[:300]
-    assert "1 MB" in response.json()["description"]
+    assert "1 Mo" in response.json()["description"]
 
 
 async def test_a_chunked_body_is_cut_once_over_the_limit(client: httpx.AsyncClient) -> None:
@@ -70,7 +70,7 @@ async def test_a_chunked_body_is_cut_once_over_the_limit(client: httpx.AsyncClie
     )
     assert "Content-Length" not in response.request.headers
     assert response.status_code == 413, response.text[:300]
-    assert "1 MB" in response.json()["description"]
+    assert "1 Mo" in response.json()["description"]
 
 
 async def test_the_limit_is_a_setting(
@@ -83,7 +83,7 @@ async def test_the_limit_is_a_setting(
     ) as http:
         response = await http.post("/search", json={"ids": ["x" * 5000]})
     assert response.status_code == 413, response.text[:300]
-    assert "4 KB" in response.json()["description"]
+    assert "4 Ko" in response.json()["description"]
 
 
 async def test_sign_in_refuses_a_large_multipart_body(
@@ -96,7 +96,7 @@ async def test_sign_in_refuses_a_large_multipart_body(
         files={"file": ("big.bin", b"\0" * (3 * MB))},
     )
     assert declared.status_code == 413, declared.text[:300]
-    assert "1 MB" in declared.json()["description"]
+    assert "1 Mo" in declared.json()["description"]
     field = b'--b\r\nContent-Disposition: form-data; name="password"\r\n\r\n'
     chunked = await pages.post("/connexion", content=streamed(3 * MB, field), headers=MULTIPART)
     assert chunked.status_code == 413, chunked.text[:300]
@@ -126,7 +126,7 @@ async def test_area_of_interest_upload_is_bounded_before_sign_in(
         "/ordering/aoi", files={"file": ("zone.geojson", b" " * (11 * MB))}
     )
     assert declared.status_code == 413, declared.text[:300]
-    assert "10 MB" in declared.json()["description"]
+    assert "10 Mo" in declared.json()["description"]
     chunked = await client.post(
         "/ordering/aoi",
         content=streamed(11 * MB, file_part("file", "zone.geojson")),

@@ -212,13 +212,13 @@ async def test_a_place_and_the_commandable_archive_in_footprint_tiles(
 @pytest.mark.parametrize(
     ("path", "status", "says"),
     [
-        ("/footprints/3/8/1", 404, "x and y are below 8"),
+        ("/footprints/3/8/1", 404, "x et y sont inférieurs à 8"),
         ("/footprints/23/0/0", 400, "z"),
-        ("/footprints/5/16/11?collections=nope", 400, "Unknown collection"),
-        ("/footprints/5/16/11?filter=cloud%20%3C", 400, "filter"),
+        ("/footprints/5/16/11?collections=nope", 400, "Collection(s) inconnue(s)"),
+        ("/footprints/5/16/11?filter=cloud%20%3C", 400, "Filtre"),
         ("/footprints/5/16/11?product_type=everything", 400, "product_type"),
         ("/footprints/5/16/11?place=atlantis-sur-mer", 400, "atlantis"),
-        ("/basemap/2/4/0", 404, "x and y are below 4"),
+        ("/basemap/2/4/0", 404, "x et y sont inférieurs à 4"),
     ],
 )
 async def test_bad_tiles_are_told_why(
@@ -277,10 +277,10 @@ async def test_the_fewest_scenes_that_cover_a_zone(client: httpx.AsyncClient) ->
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({}, "Give the zone to cover"),
-        ({"intersects": {"type": "Point", "coordinates": [3.8, 43.6]}}, "no area"),
-        ({"bbox": [3.6, 43.5, 4.1, 43.8], "product_type": "commandable"}, "not held here"),
-        ({"bbox": [3.6, 43.5, 4.1]}, "Invalid search"),
+        ({}, "Donnez la zone à couvrir"),
+        ({"intersects": {"type": "Point", "coordinates": [3.8, 43.6]}}, "pas de surface"),
+        ({"bbox": [3.6, 43.5, 4.1, 43.8], "product_type": "commandable"}, "pas détenue ici"),
+        ({"bbox": [3.6, 43.5, 4.1]}, "bbox"),
     ],
 )
 async def test_a_zone_that_cannot_be_covered_is_told_why(

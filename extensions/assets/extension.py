@@ -45,6 +45,7 @@ from extensions.assets.hrefs import (
 )
 from extensions.assets.storage import S3Storage
 from extensions.errors import InvalidRequest, NotFound
+from extensions.i18n import _
 from extensions.identity import require_role
 from extensions.observability import DOWNLOADS
 from extensions.services import ServicesDep, services_of
@@ -64,6 +65,16 @@ Duration = Annotated[
 PRESIGNED_SECONDS = 300
 """Lifetime of the presigned S3 GET a signed URL redirects to."""
 RANGES = re.compile(r"(\d+)-(\d+)")
+
+
+def no_asset(key: str, collection: str, item_id: str) -> str:
+    """That an item has no such asset (its files, its web-map image)."""
+    return _(
+        "Pas d'asset %(key)r dans l'item %(collection)s/%(item)s.",
+        key=key,
+        collection=collection,
+        item=item_id,
+    )
 
 
 def ranged(header: str | None) -> int:
@@ -140,8 +151,10 @@ async def recheck(services: Services, grant: Grant) -> None:
         services.hrefs.rechecked[key] = verdict
     if verdict != DOWNLOADABLE:
         raise SignatureRefused(
-            "The account this URL was signed for may no longer download this file (account "
-            "deactivated or expired, or licence withdrawn)."
+            _(
+                "Le compte pour lequel cette adresse a été signée ne peut plus télécharger ce "
+                "fichier (compte désactivé ou expiré, ou licence retirée)."
+            )
         )
 
 
@@ -217,13 +230,20 @@ async def grant_for(
     item = await fetch_item(services_of(request).database, collection, item_id)
     asset = ((item or {}).get("assets") or {}).get(key)
     if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
-        raise NotFound(f"No asset {key!r} in item {collection}/{item_id}.")
+        raise NotFound(no_asset(key, collection, item_id))
     href = asset["href"]
     if not is_relative(href):  # never shown to whoever may not download it
         if not is_public(asset):
             await require_downloadable(request, collection, item_id)
         if not is_web(href):
-            raise NotFound(f"The file of {collection}/{item_id} {key!r} is not served here.")
+            raise NotFound(
+                _(
+                    "Le fichier %(key)r de %(collection)s/%(item)s n'est pas servi ici.",
+                    key=key,
+                    collection=collection,
+                    item=item_id,
+                )
+            )
         return str(href)
     if is_public(asset):
         return hrefs.public_url(get_base_url(request), href)
@@ -255,7 +275,7 @@ async def get_item_asset(
     duration: Duration = None,
 ) -> Response:
     """Redirects (307) to a signed URL of the asset for a caller who may download it."""
-    url, _ = await signed(
+    url, _grant = await signed(
         request, collection_id, item_id, asset_key, "redirect", token=token, seconds=duration
     )
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
@@ -285,7 +305,10 @@ async def sign(
         query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
         if f"/{ASSETS_PATH}/" not in parts.path or not {"col", "item", "asset"} <= query.keys():
             raise InvalidRequest(
-                "href must be an asset href of this API: …/collections/{c}/items/{id}/assets/{key}"
+                _(
+                    "`href` doit être le href d'un asset de cette API : "
+                    "…/collections/{c}/items/{id}/assets/{key}"
+                )
             )
         collection, item_id, key = (unquote(query[k]) for k in ("col", "item", "asset"))
     url, grant = await signed(request, collection, item_id, key, "sign", seconds=duration)
@@ -311,12 +334,16 @@ async def collection_token(
         if not await conn.fetchval(
             "SELECT true FROM pgstac.collections WHERE id = $1", collection_id
         ):
-            raise NotFound(f"No collection {collection_id!r}.")
+            raise NotFound(
+                _("La collection %(collection)s n'existe pas.", collection=collection_id)
+            )
     if not rights.whole(collection_id):
         refuse(
             rights.verdict(collection_id) or "",
-            "Your rights on this collection depend on each item (your mission): sign each "
-            "asset with GET /sign?href=… .",
+            _(
+                "Vos droits sur cette collection dépendent de chaque item (votre mission) : "
+                "signez chaque asset avec GET /sign?href=… ."
+            ),
         )
     hrefs = services.hrefs
     identity = rights.identity

@@ -34,6 +34,7 @@ from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from extensions.federation.settings import OneAtlasSettings
+from extensions.i18n import N_, _
 
 TOKEN_PATH = "/auth/realms/IDP/protocol/openid-connect/token"  # noqa: S105 - a path
 SEARCH_PATH = "/api/v2/opensearch"
@@ -51,6 +52,12 @@ T = TypeVar("T")
 # What an order and a tasking of the contract must hold, and of which type.
 ORDER_FIELDS: dict[str, type] = {"id": str, "status": str, "products": list, "deliveries": list}
 TASKING_FIELDS: dict[str, type] = {"id": str, "status": str, "segments": list, "deliveries": list}
+# What each answer of the ordering and tasking APIs should be, as an error names it.
+CONTRACTS = N_("des contrats")
+PRICE = N_("un prix")
+ORDER = N_("une commande")
+FEASIBILITY = N_("une étude de faisabilité")
+TASKING = N_("une programmation")
 
 
 class UpstreamError(Exception):
@@ -73,7 +80,11 @@ class UpstreamRefused(UpstreamError):
 
     def __init__(self, upstream_status: int, upstream_message: str) -> None:
         super().__init__(
-            f"The Airbus archive refused the request ({upstream_status}): {upstream_message}"
+            _(
+                "L'archive Airbus a refusé la requête (%(status)s) : %(reason)s",
+                status=upstream_status,
+                reason=upstream_message,
+            )
         )
         self.upstream_status = upstream_status
         self.upstream_message = upstream_message
@@ -117,42 +128,42 @@ class OneAtlasClient:
         try:
             page = response.json()
         except ValueError as exc:
-            raise UpstreamError("The Airbus archive answered something that is not JSON.") from exc
+            raise UpstreamError(_("L'archive Airbus a répondu autre chose que du JSON.")) from exc
         if not (
             isinstance(page, dict)
             and isinstance(page.get("features"), list)
             and isinstance(page.get("totalResults"), int)
         ):
             raise UpstreamError(
-                "The Airbus archive answered something that is not a search result."
+                _("L'archive Airbus a répondu autre chose qu'un résultat de recherche.")
             )
         return page
 
     async def image(self, href: str) -> tuple[bytes, str]:
         """A quicklook or thumbnail of the access API (it needs the bearer token)."""
         if not href.startswith(self.settings.access_url + "/"):
-            raise UpstreamError("Not an image of the Airbus archive.")
+            raise UpstreamError(_("Ce n'est pas une image de l'archive Airbus."))
         response = await self._call("GET", href)
         kind = response.headers.get("content-type", "image/jpeg")
         if not kind.startswith("image/"):
-            raise UpstreamError("The Airbus archive answered something that is not an image.")
+            raise UpstreamError(_("L'archive Airbus a répondu autre chose qu'une image."))
         return response.content, kind
 
     # -- archive orders --------------------------------------------------------------------
 
     async def contracts(self) -> list[dict[str, Any]]:
         """The contracts our account may order under (GET /api/v1/contracts)."""
-        body = await self._order_call("GET", self.settings.data_url + CONTRACTS_PATH, "contracts")
+        body = await self._order_call("GET", self.settings.data_url + CONTRACTS_PATH, CONTRACTS)
         items = body.get("items")
         if not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
-            raise UpstreamError("The Airbus ordering API answered something that is not contracts.")
+            raise UpstreamError(not_what(CONTRACTS))
         return items
 
     async def price(self, order: dict[str, Any]) -> dict[str, Any]:
         """The price of an archive order (POST /api/v1/prices, the body of an order); nothing
         is ordered, so it is retried like a read."""
         body = await self._order_call(
-            "POST", self.settings.data_url + PRICES_PATH, "a price", json=order, idempotent=True
+            "POST", self.settings.data_url + PRICES_PATH, PRICE, json=order, idempotent=True
         )
         total = body.get("price")
         if not (
@@ -161,21 +172,21 @@ class OneAtlasClient:
             and isinstance(total.get("currency"), str)
             and isinstance(body.get("products"), list)
         ):
-            raise UpstreamError("The Airbus ordering API answered something that is not a price.")
+            raise UpstreamError(not_what(PRICE))
         return body
 
     async def place_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Place an archive order (POST /api/v1/orders → 201): never repeated once sent."""
         body = await self._order_call(
-            "POST", self.settings.data_url + ORDERS_PATH, "an order", json=order, idempotent=False
+            "POST", self.settings.data_url + ORDERS_PATH, ORDER, json=order, idempotent=False
         )
-        return _checked(body, "an order", **ORDER_FIELDS)
+        return _checked(body, ORDER, **ORDER_FIELDS)
 
     async def order_status(self, order_id: str) -> dict[str, Any]:
         """An archive order as Airbus sees it now (GET /api/v1/orders/{id})."""
         url = f"{self.settings.data_url}{ORDERS_PATH}/{quote(order_id, safe='')}"
-        body = await self._order_call("GET", url, "an order")
-        return _checked(body, "an order", **ORDER_FIELDS)
+        body = await self._order_call("GET", url, ORDER)
+        return _checked(body, ORDER, **ORDER_FIELDS)
 
     # -- tasking ---------------------------------------------------------------------------
 
@@ -185,28 +196,28 @@ class OneAtlasClient:
         body = await self._order_call(
             "POST",
             self.settings.tasking_url + FEASIBILITY_PATH,
-            "a feasibility study",
+            FEASIBILITY,
             json=request,
             idempotent=True,
         )
-        return _checked(body, "a feasibility study", feasible=bool, opportunities=list)
+        return _checked(body, FEASIBILITY, feasible=bool, opportunities=list)
 
     async def place_tasking(self, request: dict[str, Any]) -> dict[str, Any]:
         """Order a tasking (POST /api/v1/taskings → 201): never repeated once sent."""
         body = await self._order_call(
             "POST",
             self.settings.tasking_url + TASKINGS_PATH,
-            "a tasking",
+            TASKING,
             json=request,
             idempotent=False,
         )
-        return _checked(body, "a tasking", **TASKING_FIELDS)
+        return _checked(body, TASKING, **TASKING_FIELDS)
 
     async def tasking_status(self, tasking_id: str) -> dict[str, Any]:
         """A tasking as Airbus sees it now (GET /api/v1/taskings/{id})."""
         url = f"{self.settings.tasking_url}{TASKINGS_PATH}/{quote(tasking_id, safe='')}"
-        body = await self._order_call("GET", url, "a tasking")
-        return _checked(body, "a tasking", **TASKING_FIELDS)
+        body = await self._order_call("GET", url, TASKING)
+        return _checked(body, TASKING, **TASKING_FIELDS)
 
     # -- deliveries ------------------------------------------------------------------------
 
@@ -216,7 +227,7 @@ class OneAtlasClient:
         the ordering and tasking APIs are fetched (they get our token). Bounded by `download_timeout_seconds`."""
         bases = (self.settings.data_url, self.settings.tasking_url)
         if not any(href.startswith(base.rstrip("/") + "/") for base in bases):
-            raise UpstreamError("Not a delivery of the Airbus ordering API.")
+            raise UpstreamError(_("Ce n'est pas une livraison de l'API de commande d'Airbus."))
         return await self._guarded(
             lambda: self._fetch(href, target),
             idempotent=True,
@@ -251,13 +262,13 @@ class OneAtlasClient:
                             first = False
                             if not chunk.startswith(ZIP_MAGIC[: len(chunk)]):
                                 raise UpstreamError(
-                                    "The Airbus ordering API delivered something that is not a zip."
+                                    _("L'API de commande d'Airbus a livré autre chose qu'un zip.")
                                 )
                         await asyncio.to_thread(output.write, chunk)
                 finally:
                     await asyncio.to_thread(output.close)
             if first:
-                raise UpstreamError("The Airbus ordering API delivered an empty file.")
+                raise UpstreamError(_("L'API de commande d'Airbus a livré un fichier vide."))
             await asyncio.to_thread(partial.replace, target)
             return target
         except httpx.TransportError as exc:
@@ -283,10 +294,13 @@ class OneAtlasClient:
             body = response.json()
         except ValueError as exc:
             raise UpstreamError(
-                f"The Airbus ordering API answered something that is not JSON for {what}."
+                _(
+                    "L'API de commande d'Airbus a répondu autre chose que du JSON pour %(what)s.",
+                    what=_(what),
+                )
             ) from exc
         if not isinstance(body, dict):
-            raise UpstreamError(f"The Airbus ordering API answered something that is not {what}.")
+            raise UpstreamError(not_what(what))
         return body
 
     async def _call(
@@ -316,7 +330,7 @@ class OneAtlasClient:
         """The operation under the circuit breaker and one timeout, with retries."""
         if not self.settings.enabled:
             raise UpstreamUnavailable(
-                "The Airbus archive is not configured (DINAMIS_ONEATLAS_API_KEY)."
+                _("L'archive Airbus n'est pas configurée (DINAMIS_ONEATLAS_API_KEY).")
             )
         breaker = await self.breakers.get_breaker(circuit)
         try:
@@ -324,12 +338,15 @@ class OneAtlasClient:
                 return await self._with_retries(operation, idempotent)
         except OpenedState as exc:
             raise UpstreamError(
-                "The Airbus archive failed repeatedly: it is not asked again for "
-                f"{self.settings.breaker_seconds:.0f} s."
+                _(
+                    "L'archive Airbus a échoué à plusieurs reprises : elle n'est plus "
+                    "interrogée pendant %(seconds)s s.",
+                    seconds=f"{self.settings.breaker_seconds:.0f}",
+                )
             ) from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(
-                f"The Airbus archive did not answer within {seconds:g} s."
+                _("L'archive Airbus n'a pas répondu en %(seconds)s s.", seconds=f"{seconds:g}")
             ) from exc
 
     async def _with_retries(self, operation: Callable[[], Awaitable[T]], idempotent: bool) -> T:
@@ -346,8 +363,11 @@ class OneAtlasClient:
                     if idempotent or isinstance(exc, Unprocessed):
                         raise
                     raise UpstreamError(
-                        f"{exc} The request was not sent again: Airbus may have received it "
-                        "(look the order up before placing it again)."
+                        _(
+                            "%(problem)s La requête n'a pas été renvoyée : Airbus l'a peut-être "
+                            "reçue (cherchez la commande avant de la passer à nouveau).",
+                            problem=exc,
+                        )
                     ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -367,11 +387,11 @@ class OneAtlasClient:
         status = response.status_code
         if status == 401:
             self._token = None  # expired early: the next attempt asks a new one
-            raise Unprocessed("The Airbus archive refused the token.")
+            raise Unprocessed(_("L'archive Airbus a refusé le jeton."))
         if status in (429, 503):
-            raise Unprocessed(f"The Airbus archive answered {status}.")
+            raise Unprocessed(_("L'archive Airbus a répondu %(status)s.", status=status))
         if status >= 500:
-            raise Retryable(f"The Airbus archive answered {status}.")
+            raise Retryable(_("L'archive Airbus a répondu %(status)s.", status=status))
         if status >= 400:
             raise UpstreamRefused(status, _upstream_message(response))
 
@@ -394,19 +414,26 @@ class OneAtlasClient:
                     },
                 )
             except httpx.TransportError as exc:
-                raise Unprocessed(f"The Airbus authentication cannot be reached: {exc}") from exc
+                raise Unprocessed(
+                    _("L'authentification d'Airbus est injoignable : %(problem)s", problem=exc)
+                ) from exc
             if response.status_code >= 500:
-                raise Unprocessed(f"The Airbus authentication answered {response.status_code}.")
+                raise Unprocessed(
+                    _(
+                        "L'authentification d'Airbus a répondu %(status)s.",
+                        status=response.status_code,
+                    )
+                )
             if response.status_code != 200:
                 raise UpstreamError(
-                    "The Airbus archive refused our API key (DINAMIS_ONEATLAS_API_KEY)."
+                    _("L'archive Airbus a refusé notre clé d'API (DINAMIS_ONEATLAS_API_KEY).")
                 )
             try:
                 body = response.json()
                 token, lifetime = str(body["access_token"]), float(body.get("expires_in", 3600))
             except (ValueError, KeyError, TypeError) as exc:
                 raise UpstreamError(
-                    "The Airbus authentication answered something unexpected."
+                    _("L'authentification d'Airbus a répondu quelque chose d'inattendu.")
                 ) from exc
             self._token = (token, time.monotonic() + lifetime - max(60.0, lifetime / 10))
             return token
@@ -418,10 +445,10 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 def _transport_error(exc: httpx.TransportError) -> Retryable:
     if isinstance(exc, NOT_SENT):
-        return Unprocessed(f"The Airbus archive cannot be reached: {exc}")
+        return Unprocessed(_("L'archive Airbus est injoignable : %(problem)s", problem=exc))
     if isinstance(exc, httpx.TimeoutException):
-        return Retryable(f"The Airbus archive timed out: {exc}")
-    return Retryable(f"The Airbus archive cannot be reached: {exc}")
+        return Retryable(_("L'archive Airbus a mis trop de temps : %(problem)s", problem=exc))
+    return Retryable(_("L'archive Airbus est injoignable : %(problem)s", problem=exc))
 
 
 def _upstream_message(response: httpx.Response) -> str:
@@ -448,7 +475,17 @@ def _checked(body: dict[str, Any], what: str, **fields: type) -> dict[str, Any]:
     for name, kind in fields.items():
         if not isinstance(body.get(name), kind):
             raise UpstreamError(
-                f"The Airbus ordering API answered something that is not {what} "
-                f"(`{name}` is missing or not a {kind.__name__})."
+                _(
+                    "L'API de commande d'Airbus a répondu autre chose que %(what)s (`%(name)s` "
+                    "manque ou n'est pas un %(kind)s).",
+                    what=_(what),
+                    name=name,
+                    kind=kind.__name__,
+                )
             )
     return body
+
+
+def not_what(what: str) -> str:
+    """That the ordering API's answer is not `what` (a marked noun: CONTRACTS, PRICE…)."""
+    return _("L'API de commande d'Airbus a répondu autre chose que %(what)s.", what=_(what))

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 from stac_fastapi.types.requests import get_base_url
@@ -26,8 +27,9 @@ from stac_fastapi.types.requests import get_base_url
 from extensions.errors import InvalidSearch, PermissionDenied
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.stac import MAX_RESULTS, datastrip_ids, to_item, to_query
+from extensions.i18n import _, language
 from extensions.services import ServicesDep
-from extensions.signing import Signer
+from extensions.signing import ALTERED, Signer
 from pgstac.missions import AIRBUS
 
 if TYPE_CHECKING:
@@ -56,7 +58,9 @@ class Cursor:
         backward = value.endswith(BACKWARD)
         number = value.removesuffix(BACKWARD)
         if not number.isdigit():
-            raise InvalidSearch(f"Invalid paging token {token!r}: follow the links of a page.")
+            raise InvalidSearch(
+                _("Jeton de page non valide %(token)r : suivez les liens d'une page.", token=token)
+            )
         return cls(int(number), backward)
 
     def token(self) -> str:
@@ -94,7 +98,11 @@ class Federation:
         limit = min(search_request.limit or 10, self.client.settings.page_size_max)
         if cursor.position >= MAX_RESULTS and not cursor.backward:
             raise InvalidSearch(
-                "The Airbus archive gives the first 10,000 results only: narrow the search."
+                _(
+                    "L'archive Airbus ne donne que ses %(count)s premiers résultats : "
+                    "resserrez la recherche.",
+                    count=format_decimal(MAX_RESULTS, locale=language()),
+                )
             )
         size = min(max(UPSTREAM_PAGE, limit), self.client.settings.page_size_max)
         base_url = get_base_url(request)
@@ -228,7 +236,7 @@ async def image(
     """A quicklook or thumbnail of the Airbus archive, fetched with our token."""
     federation = services.federation
     if not federation.signer.check("oneatlas", href, sig):
-        raise PermissionDenied("Invalid signature: the URL was altered.")
+        raise PermissionDenied(_(ALTERED))
     content, kind = await federation.client.image(href)
     return Response(content, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from extensions.errors import InvalidSearch
+from extensions.i18n import _
 from pgstac.missions import AIRBUS, AIRBUS_PLATFORMS
 
 COLLECTION = "airbus-archive"
@@ -184,7 +185,7 @@ class Bounds:
         elif op in ("=", "eq"):
             self.low, self.high = (value, True), (value, True)
         else:
-            raise InvalidSearch(f"The Airbus archive cannot filter with `{op}`.")
+            raise InvalidSearch(_("L'archive Airbus ne sait pas filtrer avec `%(op)s`.", op=op))
 
     def text(self) -> str:
         low = f"{'[' if self.low[1] else ']'}{self.low[0]:g}" if self.low else "["
@@ -219,7 +220,7 @@ def to_query(search: Any, limit: int, page: int) -> dict[str, Any]:
             for op, value in conditions.items():
                 _values(name, op, value, lists)
         else:
-            raise InvalidSearch(f"The Airbus archive cannot be searched by `{name}`.")
+            raise InvalidSearch(_("L'archive Airbus ne se cherche pas par `%(name)s`.", name=name))
     for parameter, bounds in ranges.items():
         query[parameter] = bounds.text()
     query["constellation"] = ",".join(lists.get("constellation") or CONSTELLATIONS)
@@ -270,8 +271,13 @@ def _filter(
         _values(name, op, args[1], lists)
     else:
         raise InvalidSearch(
-            "The Airbus archive is searched by area, period, mission, platform, cloud cover, "
-            f"incidence angle and resolution only: it cannot apply `{op}` on `{name or args}`."
+            _(
+                "L'archive Airbus ne se cherche que par zone, période, mission, plateforme, "
+                "couverture nuageuse, angle d'incidence et résolution : elle ne sait pas "
+                "appliquer `%(op)s` à `%(name)s`.",
+                op=op,
+                name=name or args,
+            )
         )
 
 
@@ -280,5 +286,11 @@ def _values(name: str, op: str, value: Any, lists: dict[str, list[str]]) -> None
     mapping = UPSTREAM_PLATFORMS if name == "platform" else UPSTREAM_CONSTELLATIONS
     upstream = [mapping[v] for v in values if v in mapping]
     if not upstream:
-        raise InvalidSearch(f"The Airbus archive has no {name} {', '.join(map(str, values))}.")
+        raise InvalidSearch(
+            _(
+                "L'archive Airbus n'a pas de %(name)s %(values)s.",
+                name=name,
+                values=", ".join(map(str, values)),
+            )
+        )
     lists.setdefault(name, []).extend(upstream)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from extensions.errors import NotFound
+from extensions.i18n import _
 from extensions.places.search import get_place, suggest
 from extensions.services import ServicesDep
 
@@ -64,8 +65,11 @@ async def read_place(
         feature = await get_place(conn, place_id)
     if feature is None:
         raise NotFound(
-            f"No place with id {place_id!r}: ids look like commune:34172, departement:34, "
-            "region:76, territory:987 or country:FRA; GET /places?q=<name> finds them."
+            _(
+                "Aucun lieu d'id %(id)r : les ids ont la forme commune:34172, departement:34, "
+                "region:76, territory:987 ou country:FRA ; GET /places?q=<nom> les trouve.",
+                id=place_id,
+            )
         )
     return GeoJSONResponse(feature)
 

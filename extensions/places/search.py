@@ -18,6 +18,7 @@ import asyncpg
 import orjson
 
 from extensions.errors import InvalidSearch
+from extensions.i18n import _
 from extensions.places.sources import KINDS, normalize
 
 # Tiers: 0 exact, 1 prefix, 2 prefix of a word, 3 similar (suggestions only).
@@ -132,13 +133,15 @@ async def resolve_place(conn: asyncpg.Connection, text: str) -> dict[str, Any]:
         geometry = await conn.fetchval(GEOMETRY, identifier)
         if geometry is None:
             raise InvalidSearch(
-                f"Unknown place id {identifier!r}. GET /places?q=<name> suggests places and "
-                "their ids."
+                _(
+                    "Id de lieu inconnu %(id)r. GET /places?q=<nom> propose des lieux et leurs ids.",
+                    id=identifier,
+                )
             )
         return orjson.loads(geometry)
     key = normalize(text)
     if not key:
-        raise InvalidSearch("place must name a place, e.g. place=Montpellier.")
+        raise InvalidSearch(_("`place` nomme un lieu, par exemple place=Montpellier."))
     best = await conn.fetchval(BEST_GEOMETRY, key, f"{key}%", f"% {key}%", 1, False)
     if best is not None:
         return orjson.loads(best)
@@ -154,10 +157,12 @@ async def unknown_name(conn: asyncpg.Connection, text: str, key: str) -> str:
             f"place={row['id']})"
             for row in close
         )
-        return f"Unknown place {text!r}. Did you mean: {names}?"
+        return _("Lieu inconnu %(text)r. Vouliez-vous dire : %(names)s ?", text=text, names=names)
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM places.places)"):
-        return "The gazetteer of places is not loaded: run `dinamis db migrate`."
-    return (
-        f"Unknown place {text!r}: no commune, département, région, territory or country has a "
-        "name like it. GET /places?q=<the start of a name> suggests places."
+        return _("Le répertoire des lieux n'est pas chargé : lancez `dinamis db migrate`.")
+    return _(
+        "Lieu inconnu %(text)r : aucune commune, aucun département, aucune région, aucun "
+        "territoire ni pays n'a de nom qui lui ressemble. GET /places?q=<début d'un nom> "
+        "propose des lieux.",
+        text=text,
     )

@@ -27,6 +27,7 @@ from extensions.access import Rights, get_rights
 from extensions.errors import InvalidSearch
 from extensions.federation.search import Cursor
 from extensions.federation.stac import COLLECTION
+from extensions.i18n import _
 from extensions.places import resolve_place
 
 if TYPE_CHECKING:
@@ -96,7 +97,13 @@ class SearchPlan:
 def product_type(value: str | None) -> ProductType:
     value = value or "downloadable"
     if value not in PRODUCT_TYPES:
-        raise InvalidSearch(f"`product_type` is one of {', '.join(PRODUCT_TYPES)}, not {value!r}.")
+        raise InvalidSearch(
+            _(
+                "`product_type` vaut %(choices)s, pas %(value)r.",
+                choices=", ".join(PRODUCT_TYPES),
+                value=value,
+            )
+        )
     return cast(ProductType, value)
 
 
@@ -108,7 +115,12 @@ def downloadable_only(value: bool | None, raw: str | None) -> bool:
         return False
     if raw.lower() in ("true", "1", "yes"):
         return True
-    raise InvalidSearch(f"`downloadable` must be true or false, not {raw!r}")
+    raise InvalidSearch(not_boolean(raw))
+
+
+def not_boolean(value: object) -> str:
+    """That `downloadable` (a parameter or a term of the filter) is not a boolean."""
+    return _("`downloadable` vaut true ou false, pas %(value)r.", value=value)
 
 
 def lift_terms(cql2: Any) -> tuple[dict[str, Any], Any]:
@@ -124,13 +136,22 @@ def lift_terms(cql2: Any) -> tuple[dict[str, Any], Any]:
             continue
         name, value = term
         if name in terms and terms[name] != value:
-            raise InvalidSearch(f"The filter gives `{name}` twice: {terms[name]!r} and {value!r}.")
+            raise InvalidSearch(
+                _(
+                    "Le filtre donne deux fois `%(name)s` : %(first)r et %(second)r.",
+                    name=name,
+                    first=terms[name],
+                    second=value,
+                )
+            )
         terms[name] = value
     if misplaced := properties_of(rest) & set(SEARCH_QUERYABLES):
         raise InvalidSearch(
-            f"The filter may only compare {', '.join(sorted(misplaced))} with `=` to a value, "
-            "alone or and-ed with the rest of the filter (not inside or, not, or another "
-            "operator)."
+            _(
+                "Le filtre ne peut comparer %(names)s qu'avec `=` à une valeur, seul ou en « and » "
+                "avec le reste du filtre (pas dans or, not ou un autre opérateur).",
+                names=", ".join(sorted(misplaced)),
+            )
         )
     if not rest:
         return terms, None
@@ -157,7 +178,13 @@ def merged(name: str, given: Any, filtered: Any) -> Any:
         return given
     if given is not None and str(given).lower() != str(filtered).lower():
         raise InvalidSearch(
-            f"`{name}` is {given!r} as a parameter but {filtered!r} in the filter: give one."
+            _(
+                "`%(name)s` vaut %(given)r en paramètre mais %(filtered)r dans le filtre : "
+                "donnez-en un.",
+                name=name,
+                given=given,
+                filtered=filtered,
+            )
         )
     return filtered
 
@@ -231,13 +258,18 @@ async def check_terms(search: PgstacSearch, services: Services, collections: boo
     character at a time, where a file the caller may not download is stored."""
     if collections and (missing := await services.collections.missing(search.collections or [])):
         raise InvalidSearch(
-            f"Unknown collection(s): {', '.join(missing)}. "
-            "GET /collections lists the available ones."
+            _(
+                "Collection(s) inconnue(s) : %(names)s. GET /collections liste celles qui existent.",
+                names=", ".join(missing),
+            )
         )
     if unknown := await services.queryables.missing(searched_terms(search)):
         raise InvalidSearch(
-            f"Cannot filter or sort on {', '.join(unknown)}: only on the queryables that "
-            "GET /queryables lists."
+            _(
+                "Impossible de filtrer ou de trier sur %(names)s : seulement sur les queryables "
+                "que liste GET /queryables.",
+                names=", ".join(unknown),
+            )
         )
 
 
@@ -263,9 +295,7 @@ async def plan_search(
     )
     given, raw = getattr(search, "downloadable", None), query.get("downloadable")
     if "downloadable" in filtered and not isinstance(filtered["downloadable"], bool):
-        raise InvalidSearch(
-            f"`downloadable` must be true or false, not {filtered['downloadable']!r}"
-        )
+        raise InvalidSearch(not_boolean(filtered["downloadable"]))
     parameter = None if given is None and raw is None else downloadable_only(given, raw)
     downloadable = bool(merged("downloadable", parameter, filtered.get("downloadable")))
     place = merged(
@@ -275,7 +305,9 @@ async def plan_search(
     ours: dict[str, Any] = {name: None for name in OURS if name in type(search).model_fields}
     if place:
         if search.bbox is not None or search.intersects is not None:
-            raise InvalidSearch("Give one area: `place`, `bbox` or `intersects`, not several.")
+            raise InvalidSearch(
+                _("Donnez une seule zone : `place`, `bbox` ou `intersects`, pas plusieurs.")
+            )
         async with database.read() as conn:
             ours["intersects"] = GEOMETRY.validate_python(await resolve_place(conn, place))
     searched = search.model_copy(update=ours) if ours else search

@@ -17,6 +17,7 @@ from stac_fastapi.types.requests import get_base_url
 from starlette.staticfiles import StaticFiles
 
 from extensions.errors import NotFound
+from extensions.i18n import _
 from extensions.web import page_router
 
 HERE = Path(__file__).parent
@@ -40,7 +41,9 @@ def add_stac_browser(app: FastAPI) -> None:
     async def browser_page() -> HTMLResponse:
         page = built_page()
         if page is None:
-            raise NotFound("STAC Browser is not built on this server (npm run build:browser).")
+            raise NotFound(
+                _("STAC Browser n'est pas construit sur ce serveur (npm run build:browser).")
+            )
         return HTMLResponse(page)
 
     @router.get(f"{PATH}/config.js")

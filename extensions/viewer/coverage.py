@@ -21,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
-from extensions.errors import InvalidSearch
+from extensions.errors import InvalidSearch, validation_message
 from extensions.facets import bbox_polygon, where_clause
+from extensions.i18n import _
 from extensions.search import plan_search
 from extensions.search.execute import matching_terms
 from extensions.services import ServicesDep
@@ -69,13 +70,13 @@ def zone_of(search: Any) -> shapely.Geometry:
     elif search.bbox is not None:
         polygon = bbox_polygon(search.bbox)
         if polygon is None:
-            raise InvalidSearch("A zone across the antimeridian is given as `intersects`.")
+            raise InvalidSearch(_("Une zone à cheval sur l'antiméridien se donne en `intersects`."))
         zone = shape(polygon)
     else:
-        raise InvalidSearch("Give the zone to cover: `intersects`, `bbox` or `place`.")
+        raise InvalidSearch(_("Donnez la zone à couvrir : `intersects`, `bbox` ou `place`."))
     zone = shapely.make_valid(zone)
     if zone.area == 0:
-        raise InvalidSearch("The zone to cover has no area (a point or a line).")
+        raise InvalidSearch(_("La zone à couvrir n'a pas de surface (un point ou une ligne)."))
     return zone
 
 
@@ -128,10 +129,12 @@ def add_coverage(app: FastAPI, prefix: str, search_model: type[BaseModel]) -> No
         try:
             search = search_model.model_validate(body)
         except ValidationError as exc:
-            raise InvalidSearch(f"Invalid search: {exc}") from exc
+            raise InvalidSearch(validation_message(exc.errors())) from exc
         plan = await plan_search(search, request, services)
         if plan.held is None:
-            raise InvalidSearch("The commandable archive is not held here: choose held products.")
+            raise InvalidSearch(
+                _("L'archive commandable n'est pas détenue ici : choisissez des produits détenus.")
+            )
         zone = zone_of(plan.held)
         async with services.database.read() as conn:
             where = await where_clause(conn, matching_terms(plan.held))

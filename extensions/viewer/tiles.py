@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import Response
 
 from extensions.errors import NotFound
+from extensions.i18n import _
 from extensions.search import plan_search
 from extensions.search.execute import matching_terms
 from extensions.services import ServicesDep
@@ -40,7 +41,15 @@ Row = Annotated[int, Path(ge=0, description="Tile row")]
 
 def check_tile(z: int, x: int, y: int) -> None:
     if x >= 2**z or y >= 2**z:
-        raise NotFound(f"No tile {z}/{x}/{y}: at zoom {z}, x and y are below {2**z}.")
+        raise NotFound(
+            _(
+                "Pas de tuile %(z)s/%(x)s/%(y)s : au zoom %(z)s, x et y sont inférieurs à %(n)s.",
+                z=z,
+                x=x,
+                y=y,
+                n=2**z,
+            )
+        )
 
 
 def tile_response(tile: bytes | None, cache: str) -> Response:

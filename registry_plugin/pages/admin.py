@@ -183,7 +183,7 @@ async def account_action(
                 ctx, account_id, parse_date(values.get("expires_on"), "expires_on")
             )
             return _("Date d'expiration du compte %(name)s enregistrée.", name=of(name))
-        raise NotFound("Action inconnue.")
+        raise NotFound(_("Action inconnue."))
 
     return await act(request, ctx, entity_url(account.entity_id), operation)
 
@@ -193,7 +193,7 @@ async def partnership_action(
     partnership_id: RowId, decision: str, request: Request, ctx: RegistryContext
 ) -> Response:
     if decision not in ("valider", "refuser"):
-        raise NotFound("Action inconnue.")
+        raise NotFound(_("Action inconnue."))
     partnership = await ctx.session.get(Partnership, partnership_id)
     if partnership is None:
         raise NotFound(_("Ce partenariat n'existe pas."))
@@ -289,7 +289,7 @@ async def instruct(
 ) -> Response:
     require_instructor(request)
     if decision not in ("accepter", "rejeter"):
-        raise NotFound("Action inconnue.")
+        raise NotFound(_("Action inconnue."))
 
     async def operation(values: dict[str, Any]) -> str:
         reason = str(values.get("reason", ""))
@@ -461,7 +461,7 @@ async def administer(
     if action == "retirer-membre":
         member = await entities.ungroup(ctx, entity_id, chosen_id(values, "member_id"))
         return _("%(name)s ne fait plus partie du groupe.", name=member.name)
-    raise NotFound("Action inconnue.")
+    raise NotFound(_("Action inconnue."))
 
 
 @router.get("/comptes")
