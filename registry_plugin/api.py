@@ -4,12 +4,13 @@ accounts and their administration. Every flow of the pages is available here."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 from sqlalchemy import select
@@ -24,8 +25,8 @@ from registry_plugin.domain import (
     adhesions,
     administration,
     auth,
-    drafts,
     entities,
+    files,
     links,
     relays,
     statistics,
@@ -449,7 +450,7 @@ async def submit_adhesion(
             errors = {f"referent.{k}": v for k, v in errors.items()}
         raise InvalidFields(errors) from exc
     upload = (
-        await save_description(ctx.settings, description)
+        await save_description(ctx.settings, ctx.files, description)
         if description is not None and description.filename
         else None
     )
@@ -461,9 +462,7 @@ async def submit_adhesion(
         )
         await ctx.commit()
     except BaseException:
-        drafts.remove_upload(
-            str(upload.path) if upload else None
-        )  # a refused request keeps nothing
+        await files.remove(ctx.files, upload.href if upload else None)  # refused: keep nothing
         raise
     return adhesion_public(created)
 
@@ -547,30 +546,49 @@ async def reject_adhesion(
     return adhesion_public(decided)
 
 
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+
+
+async def pdf_file(ctx: RegistryContext, stored: str, filename: str) -> Response:
+    """A registry file, read from the storage by the API after its own permission check (as
+    an attachment, named as Starlette's FileResponse names one)."""
+    quoted = quote(filename)
+    disposition = (
+        f'attachment; filename="{filename}"'
+        if quoted == filename
+        else f"attachment; filename*=utf-8''{quoted}"
+    )
+    return Response(
+        await files.read(ctx.files, stored),
+        media_type="application/pdf",
+        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
+    )
+
+
 @router.get(
-    "/adhesions/{adhesion_id}/act", response_class=FileResponse, summary="The Acte d'adhésion (PDF)"
+    "/adhesions/{adhesion_id}/act",
+    response_class=Response,
+    responses=PDF,
+    summary="The Acte d'adhésion (PDF)",
 )
-async def adhesion_act(
-    adhesion_id: RowId, identity: SignedIn, ctx: RegistryContext
-) -> FileResponse:
+async def adhesion_act(adhesion_id: RowId, identity: SignedIn, ctx: RegistryContext) -> Response:
     adhesion = await ctx.session.get(Adhesion, adhesion_id)
     if adhesion is None or adhesion.act_path is None:
         raise NotFound(_("Pas d'acte d'adhésion pour cette demande."))
     if not (identity.has("instructor", "admin") or identity.entity_id == adhesion.entity_id):
         raise PermissionDenied(_("Cet acte appartient à une autre entité."))
-    return FileResponse(
-        adhesion.act_path, media_type="application/pdf", filename=Path(adhesion.act_path).name
-    )
+    return await pdf_file(ctx, adhesion.act_path, PurePosixPath(adhesion.act_path).name)
 
 
 @router.get(
     "/missions/{mission_id}/description",
-    response_class=FileResponse,
+    response_class=Response,
+    responses=PDF,
     summary="A private entity's project description (PDF)",
 )
 async def mission_description(
     mission_id: RowId, identity: SignedIn, ctx: RegistryContext
-) -> FileResponse:
+) -> Response:
     """For instructors, the entity's referent, and the referent of its partner entity."""
     mission = await ctx.session.get(Mission, mission_id)
     if mission is None or mission.description_path is None:
@@ -585,10 +603,8 @@ async def mission_description(
     )
     if not allowed:
         raise PermissionDenied(_("Ce fichier appartient à une autre entité."))
-    return FileResponse(
-        mission.description_path,
-        media_type="application/pdf",
-        filename=mission.description_name or "description.pdf",
+    return await pdf_file(
+        ctx, mission.description_path, mission.description_name or "description.pdf"
     )
 
 
@@ -1064,33 +1080,30 @@ async def designate_relay(
         info = relays.ConventionInfo.model_validate({"title": title, "signed_on": signed_on})
     except ValidationError as exc:
         raise InvalidFields(field_errors(exc)) from exc
-    upload = await save_convention(ctx.settings, document)
+    upload = await save_convention(ctx.settings, ctx.files, document)
     try:
         convention = await relays.designate(ctx, entity_id, info, upload)
         await ctx.commit()
     except BaseException:
-        drafts.remove_upload(str(upload.path))
+        await files.remove(ctx.files, upload.href)
         raise
     return ConventionPublic.model_validate(convention, from_attributes=True)
 
 
 @router.get(
     "/entities/{entity_id}/relay-convention",
-    response_class=FileResponse,
+    response_class=Response,
+    responses=PDF,
     summary="A relay partner's signed convention (PDF)",
 )
-async def relay_convention(
-    entity_id: RowId, identity: SignedIn, ctx: RegistryContext
-) -> FileResponse:
+async def relay_convention(entity_id: RowId, identity: SignedIn, ctx: RegistryContext) -> Response:
     """For instructors and the relay's referents."""
     if not (identity.has("instructor", "admin") or identity.entity_id == entity_id):
         raise PermissionDenied(_("Cette convention appartient à une autre entité."))
     convention = await relays.convention_of(ctx, entity_id)
     if convention is None:
         raise NotFound(_("Pas de convention de partenariat relais pour cette entité."))
-    return FileResponse(
-        convention.document_path, media_type="application/pdf", filename=convention.document_name
-    )
+    return await pdf_file(ctx, convention.document_path, convention.document_name)
 
 
 @router.post(

@@ -56,6 +56,7 @@ def create_admin(
         raise fail("the password must have " + ", ".join(problems) + ".")
 
     async def create() -> bool:
+        from extensions.assets import make_storage
         from registry_plugin.domain.administration import create_instructor
         from registry_plugin.domain.context import Context
         from registry_plugin.settings import RegistrySettings
@@ -66,6 +67,7 @@ def create_admin(
                 settings=settings.plugin(RegistrySettings),
                 public_url=settings.web.public_url,
                 secrets=settings.web.secret_keys,
+                files=make_storage(settings.storage),
             )
             account, created = await create_instructor(ctx, address, hash_password(password))
             await ctx.commit()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from pgstac.settings import default_home
 
 
 class OidcSettings(BaseSettings):
@@ -48,9 +45,6 @@ class RegistrySettings(BaseSettings):
         env_prefix="DINAMIS_REGISTRY_", extra="ignore", populate_by_name=True
     )
 
-    home: Path = Field(default_factory=default_home, validation_alias=AliasChoices("DINAMIS_HOME"))
-    files: Path | None = None
-    """Uploaded mission descriptions and generated acts; `<home>/registry` by default."""
     link_hours: int = 48
     """Validity of links sent by e-mail (verification, legal representative)."""
     sign_in_ceiling: str = "50/hour"
@@ -62,7 +56,3 @@ class RegistrySettings(BaseSettings):
     upload_max_mb: int = 25
     password_min_length: int = 10
     oidc: OidcSettings = Field(default_factory=OidcSettings)
-
-    @property
-    def files_root(self) -> Path:
-        return (self.files or self.home / "registry").absolute()

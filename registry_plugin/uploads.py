@@ -1,8 +1,9 @@
-"""Uploaded files: R&D project descriptions and relay conventions (PDF, 25 MB at most)."""
+"""Uploaded files: R&D project descriptions and relay conventions (PDF, 25 MB at most), kept
+in the registry's storage (`registry_plugin.domain.files`)."""
 
 from __future__ import annotations
 
-import secrets
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,10 +11,12 @@ from starlette.datastructures import UploadFile
 
 from extensions.errors import PayloadTooLarge, UnsupportedMediaType
 from extensions.i18n import N_, _
+from registry_plugin.domain import files
 from registry_plugin.domain.adhesions import Upload
 from registry_plugin.settings import RegistrySettings
 
 if TYPE_CHECKING:
+    from extensions.assets import Storage
     from extensions.settings import Settings
 
 CHUNK = 1024 * 1024
@@ -39,33 +42,34 @@ def convention_file(settings: Settings) -> tuple[int, str]:
     return file_limit(settings, CONVENTION)
 
 
-async def save_description(settings: RegistrySettings, file: UploadFile) -> Upload:
-    return await save_pdf(settings, file, "missions", DESCRIPTION)
+async def save_description(
+    settings: RegistrySettings, storage: Storage, file: UploadFile
+) -> Upload:
+    return await save_pdf(settings, storage, file, "missions", DESCRIPTION)
 
 
-async def save_convention(settings: RegistrySettings, file: UploadFile) -> Upload:
-    return await save_pdf(settings, file, "conventions", CONVENTION)
+async def save_convention(settings: RegistrySettings, storage: Storage, file: UploadFile) -> Upload:
+    return await save_pdf(settings, storage, file, "conventions", CONVENTION)
 
 
-async def save_pdf(settings: RegistrySettings, file: UploadFile, folder: str, what: str) -> Upload:
-    """Store the file if it is a PDF within the size limit; nothing is kept otherwise."""
+async def save_pdf(
+    settings: RegistrySettings, storage: Storage, file: UploadFile, folder: str, what: str
+) -> Upload:
+    """Store the file if it is a PDF within the size limit; nothing is stored otherwise (it
+    is checked whole in a spooled copy before the storage sees it)."""
     limit = settings.upload_max_mb * 2**20
     head = await file.read(5)
     if head != b"%PDF-":
         raise UnsupportedMediaType(_("%(what)s doit être un PDF.", what=_(what)))
-    directory = settings.files_root / folder
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{secrets.token_hex(12)}.pdf"
-    size = len(head)
-    try:
-        with path.open("wb") as out:
-            out.write(head)
-            while chunk := await file.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(too_large(what, settings.upload_max_mb))
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return Upload(path, Path(file.filename or f"{folder}.pdf").name)
+    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spool:
+        spool.write(head)
+        size = len(head)
+        while chunk := await file.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(too_large(what, settings.upload_max_mb))
+            spool.write(chunk)
+        spool.seek(0)
+        href = files.new_href(folder)
+        await files.save(storage, href, spool)
+    return Upload(href, Path(file.filename or f"{folder}.pdf").name)

@@ -52,8 +52,8 @@ def home() -> Iterator[Path]:
     """A scratch DINAMIS_HOME; world-traversable so the unprivileged cluster user reaches it."""
     path = Path(tempfile.mkdtemp(prefix="dinamis-test-"))
     path.chmod(0o755)
-    # Uploaded descriptions and generated acts of the registry, for every app of the session.
-    os.environ["DINAMIS_REGISTRY_FILES"] = str(path / "registry")
+    # The asset storage (and the registry's files in it) of the demo's loaders, as the apps'.
+    os.environ["DINAMIS_STORAGE_ROOT"] = str(path / "storage")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

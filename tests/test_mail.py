@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from jinja2 import DictLoader, Environment, select_autoescape
 from sqlalchemy import select
 
+from extensions.assets import LocalStorage
 from extensions.database import application_lane
 from extensions.jobs import JobSettings
 from extensions.mail import MailSeal, MailSettings, OutboxMessage, deliver, queue_mail
@@ -101,13 +102,13 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         loader=DictLoader({"mails/hello.txt": "Objet : Bonjour\n\nCorps du message."}),
         autoescape=select_autoescape(["html"]),
     )
-    attachment = home / "acte.pdf"
-    attachment.write_bytes(b"%PDF-1.4 test")
+    storage = LocalStorage(home)  # attachments are read from the asset storage
+    (home / "acte.pdf").write_bytes(b"%PDF-1.4 test")
     async with application_lane(database) as lane:
         sessions = lane.session
         async with sessions() as session:
             message = await queue_mail(
-                session, templates, ["rl@exemple.fr"], "hello", {}, [attachment]
+                session, templates, ["rl@exemple.fr"], "hello", {}, ["acte.pdf"]
             )
             await session.commit()
             message_id = message.id
@@ -116,7 +117,7 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         closed = free_port()
         async with sessions() as session:
             with pytest.raises(OSError, match=r"(?i)connect"):
-                await deliver(session, message_id, settings(closed), SEAL)
+                await deliver(session, message_id, settings(closed), SEAL, storage)
         async with sessions() as session:
             stored = await session.get(OutboxMessage, message_id)
             assert stored is not None
@@ -129,7 +130,7 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         controller.start()
         try:
             async with sessions() as session:
-                assert await deliver(session, message_id, settings(closed), SEAL) == "sent"
+                assert await deliver(session, message_id, settings(closed), SEAL, storage) == "sent"
         finally:
             controller.stop()
         (received,) = inbox.messages
@@ -138,7 +139,7 @@ async def test_failures_are_retried_and_nothing_is_lost(database: str, home: Pat
         assert parts == ["acte.pdf"]
         async with sessions() as session:
             assert (
-                await deliver(session, message_id, settings(closed), SEAL) == "sent"
+                await deliver(session, message_id, settings(closed), SEAL, storage) == "sent"
             )  # not sent twice
 
         # After the last allowed attempt the message is marked failed, and kept.

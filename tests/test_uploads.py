@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from registry_plugin.settings import RegistrySettings
 from tests.conftest import make_app
 
 MB = 2**20
@@ -144,7 +143,7 @@ async def test_adhesion_upload_is_bounded_before_anything_is_stored(
 ) -> None:
     """`POST /registry/adhesions` takes a 25 MB description; more is refused before the
     ticket is read, and the registry's files are left as they were."""
-    stored = app.state.services.settings.plugin(RegistrySettings).files_root
+    stored = app.state.services.settings.storage.local_root / "registry"
     before = files_in(stored)
     for content, headers in (
         ({"files": {"description": ("projet.pdf", b"%PDF-" + b" " * (26 * MB))}}, {}),

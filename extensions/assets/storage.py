@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,11 +28,16 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def path(self, href: str) -> Path:
-        """The file of a storage-relative href; refuses anything that escapes the root."""
+    def place(self, href: str) -> Path:
+        """Where a storage-relative href is; refuses anything that escapes the root."""
         candidate = (self.root / href.lstrip("/")).resolve()
         if not candidate.is_relative_to(self.root):
             raise OutsideStorage(f"{href!r} is outside the asset storage")
+        return candidate
+
+    def path(self, href: str) -> Path:
+        """The file of a storage-relative href, which must exist."""
+        candidate = self.place(href)
         if not candidate.is_file():
             raise AssetNotFound(f"No asset at {href!r}")
         return candidate
@@ -47,6 +53,19 @@ class LocalStorage:
         """Files written by a worker under the root are where the API reads them already."""
         if not folder.resolve().is_relative_to(self.root):
             raise OutsideStorage(f"{folder} is outside the asset storage")
+
+    def save(self, href: str, file: IO[bytes]) -> None:
+        """Keep a file (an upload, a generated document) at `href`, replacing any there."""
+        path = self.place(href)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            shutil.copyfileobj(file, out)
+
+    def read(self, href: str) -> bytes:
+        return self.path(href).read_bytes()
+
+    def remove(self, href: str) -> None:
+        self.place(href).unlink(missing_ok=True)
 
 
 class S3Storage:
@@ -89,6 +108,23 @@ class S3Storage:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             key = self.key(f"{href}/{path.relative_to(folder).as_posix()}")
             self.client.upload_file(str(path), self.bucket, key)
+
+    def save(self, href: str, file: IO[bytes]) -> None:
+        """Keep a file (an upload, a generated document) at `href`, replacing any there."""
+        self.client.upload_fileobj(file, self.bucket, self.key(href))
+
+    def read(self, href: str) -> bytes:
+        try:
+            found = self.client.get_object(Bucket=self.bucket, Key=self.key(href))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise AssetNotFound(f"No asset at {href!r}") from exc
+            raise
+        content: bytes = found["Body"].read()
+        return content
+
+    def remove(self, href: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(href))
 
     async def size(self, href: str) -> int:
         """The object's size in bytes (0 when it cannot be read), for the audit."""

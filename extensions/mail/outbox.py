@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
+import anyio
 import procrastinate
 from jinja2 import Environment
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select
@@ -25,6 +26,9 @@ from extensions.i18n import DEFAULT, language, speaking
 from extensions.mail.seal import MailSeal, masked
 from extensions.mail.settings import MailSettings
 from extensions.services import job_services
+
+if TYPE_CHECKING:
+    from extensions.assets.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -68,18 +72,19 @@ async def queue_mail(
     recipients: list[str],
     template: str,
     context: dict[str, Any],
-    attachments: list[Path] | None = None,
+    attachments: list[str] | None = None,
     reference: str | None = None,
     lang: str = DEFAULT,
 ) -> OutboxMessage:
     """Add a message to the outbox within the caller's transaction; after the commit,
-    `defer_delivery` (or the periodic sweep) sends it."""
+    `defer_delivery` (or the periodic sweep) sends it. Attachments are hrefs in the asset
+    storage, which every worker reads (S3 when configured)."""
     subject, body = render_mail(environment, template, context, lang)
     message = OutboxMessage(
         recipients=sorted(set(recipients)),
         subject=subject,
         body=body,
-        attachments=[{"path": str(p), "filename": p.name} for p in attachments or []],
+        attachments=[{"href": h, "filename": PurePosixPath(h).name} for h in attachments or []],
         template=template,
         reference=reference,
     )
@@ -111,7 +116,7 @@ class Mailing:
         recipients: list[str],
         template: str,
         context: dict[str, Any],
-        attachments: list[Path] | None = None,
+        attachments: list[str] | None = None,
         reference: str | None = None,
     ) -> None:
         """Queue a mail, one message per language of its recipients: each reads it in the
@@ -151,8 +156,11 @@ async def defer_delivery(queue: Any, message_ids: list[int]) -> None:
             logger.exception("could not queue the delivery of message %s", message_id)
 
 
-def build_email(message: OutboxMessage, settings: MailSettings, seal: MailSeal) -> EmailMessage:
-    """The mail as its recipients get it: sealed secrets opened."""
+def build_email(
+    message: OutboxMessage, settings: MailSettings, seal: MailSeal, storage: Storage | None = None
+) -> EmailMessage:
+    """The mail as its recipients get it: sealed secrets opened, attachments read from the
+    asset storage (those queued before it named a local `path`, read from this disk)."""
     email = EmailMessage()
     email["From"] = formataddr((settings.sender_name, settings.sender_address))
     email["To"] = ", ".join(message.recipients)
@@ -160,17 +168,24 @@ def build_email(message: OutboxMessage, settings: MailSettings, seal: MailSeal) 
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="dinamis")
     email.set_content(seal.open(message.body))
     for attachment in message.attachments:
-        path = Path(attachment["path"])
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        filename = attachment["filename"]
+        if "path" in attachment:
+            content = Path(attachment["path"]).read_bytes()
+        else:
+            assert storage is not None, "attachments are read from the asset storage"
+            content = storage.read(attachment["href"])
+        kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         maintype, subtype = kind.split("/", 1)
-        email.add_attachment(
-            path.read_bytes(), maintype=maintype, subtype=subtype, filename=attachment["filename"]
-        )
+        email.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return email
 
 
 async def deliver(
-    session: AsyncSession, message_id: int, settings: MailSettings, seal: MailSeal
+    session: AsyncSession,
+    message_id: int,
+    settings: MailSettings,
+    seal: MailSeal,
+    storage: Storage | None = None,
 ) -> str:
     """Send one message; returns its new status. Raises on a failure that should be retried.
     Once sent, the stored copy keeps its secrets masked only."""
@@ -184,7 +199,7 @@ async def deliver(
     message.attempts += 1
     try:
         await aiosmtplib.send(
-            build_email(message, settings, seal),
+            await anyio.to_thread.run_sync(build_email, message, settings, seal, storage),
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -211,7 +226,7 @@ async def deliver_mail(context: procrastinate.JobContext, message_id: int) -> No
     services = job_services(context)
     seal = MailSeal(services.settings.web.secret_keys)
     async with services.database.session() as session:
-        await deliver(session, message_id, services.settings.mail, seal)
+        await deliver(session, message_id, services.settings.mail, seal, services.hrefs.storage)
 
 
 async def sweep_outbox(context: procrastinate.JobContext, timestamp: int) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from datetime import UTC, datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -229,13 +227,3 @@ def project_template() -> bytes:
     page.showPage()
     page.save()
     return buffer.getvalue()
-
-
-def store(root: Path, relative: str, content: bytes) -> Path:
-    """Write a generated document once; its name carries a digest of its content."""
-    digest = hashlib.sha256(content).hexdigest()[:12]
-    path = root / relative.replace("{digest}", digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(content)
-    return path

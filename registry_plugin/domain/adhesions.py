@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
 from extensions.i18n import _
-from registry_plugin.domain import acts, links
+from registry_plugin.domain import acts, files, links
 from registry_plugin.domain.accounts import email_taken, pending_account, referents
 from registry_plugin.domain.context import Context
 from registry_plugin.domain.licences import accepted, applicable
@@ -35,16 +34,15 @@ RL_PATH = "/portail/adhesion/validation/"
 
 @dataclass
 class Upload:
-    path: Path
+    href: str
+    """In the registry's storage (`files`)."""
     name: str
 
 
-async def licence_attachments(ctx: Context, licences: list[Licence]) -> list[Path]:
+async def licence_attachments(ctx: Context, licences: list[Licence]) -> list[str]:
     return [
-        acts.store(
-            ctx.settings.files_root,
-            f"licences/{lic.code}-{lic.version}-{{digest}}.pdf",
-            acts.licence_pdf(lic),
+        await files.store(
+            ctx.files, f"licences/{lic.code}-{lic.version}-{{digest}}.pdf", acts.licence_pdf(lic)
         )
         for lic in licences
     ]
@@ -116,7 +114,7 @@ async def submit(
             valid_from=m.valid_from,
             valid_to=m.valid_to,
             area=m.area,
-            description_path=str(description.path) if description else None,
+            description_path=description.href if description else None,
             description_name=description.name if description else None,
             sensors=[
                 MissionSensor(sensor=s.sensor, valid_from=s.valid_from, valid_to=s.valid_to)
@@ -363,13 +361,12 @@ async def instruct(
         pdf = acts.adhesion_act(
             adhesion, entity, referent, await accepted(ctx.session, entity.id), now
         )
-        path = acts.store(
-            ctx.settings.files_root,
-            f"acts/{entity.id}/acte-adhesion-{adhesion.id}-{{digest}}.pdf",
-            pdf,
+        adhesion.act_path = await files.store(
+            ctx.files, f"acts/{entity.id}/acte-adhesion-{adhesion.id}-{{digest}}.pdf", pdf
         )
-        adhesion.act_path = str(path)
-        await ctx.mail(recipients, "adhesion_accepted", context, [path], f"adhesion:{adhesion.id}")
+        await ctx.mail(
+            recipients, "adhesion_accepted", context, [adhesion.act_path], f"adhesion:{adhesion.id}"
+        )
     else:
         entity.status = "rejected"
         referent.status = "refused"

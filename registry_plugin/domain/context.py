@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
+from extensions.assets import Storage
 from extensions.identity import Identity
 from extensions.mail import Mailing, MailSeal
 from registry_plugin.models import Account, AuditEvent
@@ -29,6 +30,8 @@ class Context(Mailing):
     public_url: str
     secrets: list[str]
     """The site's keys, the signing one first (DINAMIS_SECRET_KEY, then the previous ones)."""
+    files: Storage
+    """Where the registry's files are kept (`registry_plugin.domain.files`)."""
     identity: Identity | None = None
     address: str | None = None
     services: Services | None = None
@@ -95,6 +98,7 @@ def service_context(
         mails=services.templates.env,
         public_url=web.public_url,
         secrets=web.secret_keys,
+        files=services.hrefs.storage,
         identity=identity,
         address=address,
         queue=services.jobs,

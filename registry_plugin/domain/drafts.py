@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete
 
 from extensions.errors import InvalidRequest
 from extensions.i18n import N_, _
+from registry_plugin.domain import files
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Draft
 
@@ -26,8 +26,8 @@ async def start(ctx: Context, kind: str, email: str, data: dict[str, Any]) -> Dr
     expired = await ctx.session.scalars(
         delete(Draft).where(Draft.expires_at < datetime.now(UTC)).returning(Draft.upload_path)
     )
-    for path in expired:
-        remove_upload(path)
+    for href in expired:
+        await files.remove(ctx.files, href)
     draft = Draft(
         id=secrets.token_urlsafe(24),
         kind=kind,
@@ -52,10 +52,5 @@ def save(draft: Draft, key: str, value: Any) -> None:
 
 async def discard(ctx: Context, draft: Draft, keep_upload: bool = False) -> None:
     if not keep_upload:
-        remove_upload(draft.upload_path)
+        await files.remove(ctx.files, draft.upload_path)
     await ctx.session.delete(draft)
-
-
-def remove_upload(path: str | None) -> None:
-    if path:
-        Path(path).unlink(missing_ok=True)

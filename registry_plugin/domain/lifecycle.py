@@ -15,10 +15,10 @@ import procrastinate
 from sqlalchemy import Exists, delete, exists, select
 
 from extensions.services import job_services
+from registry_plugin.domain import files
 from registry_plugin.domain.accounts import referents, tell
 from registry_plugin.domain.adhesions import ask_legal_representative
 from registry_plugin.domain.context import Context, service_context
-from registry_plugin.domain.drafts import remove_upload
 from registry_plugin.models import (
     Account,
     AuditEvent,
@@ -205,17 +205,17 @@ async def purge(ctx: Context, now: datetime) -> int:
     """Forms never finished (drafts past their expiry, with their uploads) and mailed links
     past their expiry: a day later, nothing of them is kept."""
     cutoff = now - timedelta(days=1)
-    paths = list(
+    uploads = list(
         await ctx.session.scalars(
             delete(Draft).where(Draft.expires_at < cutoff).returning(Draft.upload_path)
         )
     )
-    for path in paths:
-        remove_upload(path)
+    for href in uploads:
+        await files.remove(ctx.files, href)
     links = await ctx.session.execute(
         delete(LinkToken).where(LinkToken.expires_at < cutoff).returning(LinkToken.nonce)
     )
-    return len(paths) + len(links.all())
+    return len(uploads) + len(links.all())
 
 
 STEPS = (expiry_notices, apply_expiries, remind_legal_representatives, purge)

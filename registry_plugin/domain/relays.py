@@ -65,7 +65,7 @@ async def designate(
         entity_id=entity.id,
         title=info.title,
         signed_on=info.signed_on,
-        document_path=str(document.path),
+        document_path=document.href,
         document_name=document.name,
         designated_by_id=ctx.identity.account_id,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -21,7 +20,7 @@ from extensions.mail import MailSeal, OutboxMessage
 from extensions.ratelimit import client_address
 from extensions.services import services_of
 from extensions.web import page_router, read_form, redirect, render, values_of
-from registry_plugin.domain import acts, adhesions, drafts, entities, links
+from registry_plugin.domain import acts, adhesions, drafts, entities, files, links
 from registry_plugin.domain.accounts import create as create_account
 from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.models import Draft, Entity
@@ -351,7 +350,7 @@ async def adhesion_submit(request: Request, ctx: RegistryContext) -> Response:
     if form is None:
         return await wizard_page(request, ctx, draft, "recapitulatif", filled, errors)
     upload = (
-        adhesions.Upload(Path(draft.upload_path), draft.upload_name or "description.pdf")
+        adhesions.Upload(draft.upload_path, draft.upload_name or "description.pdf")
         if draft.upload_path and flow_of(form.sector.category) == "private_rd"
         else None
     )
@@ -445,11 +444,11 @@ async def keep_description(
     if not keep:
         return {"description": _("Joignez à nouveau le fichier une fois les erreurs corrigées.")}
     try:
-        saved = await save_description(ctx.settings, upload)
+        saved = await save_description(ctx.settings, ctx.files, upload)
     except (UnsupportedMediaType, PayloadTooLarge) as exc:
         return {"description": str(exc)}
-    drafts.remove_upload(draft.upload_path)
-    draft.upload_path, draft.upload_name = str(saved.path), saved.name
+    await files.remove(ctx.files, draft.upload_path)
+    draft.upload_path, draft.upload_name = saved.href, saved.name
     return {}
 
 

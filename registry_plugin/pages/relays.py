@@ -22,7 +22,7 @@ from extensions.errors import (
 )
 from extensions.i18n import _
 from extensions.web import page_router, read_form, redirect, render, values_of
-from registry_plugin.domain import drafts, relays, statistics
+from registry_plugin.domain import files, relays, statistics
 from registry_plugin.models import Entity
 from registry_plugin.pages.admin import ACCOUNT_STATUS, ENTITY_STATUS, act, require_instructor
 from registry_plugin.pages.common import identity_of, of, validate
@@ -203,13 +203,13 @@ async def designate(entity_id: RowId, request: Request, ctx: RegistryContext) ->
             raise InvalidFields(field_errors(exc)) from exc
         if document is None or isinstance(document, str) or not document.filename:
             raise InvalidFields({"document": _("Joignez la convention signée (PDF).")})
-        upload = await save_convention(ctx.settings, document)
+        upload = await save_convention(ctx.settings, ctx.files, document)
         entity = await ctx.session.get(Entity, entity_id)
         await relays.designate(ctx, entity_id, info, upload)
         await ctx.commit()
     except (InvalidFields, Conflict, UnsupportedMediaType, PayloadTooLarge) as exc:
         await ctx.session.rollback()
-        drafts.remove_upload(str(upload.path) if upload else None)
+        await files.remove(ctx.files, upload.href if upload else None)
         errors, status = refusal(exc)
         return await designation_page(request, ctx, entity_id, values, errors, status)
     name = entity.name if entity else ""

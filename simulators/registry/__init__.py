@@ -20,7 +20,9 @@ from reportlab.pdfgen import canvas
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from extensions.assets import StorageSettings, make_storage
 from extensions.database import application_lane
+from registry_plugin.domain import files
 from registry_plugin.domain.licences import current_licences
 from registry_plugin.models import (
     Account,
@@ -36,7 +38,6 @@ from registry_plugin.models import (
 )
 from registry_plugin.schemas import bbox_polygon
 from registry_plugin.security import hash_password
-from registry_plugin.settings import RegistrySettings
 
 DEMO_FILE = Path(__file__).with_name("demo.yaml")
 DEMO_PASSWORD = "Toto@34090"  # noqa: S105 - the seed's training password, demo only
@@ -202,14 +203,15 @@ async def _relay_partners(
         entity = entities[spec.acronym]
         if spec.convention is not None and not entity.is_relay:
             entity.is_relay = True
-            folder = RegistrySettings().files_root / "conventions"
-            folder.mkdir(parents=True, exist_ok=True)
-            document = folder / f"demo-{spec.acronym.lower()}.pdf"
-            document.write_bytes(convention_pdf(spec.name, spec.convention))
+            document = await files.store(
+                make_storage(StorageSettings()),  # the environment's, as `dinamis serve`'s
+                f"conventions/demo-{spec.acronym.lower()}-{{digest}}.pdf",
+                convention_pdf(spec.name, spec.convention),
+            )
             session.add(
                 RelayConvention(
                     entity_id=entity.id,
-                    document_path=str(document),
+                    document_path=document,
                     document_name="convention-relais.pdf",
                     **spec.convention.model_dump(),
                 )
