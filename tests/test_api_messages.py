@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from pystac_client import Client
+from pystac_client.exceptions import APIError
 
 from extensions.signing import Grant, Signer
 from tests.conftest import TEST_SECRET
@@ -212,3 +214,13 @@ async def test_a_french_client_reads_french_without_a_choice(client: httpx.Async
     """A language the catalogues lack is read as no choice: French."""
     refused = await client.get("/search", params={"limit": "0"}, headers={"Accept-Language": "de"})
     assert description(refused, 400) == "limit : plus de 0"
+
+
+def test_pystac_client_scripts_read_the_errors(live_url: str) -> None:
+    """A pystac-client script gets our description in its APIError, in its language."""
+    with pytest.raises(APIError, match=r"Unknown collection\(s\): nope"):
+        Client.open(live_url, headers={"Accept-Language": "en"}).search(
+            collections=["nope"]
+        ).item_collection()
+    with pytest.raises(APIError, match=r"Collection\(s\) inconnue\(s\) : nope"):
+        Client.open(live_url).search(collections=["nope"]).item_collection()
