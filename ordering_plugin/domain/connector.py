@@ -25,6 +25,7 @@ from sqlalchemy import select
 from stapi_pydantic import OrderStatusCode as Status
 
 from extensions.federation.client import OneAtlasClient, UpstreamError, UpstreamRefused
+from extensions.i18n import _
 from extensions.services import Services, job_services
 from ingest.harvest import HarvestOptions, harvest
 from ingest.sources import SourceSpec
@@ -131,7 +132,7 @@ class Connector:
         contracts = await self.client.contracts()
         active = [c for c in contracts if str(c.get("status", "")).upper() == "ACTIVE"]
         if not active:
-            raise UpstreamRefused(403, "No active OneAtlas contract.")
+            raise UpstreamRefused(403, _("Aucun contrat OneAtlas actif."))
         return str(active[0]["id"])
 
     async def submit(self, request_id: str) -> str | None:
