@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PermissionDenied
-from extensions.i18n import _
+from extensions.i18n import _, language
 from extensions.identity import SignedIn, require_role
 from extensions.mail import OutboxMessage, masked
 from registry_plugin.domain import (
@@ -572,12 +572,15 @@ async def pdf_file(ctx: RegistryContext, stored: str, filename: str) -> Response
     summary="The Acte d'adhésion (PDF)",
 )
 async def adhesion_act(adhesion_id: RowId, identity: SignedIn, ctx: RegistryContext) -> Response:
+    """In the reader's language (made with the French act at the decision); an act decided
+    before translations were made exists in French only."""
     adhesion = await ctx.session.get(Adhesion, adhesion_id)
     if adhesion is None or adhesion.act_path is None:
         raise NotFound(_("Pas d'acte d'adhésion pour cette demande."))
     if not (identity.has("instructor", "admin") or identity.entity_id == adhesion.entity_id):
         raise PermissionDenied(_("Cet acte appartient à une autre entité."))
-    return await pdf_file(ctx, adhesion.act_path, PurePosixPath(adhesion.act_path).name)
+    stored = adhesion.act_translations.get(language(), adhesion.act_path)
+    return await pdf_file(ctx, stored, PurePosixPath(stored).name)
 
 
 @router.get(

@@ -261,6 +261,8 @@ class Adhesion(Timestamped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))
     act_path: Mapped[str | None] = mapped_column(Text)  # the PDF "Acte d'adhésion"
+    act_translations: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    """The act in each other language ({"en": its file}), made with it at the decision."""
     filed_by_id: Mapped[int | None] = mapped_column(fk("accounts.id"))  # a relay's referent
     avenant: Mapped[str | None] = mapped_column(Text)  # the relay partnership's avenant
 

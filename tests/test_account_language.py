@@ -6,10 +6,13 @@ nothing changed."""
 from __future__ import annotations
 
 import html
+import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import psycopg
+import pypdf
 import pytest
 from fastapi import FastAPI
 
@@ -164,3 +167,50 @@ async def test_lifecycle_mails_follow_the_stored_language(
     assert await subjects(client, french, "account_expiry_notice") == [
         "DINAMIS — votre compte expire dans 30 jours"
     ]
+
+
+async def test_one_mail_to_several_is_written_in_each_ones_language(
+    client: httpx.AsyncClient, database: str
+) -> None:
+    """An adhesion filed from an English browser: its referent's account is English, its
+    legal representative (an address, no account) is asked in English, the language of the
+    person acting; the acceptance, by an instructor reading French, reaches both in one mail
+    written twice: English for the referent, French for the legal representative."""
+    entity_id, referent = await adherent(client, **ENGLISH)
+    assert stored(database, referent) == "en"
+    with psycopg.connect(database) as conn:
+        (rl,) = conn.execute(
+            "SELECT email FROM registry.legal_representatives WHERE entity_id = %s",
+            (entity_id,),
+        ).fetchone() or ("",)
+    asked = await subjects(client, rl, "adhesion_rl_link")
+    assert len(asked) == 1 and asked[0].startswith("DINAMIS — electronic validation of")
+    (english,) = await subjects(client, referent, "adhesion_accepted")
+    (french,) = await subjects(client, rl, "adhesion_accepted")
+    assert english.startswith("DINAMIS — membership of") and english.endswith("accepted")
+    assert french.startswith("DINAMIS — adhésion de") and french.endswith("acceptée")
+
+
+def act_text(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    return " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+
+
+async def test_the_act_is_downloaded_in_the_readers_language(
+    client: httpx.AsyncClient, entity: tuple[int, str], database: str
+) -> None:
+    """The Acte d'adhésion, made in French and English at the decision from the same records:
+    each reader downloads it in their language."""
+    entity_id, referent = entity
+    with psycopg.connect(database) as conn:
+        (adhesion,) = conn.execute(
+            "SELECT id FROM registry.adhesions WHERE entity_id = %s", (entity_id,)
+        ).fetchone() or (0,)
+    headers = await bearer(client, referent, PASSWORD)
+    path = f"/registry/adhesions/{adhesion}/act"
+    english = act_text(await client.get(path, headers={**headers, **ENGLISH}))
+    french = act_text(await client.get(path, headers={**headers, **FRENCH}))
+    assert "Act of membership of the DINAMIS scheme" in english and "Acte d" not in english
+    assert "Acte d'adhésion au dispositif DINAMIS" in french
+    number = re.compile(r"ADH-\d{4}-\d{5}")
+    assert number.findall(english) == number.findall(french) != []

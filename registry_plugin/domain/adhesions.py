@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
-from extensions.i18n import _
+from extensions.i18n import DEFAULT, LANGUAGES, _
 from registry_plugin.domain import acts, files, links
 from registry_plugin.domain.accounts import email_taken, pending_account, referents
 from registry_plugin.domain.context import Context
@@ -358,12 +358,17 @@ async def instruct(
             now,
             identity.account_id,
         )
-        pdf = acts.adhesion_act(
-            adhesion, entity, referent, await accepted(ctx.session, entity.id), now
-        )
-        adhesion.act_path = await files.store(
-            ctx.files, f"acts/{entity.id}/acte-adhesion-{adhesion.id}-{{digest}}.pdf", pdf
-        )
+        acceptances = await accepted(ctx.session, entity.id)
+        stored = {
+            lang: await files.store(
+                ctx.files,
+                f"acts/{entity.id}/acte-adhesion-{adhesion.id}-{lang}-{{digest}}.pdf",
+                acts.adhesion_act(adhesion, entity, referent, acceptances, now, lang),
+            )
+            for lang in LANGUAGES
+        }
+        adhesion.act_path = stored.pop(DEFAULT)  # the act of record, mailed
+        adhesion.act_translations = stored  # downloaded by readers of another language
         await ctx.mail(
             recipients, "adhesion_accepted", context, [adhesion.act_path], f"adhesion:{adhesion.id}"
         )
