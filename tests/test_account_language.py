@@ -21,7 +21,7 @@ from extensions.services import Services
 from registry_plugin.domain import lifecycle
 from registry_plugin.vocabulary import LANGUAGE_NAMES
 from tests.registry import INSTRUCTOR, PASSWORD, bearer, mails, request_account, unique
-from tests.test_registry_admin import CSRF, sign_in
+from tests.test_registry_admin import CSRF, accepted_request, sign_in
 from tests.test_registry_api import adherent
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
@@ -214,3 +214,31 @@ async def test_the_act_is_downloaded_in_the_readers_language(
     assert "Acte d'adhésion au dispositif DINAMIS" in french
     number = re.compile(r"ADH-\d{4}-\d{5}")
     assert number.findall(english) == number.findall(french) != []
+
+
+async def test_the_ordering_desk_writes_to_a_requester_in_their_language(
+    app: FastAPI, client: httpx.AsyncClient, entity: tuple[int, str]
+) -> None:
+    """The ordering plugin's mails too: an English requester is told in English that an
+    instructor reading French accepted the request."""
+    member = unique("requester")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=ENGLISH
+    ) as english:
+        created = await request_account(english, member, entity[0], certifications=["spot67"])
+    assert created.status_code == 201, created.text
+    instructor = await bearer(client, INSTRUCTOR)
+    validated = await client.post(
+        f"/registry/accounts/{created.json()['id']}/validate", json={}, headers=instructor
+    )
+    assert validated.status_code == 200, validated.text
+    request = await accepted_request(client, instructor, member)
+    assert await subjects(client, member, "ordering_status") == [
+        f"DINAMIS — request {request['id']}: Accepted"
+    ]
+    cancelled = await client.post(
+        f"/ordering/orders/{request['id']}/actions/cancel",
+        json={"reason": "Fin du test"},
+        headers=instructor,
+    )
+    assert cancelled.status_code == 200, cancelled.text
