@@ -149,6 +149,10 @@ async def test_a_convention_stored_by_one_process_is_served_by_another(
         )
     again = await second.http.get(url, headers=await bearer(second.http, INSTRUCTOR))
     assert again.status_code == 200 and again.content == legacy.read_bytes()
+    # …and one another process received, on a disk this one does not have: a 404, not a 500.
+    legacy.unlink()
+    gone = await second.http.get(url, headers=await bearer(second.http, INSTRUCTOR))
+    assert gone.status_code == 404, gone.text
     # A mail queued before names its attachment by that path too: still attached.
     queued = OutboxMessage(
         id=0,
@@ -157,6 +161,7 @@ async def test_a_convention_stored_by_one_process_is_served_by_another(
         body="Ci-joint.",
         attachments=[{"path": str(legacy), "filename": "acte.pdf"}],
     )
+    legacy.write_bytes(pdf(10))
     mail = build_email(queued, services.settings.mail, MailSeal(["k" * 32]))
     assert [p.get_content() for p in mail.iter_attachments()] == [legacy.read_bytes()]
 

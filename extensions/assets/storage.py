@@ -10,6 +10,10 @@ import anyio
 from botocore.exceptions import BotoCoreError, ClientError
 
 from extensions.assets.settings import S3Settings, StorageSettings
+from extensions.i18n import N_, _
+
+OUTSIDE = N_("%(href)s est hors du stockage des fichiers.")
+MISSING = N_("Pas de fichier à %(href)s.")
 
 
 class AssetNotFound(LookupError):
@@ -32,14 +36,14 @@ class LocalStorage:
         """Where a storage-relative href is; refuses anything that escapes the root."""
         candidate = (self.root / href.lstrip("/")).resolve()
         if not candidate.is_relative_to(self.root):
-            raise OutsideStorage(f"{href!r} is outside the asset storage")
+            raise OutsideStorage(_(OUTSIDE, href=repr(href)))
         return candidate
 
     def path(self, href: str) -> Path:
         """The file of a storage-relative href, which must exist."""
         candidate = self.place(href)
         if not candidate.is_file():
-            raise AssetNotFound(f"No asset at {href!r}")
+            raise AssetNotFound(_(MISSING, href=repr(href)))
         return candidate
 
     def presign(self, href: str, seconds: int) -> str:
@@ -52,7 +56,7 @@ class LocalStorage:
     def upload(self, folder: Path, href: str) -> None:
         """Files written by a worker under the root are where the API reads them already."""
         if not folder.resolve().is_relative_to(self.root):
-            raise OutsideStorage(f"{folder} is outside the asset storage")
+            raise OutsideStorage(_(OUTSIDE, href=str(folder)))
 
     def save(self, href: str, file: IO[bytes]) -> None:
         """Keep a file (an upload, a generated document) at `href`, replacing any there."""
@@ -87,7 +91,7 @@ class S3Storage:
     def key(self, href: str) -> str:
         parts = [p for p in href.split("/") if p not in ("", ".")]
         if ".." in parts:
-            raise OutsideStorage(f"{href!r} is outside the asset storage")
+            raise OutsideStorage(_(OUTSIDE, href=repr(href)))
         return "/".join([self.prefix, *parts] if self.prefix else parts)
 
     def presign(self, href: str, seconds: int) -> str:
@@ -118,7 +122,7 @@ class S3Storage:
             found = self.client.get_object(Bucket=self.bucket, Key=self.key(href))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise AssetNotFound(f"No asset at {href!r}") from exc
+                raise AssetNotFound(_(MISSING, href=repr(href))) from exc
             raise
         content: bytes = found["Body"].read()
         return content

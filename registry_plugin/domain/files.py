@@ -18,7 +18,9 @@ from typing import IO
 
 import anyio
 
-from extensions.assets import Storage
+from extensions.assets import AssetNotFound, Storage
+from extensions.assets.storage import MISSING
+from extensions.i18n import _
 
 PREFIX = "registry"
 
@@ -42,8 +44,11 @@ async def store(storage: Storage, name: str, content: bytes) -> str:
 
 
 async def read(storage: Storage, stored: str) -> bytes:
-    if Path(stored).is_absolute():  # written before the storage: on this disk
-        return await anyio.Path(stored).read_bytes()
+    if Path(stored).is_absolute():  # written before the storage: on this disk, if on any
+        try:
+            return await anyio.Path(stored).read_bytes()
+        except FileNotFoundError as exc:
+            raise AssetNotFound(_(MISSING, href=Path(stored).name)) from exc
     return await anyio.to_thread.run_sync(storage.read, stored)
 
 
