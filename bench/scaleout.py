@@ -390,7 +390,6 @@ def exercise(
         "DINAMIS_API_TRUSTED_PROXIES": "127.0.0.1",
         "DINAMIS_STORAGE_S3_URL": f"s3://{BUCKET}/archive",
         "DINAMIS_S3_ENDPOINT_URL": s3_url,
-        "DINAMIS_REGISTRY_FILES": str(work / "registry"),
         "DINAMIS_ONEATLAS_API_KEY": SIMULATOR_KEY,
         **{
             f"DINAMIS_ONEATLAS_{part}_URL": sim_url

@@ -18,7 +18,10 @@ __all__ = ["browser"]
 
 ASKED: list[str] = []
 """The paths STAC Browser asked of the live app."""
-expect.set_options(timeout=30_000)  # a webpack bundle of a few MB on 2 cores
+BUNDLE = 30_000
+"""Milliseconds to wait for what STAC Browser draws: a webpack bundle of a few MB on 2 cores
+(each expect says so, rather than a global option that would slow every other browser test's
+failures)."""
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def tab(browser: Browser, live_url: str) -> Iterator[Page]:
         pytest.fail("STAC Browser is not built: `make install` runs `npm run build:browser`")
     context = browser.new_context(base_url=live_url.rstrip("/"), locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(BUNDLE)
     host = urlsplit(live_url).netloc
     page.on(
         "request",
@@ -40,7 +43,9 @@ def tab(browser: Browser, live_url: str) -> Iterator[Page]:
 def test_it_lists_the_collections(tab: Page) -> None:
     tab.goto("/browser/")
     for title in ("Pléiades", "SPOT 6/7"):
-        expect(tab.get_by_text(title, exact=False).filter(visible=True).first).to_be_visible()
+        expect(tab.get_by_text(title, exact=False).filter(visible=True).first).to_be_visible(
+            timeout=BUNDLE
+        )
     assert "/collections" in ASKED
 
 
@@ -48,7 +53,7 @@ def test_it_searches(tab: Page) -> None:
     tab.goto("/browser/#/search")
     tab.get_by_role("tab", name="Search for Items").click()
     tab.get_by_role("button", name="Submit").click()
-    expect(tab.locator("a[href*='/items/']").first).to_be_visible()
+    expect(tab.locator("a[href*='/items/']").first).to_be_visible(timeout=BUNDLE)
     assert "/search" in ASKED
 
 
@@ -56,5 +61,5 @@ def test_it_shows_an_item_with_its_thumbnail(tab: Page) -> None:
     tab.locator("a[href*='/items/']").first.click()
     tab.get_by_role("tab", name="Thumbnails").click()
     thumbnail = tab.locator("img[src*='/assets/']").first
-    expect(thumbnail).to_be_visible()
+    expect(thumbnail).to_be_visible(timeout=BUNDLE)
     assert tab.evaluate("img => img.complete && img.naturalWidth > 0", thumbnail.element_handle())
