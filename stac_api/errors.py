@@ -191,8 +191,18 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, description, **dict(exc.headers or {}))
 
     async def database_error(request: Request, exc: Exception) -> Response:
-        """The drivers' errors that may mean the database is out of reach: a 503 then, the
-        unexpected error it is otherwise."""
+        """The drivers' errors: a value the database cannot take is the client's (a 400, e.g.
+        a NUL byte in a text), one that may mean the database is out of reach a 503, the
+        unexpected error otherwise."""
+        refused = exc.orig if isinstance(exc, DBAPIError) else exc
+        if isinstance(refused, psycopg.DataError):
+            message = _(
+                "Valeur refusée par la base de données : %(problem)s",
+                problem=str(refused).split("\n")[0],
+            )
+            if is_page(request):
+                return error_page(request, 400, message)
+            return error_response(400, "InvalidParameterValue", message)
         if not unreachable(exc):
             return await unexpected(request, exc)
         logger.warning("Database unreachable on %s %s: %s", request.method, request.url, exc)
@@ -221,6 +231,7 @@ def add_error_handlers(app: FastAPI) -> None:
     for driver_error in (
         *UNREACHABLE,
         psycopg.OperationalError,
+        psycopg.DataError,
         DBAPIError,  # SQLAlchemy's wrapping of psycopg's
         procrastinate.exceptions.ConnectorException,  # the job queue's wrapping of psycopg's
     ):

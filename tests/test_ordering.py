@@ -638,3 +638,19 @@ async def test_projects(desk: httpx.AsyncClient) -> None:
     )
     assert late.status_code == 409
     assert (await desk.get("/ordering/orders")).status_code == 401
+
+
+async def test_an_order_id_the_database_cannot_hold_is_a_bad_request(
+    desk: httpx.AsyncClient,
+) -> None:
+    """A NUL byte, which no PostgreSQL text may hold, in an order's id or a message is the
+    client's mistake: a 400 that says so, not a 500."""
+    for path in ("/ordering/orders/%00/actions/accept", "/ordering/orders/%00"):
+        response = await desk.request(
+            "POST" if "actions" in path else "GET",
+            path,
+            json={"reason": "motif"},
+            headers=await headers(desk, BRUCE),
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert "0x00" in response.json()["description"]

@@ -29,6 +29,7 @@ from extensions.access import ACCESS, DOWNLOADABLE, OUTSIDE_MISSION, Rights, dec
 from extensions.assets.hrefs import record_signatures
 from extensions.errors import InvalidSearch
 from extensions.federation.search import Cursor, page_links
+from extensions.i18n import _
 from extensions.observability import timed
 from extensions.search.plan import SearchPlan
 from extensions.tiles import add_web_maps
@@ -64,9 +65,9 @@ async def count(database: Database, search: PgstacSearch, grouped: bool) -> face
                 conn, matching_terms(search), search.start_date, search.end_date, grouped=grouped
             )
     except InvalidDatetimeFormatError as exc:
-        raise InvalidSearch(f"Invalid date or time: {exc}") from exc
+        raise InvalidSearch(_("Date ou heure non valide : %(problem)s", problem=exc)) from exc
     except (DataError, RaiseError) as exc:  # what pgstac's SQL refuses in a search
-        raise InvalidSearch(f"Invalid search: {exc}") from exc
+        raise InvalidSearch(_("Recherche non valide : %(problem)s", problem=exc)) from exc
 
 
 async def base_items(conn: asyncpg.Connection, features: list[dict[str, Any]]) -> dict[str, Any]:
@@ -98,7 +99,9 @@ async def pgstac_page(database: Database, search: PgstacSearch, request: Request
             bases = await base_items(conn, page.get("features") or []) if hydrated_here else {}
     except InvalidDatetimeFormatError as exc:
         # pgstac reports any bad timestamp as a bad `datetime`, also one inside a filter.
-        raise InvalidQueryParameter(f"Invalid date or time: {exc}") from exc
+        raise InvalidQueryParameter(
+            _("Date ou heure non valide : %(problem)s", problem=exc)
+        ) from exc
     tokens = {"next": page.pop("next", None), "prev": page.pop("prev", None)}
     for link in page.get("links", []):
         if link.get("rel") in tokens:
