@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 
+from extensions.bodies import size
+from extensions.i18n import _
 from extensions.identity import SignedIn
 from extensions.services import DbSession, ServicesDep
 from ordering_plugin.domain.desk import Desk
@@ -33,5 +35,5 @@ DeskDep = Annotated[Desk, Depends(desk_for)]
 
 def aoi_file(settings: Settings) -> tuple[int, str]:
     """The area of interest files accepted (`accepts_file`), and the refusal of a larger one."""
-    max_mb = settings.plugin(OrderingSettings).upload_max_mb
-    return max_mb * 2**20, f"An area of interest file is {max_mb} MB at most."
+    max_bytes = settings.plugin(OrderingSettings).upload_max_mb * 2**20
+    return max_bytes, _("Un fichier de zone d'intérêt fait au plus %(size)s.", size=size(max_bytes))

@@ -16,8 +16,9 @@ import pypdf
 import pytest
 from fastapi import FastAPI
 
-from extensions.i18n import LANGUAGES
+from extensions.i18n import LANGUAGES, speaking
 from extensions.services import Services
+from extensions.web import make_templates
 from registry_plugin.domain import lifecycle
 from registry_plugin.vocabulary import LANGUAGE_NAMES
 from tests.registry import INSTRUCTOR, PASSWORD, bearer, mails, request_account, unique
@@ -149,6 +150,26 @@ async def test_the_language_is_chosen_on_the_account_page_the_switch_or_the_api(
             (email,),
         ).fetchone() or (0,)
     assert changes == 2  # the page's and the API's (the switch is not audited)
+
+    # Signed in again from a French browser with no cookie: the pages follow the account.
+    pages.cookies.clear()
+    await sign_in(pages, email, PASSWORD)
+    account_page = await pages.get("/compte", headers={"Accept-Language": "fr-FR,fr"})
+    assert '<html lang="en">' in account_page.text
+
+
+def test_a_translated_placeholder_leaves_the_fields_attributes_whole() -> None:
+    """The form field's placeholder, a translated text, is written as an attribute of its
+    own: joined to the other attributes, it escaped them into the placeholder's value (the
+    API key's name showed `"ex.` and had no length limit)."""
+    templates = make_templates([], "http://testserver", {})
+    macro = templates.env.from_string(
+        '{% from "forms.html" import field %}'
+        "{{ field('name', 'Nom', attrs='maxlength=\"80\"', placeholder=_('ex. QGIS poste bureau')) }}"
+    )
+    with speaking("en"):
+        rendered = macro.render()
+    assert re.search(r'placeholder="e\.g\. QGIS [^"]*" maxlength="80">', rendered), rendered
 
 
 async def test_lifecycle_mails_follow_the_stored_language(

@@ -427,19 +427,19 @@ async def test_orders_are_not_placed_twice_and_reads_are_retried(upstream: str) 
         assert await airbus.contracts()  # the token, while the simulator answers
         feature = await scene(airbus, "SPOT")
         configure(upstream, failure="error")
-        with pytest.raises(UpstreamError, match="not sent again") as failed:
+        with pytest.raises(UpstreamError, match="n'a pas été renvoyée") as failed:
             await airbus.place_order(order(feature, "any"))
         assert not isinstance(failed.value, UpstreamRefused)
-        with pytest.raises(UpstreamError, match="answered 500"):
+        with pytest.raises(UpstreamError, match="a répondu 500"):
             await airbus.price(order(feature, None))
-        with pytest.raises(UpstreamError, match="answered 500"):
+        with pytest.raises(UpstreamError, match="a répondu 500"):
             await airbus.order_status("some-order")
         assert sent.count("POST /api/v1/orders") == 1  # a 500 may have come after the order
         assert sent.count("POST /api/v1/prices") == 2  # pricing changes nothing: retried
         assert sent.count("GET /api/v1/orders/some-order") == 2
         configure(upstream, failure="flaky")
         assert await airbus.contracts()  # one failure, then the retry
-        with pytest.raises(UpstreamError, match="Not a delivery"):
+        with pytest.raises(UpstreamError, match="Ce n'est pas une livraison"):
             await airbus.download("http://169.254.169.254/latest", Path("/tmp/never"))
     finally:
         configure(upstream)

@@ -85,7 +85,7 @@ async def test_contractor_wizard_with_partner_search(
     assert saved.headers["location"] == "/portail/adhesion/partenaire"
 
     # The public partner is chosen from a searchable, paged list of public adherent entities.
-    listing = await pages.get("/portail/adhesion/partenaire", params={"q": "formation 6"})
+    listing = await pages.get("/portail/adhesion/partenaire", params={"q": "novembre"})
     assert "Formation_6_Novembre" in shown(listing) and "Privé R&D" not in shown(listing)
     partner = re.search(
         r'name="public_entity_id" value="(\d+)" id="partner-\d+"\s*>\s*</td>\s*<td><label[^>]*>Formation_6_Novembre',

@@ -92,4 +92,11 @@ class ReadersLanguage:
             await self.app(scope, receive, sending)
 
 
-__all__ = ["LANGUAGE_COOKIE", "ReadersLanguage", "language", "switched_to", "weights"]
+__all__ = [
+    "COOKIE_MAX_AGE",
+    "LANGUAGE_COOKIE",
+    "ReadersLanguage",
+    "language",
+    "switched_to",
+    "weights",
+]

@@ -21,6 +21,7 @@ from extensions.web import (
     render,
     values_of,
 )
+from extensions.web.language import COOKIE_MAX_AGE, LANGUAGE_COOKIE
 from registry_plugin.domain import accounts, auth, links
 from registry_plugin.domain.licences import accepted, product_licences
 from registry_plugin.identity import SESSION_COOKIE
@@ -55,9 +56,13 @@ async def sign_in(request: Request, ctx: RegistryContext) -> Response:
     except AuthenticationRequired as exc:
         context = {"values": {"email": email}, "errors": {"__all__": str(exc)}, "next": target}
         return render(request, "registry/connexion.html", context, 401)
-    token, _ = await auth.issue(ctx, account, "session")
+    token, _issued = await auth.issue(ctx, account, "session")
     await ctx.commit()
-    response = redirect(target, request, f"Bienvenue, {account.full_name}.")
+    # The account's language, its owner's lasting choice, is the pages' from now on too.
+    with speaking(account.language):
+        welcome = _("Bienvenue, %(name)s.", name=account.full_name)
+    response = redirect(target, request, welcome)
+    response.set_cookie(LANGUAGE_COOKIE, account.language, max_age=COOKIE_MAX_AGE, samesite="lax")
     response.set_cookie(
         SESSION_COOKIE,
         token,
