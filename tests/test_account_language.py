@@ -87,6 +87,7 @@ async def test_an_english_member_is_told_in_english_by_a_referent_browsing_in_fr
         await sign_in(desk, INSTRUCTOR, "Toto@34090")
         found = html.unescape((await desk.get("/registre/comptes", params={"q": member})).text)
     assert '<td data-label="Langue" lang="en">English</td>' in found
+    assert '<td data-label="Rôles">utilisateur</td>' in found  # its label, not the role's code
 
 
 async def validated_member(
