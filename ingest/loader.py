@@ -14,7 +14,7 @@ from typing import Any
 from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
 
-from pgstac.db import close_pgstac_db, connect, settle_after_load
+from pgstac.db import close_pgstac_db, settle_after_load
 
 CHUNK_SIZE = 10_000
 WRITERS = 2
@@ -22,6 +22,11 @@ WRITERS = 2
 70 % of a load), the loader formats another (pypgstac's Python side)."""
 SETTLE_AFTER = 10_000
 """Items loaded by one loader after which it settles the tables (smaller loads: autovacuum)."""
+BY_YEAR = (
+    "SELECT id, partition_trunc IS NOT NULL"
+    " AND to_regclass(format('pgstac._items_%s', key)) IS NOT NULL FROM collections"
+)
+"""Whether each collection's items may go to writers by year (`partition_key`)."""
 INFERRED_RELS = frozenset(("self", "item", "parent", "collection", "root", "items", "child"))
 """Links the API derives for every item (stac-fastapi-pgstac's): not worth storing."""
 
@@ -110,14 +115,9 @@ class BulkLoader:
         `Methods.upsert` replaces them. Every chunk is written, or has failed, when it
         returns; the first failure is raised.
         """
-        with connect(self.dsn) as conn:
-            by_year: dict[str, bool] = dict(
-                conn.execute(
-                    "SELECT id, partition_trunc IS NOT NULL"
-                    " AND to_regclass(format('pgstac._items_%s', key)) IS NOT NULL"
-                    " FROM collections"
-                ).fetchall()
-            )
+        # On a writer's own connection (idle between loads): a harvest that loads a broken
+        # chunk one product at a time calls this thousands of times.
+        by_year: dict[str, bool] = dict(self.writers[0].db.query(BY_YEAR))
         chunks: list[list[dict[str, Any]]] = [[] for _ in self.writers]
         done = 0
         try:
