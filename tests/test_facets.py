@@ -226,9 +226,8 @@ async def test_place_montpellier(
 def test_a_load_keeps_each_partition_to_one_writer_and_files_it_in_cell_order() -> None:
     """The loader gives all the items of one pgstac partition (a collection's year, or the
     whole collection when it is not partitioned by time or has no table yet) to the same
-    writer, and each chunk
-    is written sorted by collection and cell of the first vertex, so that the items of an
-    area share the mirror's pages."""
+    writer, and each chunk is written sorted by collection and cell of the first vertex, so
+    that the items of an area share the mirror's pages."""
     by_year = {"spot-swh": True, "airbus": False, "pleiades": False}
     item = {"collection": "spot-swh", "properties": {"datetime": "1994-05-01T10:00:00Z"}}
     ranged = {

@@ -51,8 +51,8 @@ PARSER = etree.XMLParser(
 METADATA_FILE = re.compile(r"(^|/)(DIM_[^/]*\.XML|[^/]*\.DIM)$", re.IGNORECASE)
 PWH_FOLDER = re.compile(r"(^|/)PWH(/|$)", re.IGNORECASE)
 UNREAD = (b"<Histogram_Band_List>", b"</Histogram_Band_List>")
-"""The bounds of what no reader needs and parsing would spend most of its time on: a DIMAP V2 product's
-histograms, 70 % of a multispectral product's file (78 of 110 kB)."""
+"""The bounds of what no reader needs and parsing would spend most of its time on: a DIMAP V2
+product's histograms, 70 % of a multispectral product's file (78 of 110 kB)."""
 
 
 class WrongCollection(DimapError):
