@@ -88,6 +88,47 @@ def demo_items(database: str, storage_root: Path) -> list[dict[str, Any]]:
     return items
 
 
+S3_REGION = "eu-west-3"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-protocol server on 127.0.0.1 (moto's server mode), for one test module."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_environment(env: pytest.MonkeyPatch, endpoint: str) -> None:
+    """The asset storage's S3 settings (DINAMIS_S3_…) and credentials, for that server."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "DINAMIS_S3_ENDPOINT_URL": endpoint,
+        "DINAMIS_S3_REGION_NAME": S3_REGION,
+    }.items():
+        env.setenv(name, value)
+
+
+def new_bucket(endpoint: str, name: str) -> Any:
+    """A boto3 client of that server, with a new bucket `name` on it."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
+    return s3
+
+
 @pytest.fixture
 def rate_limit_counters(database: str) -> None:
     """Rate limits count in the database, shared by every app of the session: a test of the

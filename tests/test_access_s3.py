@@ -3,31 +3,19 @@ S3-protocol server (moto's server mode); public assets go through a signed redir
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from extensions.assets import StorageSettings
 from extensions.assets.settings import S3Settings
 from extensions.assets.storage import OutsideStorage, S3Storage
-from pgstac.cluster import free_port
-from tests.conftest import make_app
+from tests.conftest import S3_REGION, make_app, new_bucket, s3_environment
 from tests.registry import INSTRUCTOR, bearer
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
@@ -40,17 +28,8 @@ async def s3_client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its asset files in a bucket (the first items' files copied there)."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "DINAMIS_S3_ENDPOINT_URL": s3_endpoint,
-        "DINAMIS_S3_REGION_NAME": "eu-west-3",
-    }.items():
-        monkeypatch.setenv(name, value)
-    bucket = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-3")
-    bucket.create_bucket(
-        Bucket="dinamis-assets", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-    )
+    s3_environment(monkeypatch, s3_endpoint)
+    bucket = new_bucket(s3_endpoint, "dinamis-assets")
     for item in demo_items[:20]:
         for asset in item["assets"].values():
             body = (storage_root / asset["href"]).read_bytes()
@@ -118,16 +97,12 @@ async def test_a_delivery_a_worker_unpacked_is_copied_to_the_bucket(
     s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers and API processes share no disk: a delivery goes to the bucket (issue 19)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    bucket = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-3")
-    bucket.create_bucket(
-        Bucket="dinamis-deliveries", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-    )
+    s3_environment(monkeypatch, s3_endpoint)
+    bucket = new_bucket(s3_endpoint, "dinamis-deliveries")
     folder = tmp_path / "deliveries" / "R-1" / "products"
     (folder / "P1" / "IMG").mkdir(parents=True)
     (folder / "P1" / "IMG" / "IMG.TIF").write_bytes(b"II*\0delivered")
-    s3 = S3Settings(endpoint_url=s3_endpoint, region_name="eu-west-3")
+    s3 = S3Settings(endpoint_url=s3_endpoint, region_name=S3_REGION)
     storage = S3Storage("s3://dinamis-deliveries/archive", s3)
     storage.upload(folder, "deliveries/R-1/products")
     key = "archive/deliveries/R-1/products/P1/IMG/IMG.TIF"

@@ -13,16 +13,15 @@ from typing import Any
 import boto3
 import psycopg
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from ingest.harvest import HarvestOptions, HarvestReport, harvest
 from ingest.loader import BulkLoader
 from ingest.sources import SourceSpec
-from pgstac.cluster import free_port
 from pgstac.db import connect
 from simulators.archive import generate_items
 from stac_api.cli import app
+from tests.conftest import S3_REGION
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dimap"
 FIXTURES = Path(__file__).parent / "data" / "dimap"
@@ -152,19 +151,14 @@ def test_zip_of_products(tree: Path, catalogue: str, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def s3() -> Iterator[dict[str, Any]]:
-    """A real S3-protocol server on 127.0.0.1 (moto's server mode)."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    options = {
-        "endpoint_url": f"http://127.0.0.1:{port}",
-        "region_name": "eu-west-3",
+def s3(s3_endpoint: str) -> dict[str, Any]:
+    """How to reach the module's S3-protocol server (`s3_endpoint`)."""
+    return {
+        "endpoint_url": s3_endpoint,
+        "region_name": S3_REGION,
         "aws_access_key_id": "test",
         "aws_secret_access_key": "test",
     }
-    yield options
-    server.stop()
 
 
 def test_s3_prefix_listed_page_by_page(tree: Path, catalogue: str, s3: dict[str, Any]) -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import psycopg
 import pytest
@@ -19,13 +18,10 @@ from fastapi import FastAPI
 from extensions.assets import StorageSettings
 from extensions.mail import MailSeal, OutboxMessage
 from extensions.mail.outbox import build_email
-from tests.conftest import make_app
+from tests.conftest import make_app, new_bucket, s3_environment
 from tests.registry import FORMATION_RD, INSTRUCTOR, PASSWORD, bearer, pdf, submit, unique
 from tests.registry import adhesion as adhesion_form
-from tests.test_access_s3 import s3_endpoint
 from tests.test_registry_relays import adherent, designate
-
-__all__ = ["s3_endpoint"]
 
 BUCKET = "dinamis-shared"
 
@@ -40,18 +36,8 @@ class Replica:
 @pytest.fixture(scope="module")
 def bucket(s3_endpoint: str) -> Iterator[Any]:
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "DINAMIS_S3_ENDPOINT_URL": s3_endpoint,
-            "DINAMIS_S3_REGION_NAME": "eu-west-3",
-        }.items():
-            env.setenv(name, value)
-        s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-3")
-        s3.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-        )
-        yield s3
+        s3_environment(env, s3_endpoint)
+        yield new_bucket(s3_endpoint, BUCKET)
 
 
 def keys(s3: Any) -> list[str]:
