@@ -102,33 +102,29 @@ def spot_item(demo_items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def accepted_request(
-    client: httpx.AsyncClient,
-    instructor: dict[str, str],
-    referent: str,
-    project: dict[str, Any] | None = None,
+    client: httpx.AsyncClient, instructor: dict[str, str], referent: str
 ) -> dict[str, Any]:
-    """A SPOT tasking request of the referent's entity, accepted by an instructor (its km² are
-    reserved on the entity's free quota): its id and area."""
+    """A SPOT tasking request of the referent's entity in a new project, accepted by an
+    instructor (its km² are reserved on the entity's free quota): its id, area and project."""
     headers = await bearer(client, referent, PASSWORD)
     certified = await client.post(
         "/auth/certifications", json={"licences": ["spot67"]}, headers=headers
     )
     assert certified.status_code == 200, certified.text
-    if project is None:
-        made = await client.post(
-            "/ordering/projects",
-            json={
-                "title": "Suivi urbain",
-                "kind": "SCI",
-                "themes": ["Urbanisme"],
-                "end_date": (datetime.now(UTC).date() + timedelta(days=300)).isoformat(),
-                "description": "Suivi de l'étalement urbain.",
-                "objectives": "Cartographier le bâti.",
-            },
-            headers=headers,
-        )
-        assert made.status_code == 201, made.text
-        project = made.json()
+    made = await client.post(
+        "/ordering/projects",
+        json={
+            "title": "Suivi urbain",
+            "kind": "SCI",
+            "themes": ["Urbanisme"],
+            "end_date": (datetime.now(UTC).date() + timedelta(days=300)).isoformat(),
+            "description": "Suivi de l'étalement urbain.",
+            "objectives": "Cartographier le bâti.",
+        },
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    project = made.json()
     start = datetime.now(UTC) + timedelta(days=3)
     filed = await client.post(
         "/ordering/products/airbus-tasking-spot/orders",
@@ -145,7 +141,11 @@ async def accepted_request(
         f"/ordering/orders/{order['id']}/actions/accept", headers=instructor
     )
     assert accepted.status_code == 200, accepted.text
-    return {"id": order["id"], "area_km2": order["properties"]["dinamis:area_km2"]}
+    return {
+        "id": order["id"],
+        "area_km2": order["properties"]["dinamis:area_km2"],
+        "project": project["id"],
+    }
 
 
 def merge_audit(database: str, source: int) -> list[dict[str, Any]]:
@@ -163,26 +163,13 @@ async def test_merge_moves_everything_and_the_old_names_stay_found(
 ) -> None:
     source, source_referent = await entities("merged")
     target, target_referent = await entities("kept")
-    project = await client.post(
-        "/ordering/projects",
-        json={
-            "title": "Suivi du littoral",
-            "kind": "SCI",
-            "themes": ["Littoral"],
-            "end_date": (datetime.now(UTC).date() + timedelta(days=300)).isoformat(),
-            "description": "Suivi du trait de côte.",
-            "objectives": "Cartographier l'érosion.",
-        },
-        headers=await bearer(client, source_referent, PASSWORD),
-    )
-    assert project.status_code == 201, project.text
     # Free quotas: the source's SPOT one raised to 20 000 km², the target's 12 000; each has
     # an accepted request holding km² (reserved).
     year = datetime.now(UTC).year
     for entity, allowed in ((source, 20_000), (target, 12_000)):
         quota = {"entity_id": entity, "family": "SPOT", "year": year, "allowed_km2": allowed}
         assert (await client.put("/ordering/quotas", json=quota, headers=instructor)).is_success
-    source_request = await accepted_request(client, instructor, source_referent, project.json())
+    source_request = await accepted_request(client, instructor, source_referent)
     target_request = await accepted_request(client, instructor, target_referent)
     held = source_request["area_km2"] + target_request["area_km2"]
     with psycopg.connect(database) as conn:
@@ -215,7 +202,7 @@ async def test_merge_moves_everything_and_the_old_names_stay_found(
     assert "spot67" in [lic["code"] for lic in licences.json()]
     with psycopg.connect(database) as conn:
         owner = conn.execute(
-            "SELECT entity_id FROM ordering.projects WHERE id = %s", (project.json()["id"],)
+            "SELECT entity_id FROM ordering.projects WHERE id = %s", (source_request["project"],)
         ).fetchone()
         left = conn.execute(
             "SELECT (SELECT count(*) FROM registry.accounts WHERE entity_id = %(s)s) + "
