@@ -4,7 +4,6 @@ agree even when a worker delivers it between them (no read skew)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from tests.registry import bearer
-from tests.test_ordering import BRUCE, MONTPELLIER, new_project
+from tests.test_ordering import BRUCE, filed_tasking
 
 DELIVERED = [{"collection": "pleiades", "id": "livraison-concurrente"}]
 
@@ -22,20 +21,7 @@ DELIVERED = [{"collection": "pleiades", "id": "livraison-concurrente"}]
 @pytest.fixture
 async def order_id(client: httpx.AsyncClient) -> str:
     """A tasking request filed by BRUCE (received, nothing delivered)."""
-    start = datetime.now(UTC) + timedelta(days=3)
-    body = {
-        "bbox": MONTPELLIER,
-        "datetime": f"{start.isoformat()}/{(start + timedelta(days=30)).isoformat()}",
-        "order_parameters": {"project_id": await new_project(client)},
-    }
-    filed = await client.post(
-        "/ordering/products/airbus-tasking-spot/orders",
-        json=body,
-        headers=await bearer(client, BRUCE),
-    )
-    assert filed.status_code == 201, filed.text
-    found: str = filed.json()["id"]
-    return found
+    return await filed_tasking(client)
 
 
 @pytest.fixture
