@@ -3,7 +3,7 @@ in the registry's storage (`registry_plugin.domain.files`)."""
 
 from __future__ import annotations
 
-import tempfile
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from extensions.assets import Storage
     from extensions.settings import Settings
 
-CHUNK = 1024 * 1024
 DESCRIPTION = N_("Le fichier de description")
 CONVENTION = N_("La convention")
 
@@ -55,21 +54,14 @@ async def save_convention(settings: RegistrySettings, storage: Storage, file: Up
 async def save_pdf(
     settings: RegistrySettings, storage: Storage, file: UploadFile, folder: str, what: str
 ) -> Upload:
-    """Store the file if it is a PDF within the size limit; nothing is stored otherwise (it
-    is checked whole in a spooled copy before the storage sees it)."""
-    limit = settings.upload_max_mb * 2**20
-    head = await file.read(5)
-    if head != b"%PDF-":
+    """Store the file if it is a PDF within the size limit; nothing is stored otherwise (the
+    upload is whole, in Starlette's spooled file, before the storage sees it)."""
+    if await file.read(5) != b"%PDF-":
         raise UnsupportedMediaType(_("%(what)s doit être un PDF.", what=_(what)))
-    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spool:
-        spool.write(head)
-        size = len(head)
-        while chunk := await file.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(too_large(what, settings.upload_max_mb))
-            spool.write(chunk)
-        spool.seek(0)
-        href = files.new_href(folder)
-        await files.save(storage, href, spool)
+    size = file.size if file.size is not None else file.file.seek(0, os.SEEK_END)
+    if size > settings.upload_max_mb * 2**20:
+        raise PayloadTooLarge(too_large(what, settings.upload_max_mb))
+    await file.seek(0)
+    href = files.new_href(folder)
+    await files.save(storage, href, file.file)
     return Upload(href, Path(file.filename or f"{folder}.pdf").name)
