@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import procrastinate.exceptions
 import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -84,6 +85,10 @@ STATUS_CODES: dict[type[Exception], int] = {
     # comparison of a number with a string, pgstac's own RAISE EXCEPTION on a bad search.
     asyncpg.exceptions.DataError: status.HTTP_400_BAD_REQUEST,
     asyncpg.exceptions.RaiseError: status.HTTP_400_BAD_REQUEST,
+    # The application lane's: a value psycopg or PostgreSQL refuses (a NUL byte in a text),
+    # bare or wrapped by SQLAlchemy.
+    psycopg.DataError: status.HTTP_400_BAD_REQUEST,
+    sqlalchemy.exc.DataError: status.HTTP_400_BAD_REQUEST,
     # The API sends no SQL of its own text; a syntax error comes from client text that pgstac
     # turns into a query, e.g. a free-text `q` with unbalanced operators.
     asyncpg.exceptions.PostgresSyntaxError: status.HTTP_400_BAD_REQUEST,
@@ -98,6 +103,8 @@ STATUS_CODES: dict[type[Exception], int] = {
 ERROR_CODES: dict[type[Exception], str] = {
     asyncpg.exceptions.DataError: "InvalidParameterValue",
     asyncpg.exceptions.RaiseError: "InvalidParameterValue",
+    psycopg.DataError: "InvalidParameterValue",
+    sqlalchemy.exc.DataError: "InvalidParameterValue",
     asyncpg.exceptions.PostgresSyntaxError: "InvalidParameterValue",
     asyncpg.exceptions.QueryCanceledError: "SearchTimeout",
 }
@@ -123,6 +130,12 @@ def _description(exc: Exception) -> str:
     if isinstance(exc, asyncpg.PostgresError):
         # The server's own message names the bad value; hints and internals are left out.
         return str(exc.args[0] if exc.args else exc).split("\n")[0]
+    if isinstance(exc, (psycopg.DataError, sqlalchemy.exc.DataError)):
+        refused = exc.orig if isinstance(exc, DBAPIError) else exc
+        return _(
+            "Valeur refusée par la base de données : %(problem)s",
+            problem=str(refused).split("\n")[0],
+        )
     return library_message(str(exc)) or type(exc).__name__
 
 
@@ -191,18 +204,8 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, description, **dict(exc.headers or {}))
 
     async def database_error(request: Request, exc: Exception) -> Response:
-        """The drivers' errors: a value the database cannot take is the client's (a 400, e.g.
-        a NUL byte in a text), one that may mean the database is out of reach a 503, the
-        unexpected error otherwise."""
-        refused = exc.orig if isinstance(exc, DBAPIError) else exc
-        if isinstance(refused, psycopg.DataError):
-            message = _(
-                "Valeur refusée par la base de données : %(problem)s",
-                problem=str(refused).split("\n")[0],
-            )
-            if is_page(request):
-                return error_page(request, 400, message)
-            return error_response(400, "InvalidParameterValue", message)
+        """The drivers' errors that may mean the database is out of reach: a 503 then, the
+        unexpected error it is otherwise."""
         if not unreachable(exc):
             return await unexpected(request, exc)
         logger.warning("Database unreachable on %s %s: %s", request.method, request.url, exc)
@@ -231,7 +234,6 @@ def add_error_handlers(app: FastAPI) -> None:
     for driver_error in (
         *UNREACHABLE,
         psycopg.OperationalError,
-        psycopg.DataError,
         DBAPIError,  # SQLAlchemy's wrapping of psycopg's
         procrastinate.exceptions.ConnectorException,  # the job queue's wrapping of psycopg's
     ):
