@@ -33,14 +33,13 @@ from stac_fastapi.pgstac.models.links import ItemCollectionLinks, SearchLinks
 from stac_fastapi.types.errors import NotFoundError
 from stac_fastapi.types.requests import get_base_url
 
-from extensions.errors import InvalidSearch
+from extensions.errors import InvalidSearch, validation_message
 from extensions.federation.stac import COLLECTION
 from extensions.i18n import _
 from extensions.search import plan_search, search_page
 from extensions.services import services_of
 from extensions.viewer import viewer_page, wants_viewer
 from stac_api.aggregation import AVAILABLE as AVAILABLE_AGGREGATIONS
-from stac_api.errors import validation_message
 from stac_api.fields import fields_from_query
 from stac_api.search import validated_filter
 
