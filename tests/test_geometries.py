@@ -27,8 +27,8 @@ from tests.oracle import expected_ids
 
 Items = list[dict[str, Any]]
 
-# Around Montpellier, where the test archive has scenes; not a rectangle.
 ENGLISH = {"Accept-Language": "en"}  # the messages checked here are their English
+# Around Montpellier, where the test archive has scenes; not a rectangle.
 HERAULT = shapely.Polygon([(3.3, 43.2), (4.2, 43.3), (4.3, 43.9), (3.6, 43.8), (3.3, 43.2)])
 FAR_POINT = shapely.Point(4.8, 44.1)
 A_ROAD = shapely.LineString([(2.9, 43.0), (3.2, 43.4)])
