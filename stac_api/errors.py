@@ -129,7 +129,11 @@ def _description(exc: Exception) -> str:
         )
     if isinstance(exc, asyncpg.PostgresError):
         # The server's own message names the bad value; hints and internals are left out.
-        return str(exc.args[0] if exc.args else exc).split("\n")[0]
+        problem = str(exc.args[0] if exc.args else exc).split("\n")[0]
+        if isinstance(exc, asyncpg.exceptions.InvalidDatetimeFormatError):
+            # pgstac reports any bad timestamp so, a page's or a count's, one in a filter too.
+            return _("Date ou heure non valide : %(problem)s", problem=problem)
+        return problem
     if isinstance(exc, (psycopg.DataError, sqlalchemy.exc.DataError)):
         refused = exc.orig if isinstance(exc, DBAPIError) else exc
         return _(
