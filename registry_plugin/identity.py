@@ -14,11 +14,13 @@ from fastapi import Request
 from extensions.errors import AuthenticationRequired, PermissionDenied
 from extensions.i18n import LANGUAGES, _
 from extensions.identity import Identity
+from extensions.services import services_of
 from extensions.signing import same
 from extensions.web import CSRF_COOKIE, is_page
-from registry_plugin.domain import auth
-from registry_plugin.domain.context import stored_languages
+from registry_plugin.domain import accounts, auth
+from registry_plugin.domain.context import service_context, stored_languages
 from registry_plugin.settings import OidcSettings
+from registry_plugin.web import audit_address
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -148,13 +150,15 @@ class RegistryIdentityProvider:
                     "UPDATE registry.auth_tokens SET last_used_at = now() WHERE id = $1", used
                 )
         if kinds == ("session",) and (switched := request.query_params.get("lang")) in LANGUAGES:
-            async with self.database.write() as conn:
-                await conn.execute(
-                    "UPDATE registry.accounts SET language = $2 WHERE id = $1 AND language <> $2",
-                    identity.account_id,
-                    switched,
-                )
+            await self.keep_language(request, identity, switched)
         return identity
+
+    async def keep_language(self, request: Request, identity: Identity, lang: str) -> None:
+        """The switch changes the account's language as its page does: audited, once."""
+        async with self.database.session() as session:
+            ctx = service_context(services_of(request), session, identity, audit_address(request))
+            await accounts.choose_language(ctx, lang)
+            await ctx.commit()
 
     async def look_up(self, token: str, kinds: tuple[str, ...]) -> tuple[Identity, int | None]:
         """The credential's identity, read from the replica; one the replica does not know
