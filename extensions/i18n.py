@@ -8,7 +8,8 @@ updates them); the catalogues are read with Babel when first needed, so nothing 
 
 The language is per request (or per mail): `extensions.web.language` sets it from the
 reader's choice; code with no reader (jobs, the CLI) writes French unless it says otherwise
-(`speaking(lang)`).
+(`speaking(lang)`). Numbers and months are written in it too (`number`, `percent`, `month`:
+Babel's formats, also the pages' filters).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date
 from functools import cache
 from importlib.metadata import entry_points
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 
 from extensions.entry_points import GROUP
 
@@ -96,6 +100,24 @@ def language() -> str:
     return current.get()
 
 
+def number(value: float | None) -> str:
+    """A number as the reader writes it (« 1 234,5 », "1,234.5"): one decimal at most, none
+    on a whole number."""
+    if value is None:
+        return ""
+    return str(format_decimal(value, format="#,##0.#", locale=current.get()))
+
+
+def percent(ratio: float) -> str:
+    """A ratio as the reader writes a percentage (« 4 % », "4%")."""
+    return str(format_percent(ratio, locale=current.get()))
+
+
+def month(value: str) -> str:
+    """A YYYY-MM month as the reader names it (« juil. 2026 », "Jul 2026")."""
+    return str(format_date(date.fromisoformat(f"{value}-01"), "MMM y", locale=current.get()))
+
+
 _ = gettext
 
 
@@ -121,7 +143,10 @@ __all__ = [
     "catalogue",
     "gettext",
     "language",
+    "month",
     "ngettext",
+    "number",
+    "percent",
     "plural_translation",
     "speaking",
     "translation",

@@ -4,8 +4,8 @@ Each plugin is a `Plugin` found through the `dinamis.plugins` entry point group 
 only when its name is in the allow-list `DINAMIS_PLUGINS`. Each extension point is one hook
 that returns a value (as datasette's hooks do); the core calls them while it builds the app
 and the services, and plugins reach each other only through what the core defines (identity,
-rights, mail, jobs, and the hooks by which the others follow a registry event: an entity merge,
-`entity_merged`).
+rights, mail, jobs, the hooks by which the others follow a registry event: an entity merge,
+`entity_merged`, and the words one lends another's pages: `request_statuses`).
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ class Plugin:
 
     async def startup(self, services: Services) -> None:
         """Checks to run once the database is reachable; raise to refuse to start."""
+
+    def request_statuses(self) -> dict[str, str]:
+        """The statuses of the imagery requests it keeps, each with its label (French, marked
+        for translation): how the registry's statistics and relay pages name them."""
+        return {}
 
     async def entity_holdings(self, session: AsyncSession, entity_id: int) -> dict[str, int]:
         """How many rows of each kind the plugin keeps for a registry entity: what merging

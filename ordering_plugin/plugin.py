@@ -46,6 +46,11 @@ class OrderingPlugin(Plugin):
 
         return [router, pages]
 
+    def request_statuses(self) -> dict[str, str]:
+        from ordering_plugin.domain.workflow import LABELS
+
+        return {status.value: label for status, label in LABELS.items()}
+
     async def entity_holdings(self, session: AsyncSession, entity_id: int) -> dict[str, int]:
         from ordering_plugin.domain.entities import holdings
 

@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser import chromium
 from tests.registry import DEMO_PASSWORD, FORMATION_RD, INSTRUCTOR, PASSWORD, pdf
 
+RELAY = "relais@pigma.example"
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
@@ -262,3 +264,42 @@ def test_private_rd_adhesion_uploads_its_description(page: Page, tmp_path: Path)
     expect(page.get_by_text("SPOT 6/7 : 01/01/2020 – 31/12/2022")).to_be_visible()
     click(page, "Accepter le formulaire")
     expect(page.get_by_text("Votre demande a bien été prise en compte")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("email", "paths"),
+    [
+        pytest.param(INSTRUCTOR, ["/registre/statistiques"], id="instructor"),
+        pytest.param(RELAY, ["/registre/relais", "/registre/statistiques"], id="relay"),
+    ],
+)
+def test_statistics_and_relay_activity_fit_a_phone(
+    browser: Browser, live_url: str, email: str, paths: list[str]
+) -> None:
+    """At 390 px, in French and in English, nothing is wider than the screen (no sideways
+    scrolling) and the charts take the card's width with labels drawn at a readable size."""
+    context = browser.new_context(
+        base_url=live_url.rstrip("/"), viewport={"width": 390, "height": 844}, locale="fr-FR"
+    )
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    sign_in(tab, email)
+    for lang in ("fr", "en"):
+        # The cookie, not `?lang=`: the demo account's stored language stays French.
+        context.add_cookies([{"name": "dinamis_lang", "value": lang, "url": live_url}])
+        for path in paths:
+            tab.goto(path)
+            expect(tab.locator("html")).to_have_attribute("lang", lang)
+            wide, screen = tab.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+            assert wide <= screen, f"{path} ({lang}) is {wide} px wide on a {screen} px phone"
+            charts = tab.evaluate(
+                "[...document.querySelectorAll('figure.chart > svg')].map(s => "
+                "[s.getBoundingClientRect().width, s.parentElement.getBoundingClientRect().width,"
+                " Math.min(...[...s.querySelectorAll('text')].map("
+                "t => t.getBoundingClientRect().height))])"
+            )
+            assert charts, f"{path} draws no chart"
+            for width, room, text in charts:
+                assert width >= room - 1, f"{path}: a chart {width} px wide in {room} px"
+                assert text >= 12, f"{path}: chart labels {text} px high"
+    context.close()

@@ -8,6 +8,8 @@ import re
 
 import httpx
 
+from extensions.i18n import speaking
+from registry_plugin.vocabulary import country_name
 from tests.registry import PASSWORD, link, unique
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -176,3 +178,29 @@ async def test_instructor_pages(pages: httpx.AsyncClient) -> None:
     after = await pages.get(short.headers["location"])
     assert "10 caractères" in shown(after)  # said on the page, and nothing changed
     assert "Rejeter l'adhésion" in shown(after)
+
+
+async def test_the_nationality_list_is_in_the_readers_language_its_value_in_french(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient
+) -> None:
+    """An English reader picks « Germany »; the entity is stored with « Allemagne » as a French
+    reader's would be, and shown to each reader in their language."""
+    await start_adhesion(client, pages)
+    await form(pages, "/portail/adhesion/rappel", {})
+    french = shown(await pages.get("/portail/adhesion/entite"))
+    assert '<option value="Allemagne">Allemagne</option>' in french
+    english = shown(await pages.get("/portail/adhesion/entite?lang=en"))
+    assert '<option value="Allemagne">Germany</option>' in english
+    assert '<option value="Corée, République de">South Korea</option>' in english
+    names = re.findall(
+        r'<option value="[^"]+"(?: selected)?>([^<]+)</option>',
+        english.split('id="f-nationality"')[1],
+    )
+    assert names[0] == "France" and names.index("Germany") < names.index("Spain")
+    entity = {"acronym": "BERLIN", "name": "Stadt Berlin", "nationality": "Allemagne",
+              "address": "1 Unter den Linden", "postal_code": "10117", "city": "Berlin"}  # fmt: skip
+    assert (await form(pages, "/portail/adhesion/entite", entity)).status_code == 303
+    with speaking("en"):
+        assert country_name("Allemagne") == "Germany"
+    assert country_name("Allemagne") == "Allemagne"
+    assert country_name("Atlantide") == "Atlantide"  # a value stored before the list: as is

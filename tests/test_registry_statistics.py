@@ -4,6 +4,7 @@ numbers; bad filters are refused with their reason."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from typing import Any
@@ -11,8 +12,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from babel.dates import format_date
 
-from tests.registry import INSTRUCTOR, bearer, entity_id
+from tests.registry import DEMO_PASSWORD, INSTRUCTOR, bearer, entity_id
+from tests.test_registry_admin import sign_in
+
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
 
 RELAY = "relais@pigma.example"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -20,15 +25,18 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 async def quota(client: httpx.AsyncClient, database: str) -> int:
-    """A SPOT quota of the relay's partner Mérignac for this year."""
+    """A SPOT and a Pléiades quota of the relay's partner Mérignac for this year (the latter
+    with thousands and a decimal, for the pages' number formats)."""
     merignac = await entity_id(client, "MERIGNAC")
     year = date.today().year
     with psycopg.connect(database) as conn:
         conn.execute(
             "INSERT INTO ordering.quotas (entity_id, entity_name, family, period_start, "
-            "period_end, allowed_km2, reserved_km2, used_km2) VALUES (%s, 'Commune de Mérignac', "
-            "'SPOT', %s, %s, 500, 0, 20) ON CONFLICT DO NOTHING",
-            (merignac, date(year, 1, 1), date(year, 12, 31)),
+            "period_end, allowed_km2, reserved_km2, used_km2) VALUES "
+            "(%(id)s, 'Commune de Mérignac', 'SPOT', %(start)s, %(end)s, 500, 0, 20), "
+            "(%(id)s, 'Commune de Mérignac', 'PLEIADES', %(start)s, %(end)s, 1234.5, 0, 0) "
+            "ON CONFLICT DO NOTHING",
+            {"id": merignac, "start": date(year, 1, 1), "end": date(year, 12, 31)},
         )
     return merignac
 
@@ -75,7 +83,14 @@ async def test_instructors_see_the_platform_and_a_relay_its_partners(
         a["downloads"] for a in pigma["activity"]
     )
     assert pigma["requests"] == [
-        {"status": "received", "sensor": "SPOT", "count": 2, "area_km2": 263.0}
+        {
+            "status": "received",
+            "status_label": "Reçue",
+            "sensor": "SPOT",
+            "sensor_label": "SPOT 6/7",
+            "count": 2,
+            "area_km2": 263.0,
+        }
     ]
     spot = next(q for q in pigma["quotas"] if q["sensor"] == "SPOT")
     assert spot["allowed_km2"] == 500 and spot["used_km2"] == 20 and spot["ordered_km2"] == 263
@@ -111,6 +126,45 @@ async def test_the_page_draws_the_same_numbers(
         assert f'<td data-label="Signatures">{row["signatures"]}</td>' in page.text
     bad = await pages.get("/registre/statistiques", params={"depuis": "2026-13"})
     assert bad.status_code == 400 and "AAAA-MM" in bad.text
+
+
+async def test_codes_and_numbers_are_said_in_the_readers_language(
+    client: httpx.AsyncClient, pages: httpx.AsyncClient, quota: int
+) -> None:
+    """The JSON keeps each code and adds its label in the reader's language; the page shows
+    the label, and numbers as the reader writes them (no ".0" on a whole number)."""
+    relay = await bearer(client, RELAY)
+    english = await client.get("/registry/statistics", headers={**relay, **ENGLISH})
+    assert english.status_code == 200, english.text
+    (received,) = english.json()["requests"]
+    assert received["status"] == "received" and received["status_label"] == "Received"
+    quotas = {q["sensor"]: q for q in english.json()["quotas"]}
+    assert quotas["PLEIADES"]["sensor_label"] == "Pléiades"
+    accounts = {c["key"]: c["label"] for c in english.json()["accounts_by_status"]}
+    assert accounts["pending"] == "Waiting for validation"
+    categories = {c["key"]: c["label"] for c in english.json()["entities_by_category"]}
+    assert categories["local_authority"] == "Local authorities"
+    pigma = await entity_id(client, "PIGMA")
+    view = await client.get(f"/registry/relays/{pigma}/activity", headers={**relay, **ENGLISH})
+    assert {r["status_label"] for r in view.json()["requests"]} == {"Received"}
+
+    await sign_in(pages, RELAY, DEMO_PASSWORD)
+    french = html.unescape((await pages.get("/registre/statistiques")).text)
+    assert '<td data-label="Statut">Reçue</td>' in french
+    assert '<td data-label="Capteur">SPOT 6/7</td>' in french
+    assert '<td data-label="Surface (km²)">263</td>' in french
+    assert "1\u202f234,5\u00a0km²" in french and "263.0" not in french
+    assert ">received<" not in french and "4\u00a0% du quota gratuit consommé" in french
+    months = {a["month"] for a in english.json()["activity"]}
+    for month in months:  # in the reader's words: « juil. 2026 », "Jul 2026"
+        assert format_date(date.fromisoformat(f"{month}-01"), "MMM y", locale="fr") in french
+    activity = html.unescape((await pages.get("/registre/relais")).text)
+    assert "Reçue</span>" in activity and ">received<" not in activity
+    # The cookie, not `?lang=`: the demo relay's stored language stays French for the others.
+    pages.cookies.set("dinamis_lang", "en")
+    english_page = html.unescape((await pages.get("/registre/statistiques")).text)
+    assert '<td data-label="Status">Received</td>' in english_page
+    assert "1,234.5\u00a0km²" in english_page and "4% of the free quota used" in english_page
 
 
 async def test_bad_filters_and_callers_are_refused(client: httpx.AsyncClient) -> None:

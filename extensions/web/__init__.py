@@ -23,7 +23,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.datastructures import FormData, UploadFile
 
 from extensions.errors import PermissionDenied
-from extensions.i18n import _, plural_translation, translation
+from extensions.i18n import _, month, number, percent, plural_translation, translation
 from extensions.i18n import language as current_language
 from extensions.identity import get_identity
 from extensions.services import services_of
@@ -76,7 +76,13 @@ def make_templates(
         switched_to=switched_to,
     )
     environment.filters.update(
-        fr_date=fr_date, fr_datetime=fr_datetime, translated=translation, **filters
+        fr_date=fr_date,
+        fr_datetime=fr_datetime,
+        translated=translation,
+        number=number,
+        percent=percent,
+        month=month,
+        **filters,
     )
     return Jinja2Templates(env=environment)
 

@@ -15,7 +15,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from extensions.i18n import DEFAULT, N_, _, speaking
 from registry_plugin.models import Account, Adhesion, Entity, EntityAcceptance, Licence
-from registry_plugin.vocabulary import CATEGORIES
+from registry_plugin.vocabulary import CATEGORIES, country_name
 
 STYLES = getSampleStyleSheet()
 
@@ -109,7 +109,7 @@ def _adhesion_act(
                 [
                     entity.acronym,
                     entity.name,
-                    entity.nationality,
+                    country_name(entity.nationality),
                     _(CATEGORIES.get(entity.category, entity.category)),
                 ],
             ],

@@ -1,7 +1,8 @@
 """The platform's numbers: adherent entities, accounts, downloads and signatures (the access
 audit), imagery requests and quotas (the ordering plugin's tables, read in SQL so that the
-registry does not depend on that plugin). Instructors see all; a relay partner sees its
-partner entities'."""
+registry does not depend on that plugin; their statuses named by its `request_statuses`
+hook). Instructors see all; a relay partner sees its partner entities'. Each code (a status,
+a category, a sensor) comes with its label in the reader's language."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from extensions.errors import InvalidFields, PermissionDenied
-from extensions.i18n import _
+from extensions.i18n import _, month
 from registry_plugin.domain import relays
 from registry_plugin.domain.context import Context
+from registry_plugin.vocabulary import ACCOUNT_STATUS, CATEGORIES, ORDERED_SENSORS
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -52,6 +54,7 @@ class Filters(BaseModel):
 
 class Count(BaseModel):
     key: str
+    label: str
     count: int
 
 
@@ -64,13 +67,16 @@ class MonthActivity(BaseModel):
 
 class RequestCount(BaseModel):
     status: str
+    status_label: str
     sensor: str
+    sensor_label: str
     count: int
     area_km2: float
 
 
 class QuotaUse(BaseModel):
     sensor: str
+    sensor_label: str
     allowed_km2: float
     reserved_km2: float
     used_km2: float
@@ -111,7 +117,9 @@ class RequestRow(BaseModel):
     entity: str | None
     product: str
     sensor: str
+    sensor_label: str
     status: str
+    status_label: str
     area_km2: float
     created_at: datetime
 
@@ -149,6 +157,21 @@ async def scope_of(ctx: Context, filters: Filters, relay_id: int | None = None) 
 async def rows(ctx: Context, sql: str, **params: Any) -> list[dict[str, Any]]:
     result = await ctx.session.execute(text(sql), params)
     return [dict(r) for r in result.mappings()]
+
+
+def request_statuses(ctx: Context) -> dict[str, str]:
+    """The requests' statuses and their labels, lent by the plugin that keeps the requests."""
+    statuses: dict[str, str] = {}
+    for plugin in ctx.services.plugins if ctx.services else ():
+        statuses |= plugin.request_statuses()
+    return statuses
+
+
+def labelled(rows: list[dict[str, Any]], labels: dict[str, str], code: str, label: str) -> None:
+    """Each row's `code` named in the reader's language, as `label` (the code itself when
+    the vocabulary does not know it)."""
+    for row in rows:
+        row[label] = _(labels[row[code]]) if row[code] in labels else row[code]
 
 
 async def has_ordering(ctx: Context) -> bool:
@@ -254,6 +277,13 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
             """,
             **period,
         )
+    labelled(categories, CATEGORIES, "key", "label")
+    for row in months:
+        row["label"] = month(row["key"])
+    labelled(accounts, ACCOUNT_STATUS, "key", "label")
+    labelled(requests, request_statuses(ctx), "status", "status_label")
+    labelled(requests, ORDERED_SENSORS, "sensor", "sensor_label")
+    labelled(quotas, ORDERED_SENSORS, "sensor", "sensor_label")
     relay = ctx.identity.entity_name if scope is not None and ctx.identity else None
     return Statistics(
         scope=relay or "all",
@@ -308,6 +338,8 @@ async def activity(ctx: Context, filters: Filters, relay_id: int | None = None) 
             "ORDER BY created_at DESC LIMIT 500",
             **period,
         )
+    labelled(requests, request_statuses(ctx), "status", "status_label")
+    labelled(requests, ORDERED_SENSORS, "sensor", "sensor_label")
     return Activity(
         relay_id=relay_id,
         relay=relay,

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from extensions.errors import Conflict, InvalidFields, NotFound, PermissionDenied
-from extensions.i18n import N_, _
+from extensions.i18n import _, language
 from extensions.mail import OutboxMessage, masked
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import accounts, adhesions, administration, entities
@@ -21,28 +21,18 @@ from registry_plugin.domain.relays import set_relay
 from registry_plugin.models import Account, Adhesion, AuditEvent, Entity, Mission, Partnership
 from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import LegalRepresentative, RowId, row_id
-from registry_plugin.vocabulary import CATEGORIES, LANGUAGE_NAMES, SENSORS, countries
+from registry_plugin.vocabulary import (
+    ACCOUNT_STATUS,
+    CATEGORIES,
+    ENTITY_STATUS,
+    LANGUAGE_NAMES,
+    SENSORS,
+    country_options,
+)
 from registry_plugin.web import RegistryContext, forget_rechecks
 
 router = page_router(prefix="/registre")
 
-ENTITY_STATUS = {
-    "awaiting_rl": N_("En attente du représentant légal"),
-    "awaiting_partner": N_("En attente de l'entité partenaire"),
-    "awaiting_instruction": N_("En attente d'instruction"),
-    "active": N_("Adhérente"),
-    "suspended": N_("Suspendue"),
-    "rejected": N_("Refusée"),
-    "deactivated": N_("Désactivée"),
-    "merged": N_("Fusionnée"),
-}
-ACCOUNT_STATUS = {
-    "pending": N_("En attente de validation"),
-    "active": N_("Actif"),
-    "refused": N_("Refusé"),
-    "deactivated": N_("Désactivé"),
-    "expired": N_("Expiré"),
-}
 LABELS = {
     "entity_status": ENTITY_STATUS,
     "account_status": ACCOUNT_STATUS,
@@ -144,7 +134,7 @@ async def entity_page(request: Request, ctx: RegistryContext, id: RowId | None =
         "adhesion": adhesion,
         "acceptances": await accepted(ctx.session, entity.id),
         "today": date.today(),
-        "country_options": [(c, c) for c in countries()],
+        "country_options": country_options(language()),
         **LABELS,
     }
     return render(request, "registry/entite.html", context)

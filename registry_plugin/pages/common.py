@@ -16,6 +16,7 @@ from extensions.identity import Identity
 from extensions.services import services_of
 from extensions.web import signer
 from registry_plugin.schemas import field_errors
+from registry_plugin.vocabulary import country_name
 
 DRAFT_COOKIE = "dinamis_draft"
 M = TypeVar("M", bound=BaseModel)
@@ -109,4 +110,5 @@ FILTERS = {
     "mission_box": mission_box,
     "of": of,
     "outbox_status": outbox_status,
+    "country_name": country_name,
 }

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from extensions.bodies import accepts_file
 from extensions.errors import InvalidFields, NotFound, PayloadTooLarge, UnsupportedMediaType
-from extensions.i18n import N_, _
+from extensions.i18n import N_, _, language
 from extensions.mail import MailSeal, OutboxMessage
 from extensions.ratelimit import client_address
 from extensions.services import services_of
@@ -46,7 +46,7 @@ from registry_plugin.vocabulary import (
     INTEREST_DOMAINS,
     SECTORS,
     SENSORS,
-    countries,
+    country_options,
     flow_of,
 )
 from registry_plugin.web import RegistryContext, send_verification
@@ -86,7 +86,7 @@ def vocabulary() -> dict[str, Any]:
         "domain_options": [(d, d) for d in INTEREST_DOMAINS],
         "sectors": SECTORS,
         "sensors": SENSORS,
-        "country_options": [(c, c) for c in countries()],
+        "country_options": country_options(language()),
     }
 
 
@@ -496,7 +496,7 @@ async def account_context(ctx: RegistryContext, draft: Draft) -> dict[str, Any]:
         "entity": entity,
         "email": draft.email,
         "licences": product_licences(await accepted(ctx.session, entity.id)),
-        "country_options": [(c, c) for c in countries()],
+        "country_options": country_options(language()),
     }
 
 

@@ -20,15 +20,15 @@ from extensions.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from extensions.i18n import _
+from extensions.i18n import _, language
 from extensions.web import page_router, read_form, redirect, render, values_of
 from registry_plugin.domain import files, relays, statistics
 from registry_plugin.models import Entity
-from registry_plugin.pages.admin import ACCOUNT_STATUS, ENTITY_STATUS, act, require_instructor
+from registry_plugin.pages.admin import act, require_instructor
 from registry_plugin.pages.common import identity_of, of, validate
 from registry_plugin.schemas import RowId, field_errors, row_id
 from registry_plugin.uploads import convention_file, save_convention
-from registry_plugin.vocabulary import countries
+from registry_plugin.vocabulary import ACCOUNT_STATUS, ENTITY_STATUS, country_options
 from registry_plugin.web import RegistryContext
 
 router = page_router(prefix="/registre")
@@ -77,7 +77,7 @@ def page(
         "values": {},
         "query": request.url.query,
         "partner_options": [(str(p.id), p.name) for p in view.partners if p.status == "active"],
-        "country_options": [(c, c) for c in countries()],
+        "country_options": country_options(language()),
         "monthly": totals(view.activity),
         "entity_status": ENTITY_STATUS,
         "account_status": ACCOUNT_STATUS,

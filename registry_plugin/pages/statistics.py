@@ -9,10 +9,8 @@ from fastapi.responses import Response
 from extensions.errors import InvalidFields
 from extensions.web import page_router, render
 from registry_plugin.domain import statistics
-from registry_plugin.pages.admin import ACCOUNT_STATUS
 from registry_plugin.pages.common import identity_of
 from registry_plugin.pages.relays import PageFilters, totals
-from registry_plugin.vocabulary import CATEGORIES
 from registry_plugin.web import RegistryContext
 
 router = page_router(prefix="/registre")
@@ -32,8 +30,6 @@ async def statistics_page(request: Request, ctx: RegistryContext, filters: PageF
         "monthly": totals(numbers.activity),
         "errors": errors,
         "query": request.url.query,
-        "categories": CATEGORIES,
-        "account_status": ACCOUNT_STATUS,
     }
     return render(
         request, "registry/statistiques.html", context, status_code=400 if errors else 200
