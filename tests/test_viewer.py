@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from babel.messages.pofile import read_po
 from shapely.geometry import shape
 
 from extensions.viewer.pages import LOCALES
+from extensions.viewer.settings import ViewerSettings
+from stac_api.app import create_app
+from tests.conftest import make_settings
 from tests.oracle import all_pages
 from tests.registry import DEMO_PASSWORD, FORMATION_RD, bearer
 
@@ -178,6 +182,41 @@ async def test_a_footprint_tile_holds_the_items_the_search_finds_there(
     inside = await searched_ids(client, {**terms, "bbox": bounds(tile, -0.01)})
     assert inside, "the test needs items in this tile"
     assert inside <= drawn <= near
+
+
+@pytest.fixture(scope="module")
+async def thinned(
+    database: str, storage_root: Path, demo_items: list[dict[str, Any]]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose footprint tiles hold at most 100 footprints: the test archive is thinned
+    at low zooms as a large one is at its default."""
+    settings = make_settings(database, storage_root)
+    settings.viewer = ViewerSettings(footprints_per_tile=100)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_thinned_tiles_draw_the_same_footprints_on_both_sides_of_their_edge(
+    thinned: httpx.AsyncClient, demo_items: list[dict[str, Any]]
+) -> None:
+    """Longitude 0 is the edge of two tiles at every zoom, across France: each side used to
+    keep its own 100 footprints, so those crossing it were cut there, and each side had its
+    own density (a seam). Both tiles keep the same share of the search: the same footprints."""
+    west, east = morecantile.Tile(15, 11, 5), morecantile.Tile(16, 11, 5)
+    crossing = {
+        item["id"]
+        for item in demo_items
+        if shape(item["geometry"]).intersects(shapely.box(*TMS.bounds(west)))
+        and shape(item["geometry"]).intersects(shapely.box(*TMS.bounds(east)))
+    }
+    drawn_west = await footprint_ids(thinned, west, {})
+    drawn_east = await footprint_ids(thinned, east, {})
+    assert len(drawn_east) <= 100 and len(crossing) > 20, "the test needs a thinned seam"
+    assert drawn_west & crossing
+    assert drawn_west & crossing == drawn_east & crossing
 
 
 async def test_footprint_tiles_follow_the_callers_rights(client: httpx.AsyncClient) -> None:

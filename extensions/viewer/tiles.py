@@ -5,18 +5,23 @@ A search may match a million scenes: the viewer cannot load them as pages, so th
 them from tiles that PostGIS makes (`tiles.footprints`, migration 0007) with exactly the
 search's terms, planned like any other search (extensions.search): same parameters as
 `GET /search`, same `product_type`, `place` and `downloadable`, same rights. The
-commandable archive is not held here: its scenes are drawn from the result pages.
+commandable archive is not held here: its scenes are drawn from the result pages. Where a
+search has more footprints than a tile may hold, every tile of a zoom draws the same share of
+them, the same footprints on both sides of an edge (migration 0011).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
+from cachetools import TTLCache
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import Response
 
+from extensions.database import Database
 from extensions.errors import NotFound
 from extensions.i18n import _
 from extensions.search import plan_search
@@ -27,6 +32,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
 BASEMAP_SECONDS = 86_400
 """The basemap changes only when the gazetteer is loaded again."""
+SHARE_SECONDS = 60
+"""How long a search's footprint share at a zoom is kept (it moves only as items are loaded)."""
 TILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {MVT: {}}, "description": "A Mapbox Vector Tile"}
 }
@@ -56,8 +63,44 @@ def tile_response(tile: bytes | None, cache: str) -> Response:
     return Response(tile or b"", media_type=MVT, headers={"Cache-Control": cache})
 
 
+def draws_all(reading: asyncio.Future[float]) -> bool:
+    """Whether a share read says that every footprint is drawn."""
+    done = reading.done() and not reading.cancelled() and reading.exception() is None
+    return done and reading.result() >= 1
+
+
 def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> None:
     router = APIRouter(prefix=prefix, tags=["Viewer"])
+    shares: TTLCache[tuple[str, int, int], asyncio.Future[float]] = TTLCache(
+        maxsize=1024, ttl=SHARE_SECONDS
+    )
+
+    def footprint_share(database: Database, terms: str, z: int, most: int) -> Awaitable[float]:
+        """The share of the search's footprints every tile of zoom z draws (migration 0011),
+        read once for all the tiles of a view: the tiles asked for together wait for the
+        same reading. A tile holds no more than its parent: once a zoom draws them all, the
+        closer ones do too, unread."""
+        for lower in range(z):
+            known = shares.get((terms, lower, most))
+            if known is not None and draws_all(known):
+                return known
+        key = (terms, z, most)
+        if key not in shares:
+
+            async def read() -> float:
+                async with database.read() as conn:
+                    share = await conn.fetchval(
+                        "SELECT tiles.footprint_share($1::text::jsonb, $2, $3)", terms, z, most
+                    )
+                return float(share)
+
+            def forget_failure(done: asyncio.Future[float]) -> None:
+                if done.cancelled() or done.exception() is not None:
+                    shares.pop(key, None)
+
+            shares[key] = asyncio.ensure_future(read())
+            shares[key].add_done_callback(forget_failure)
+        return asyncio.shield(shares[key])
 
     @router.get(
         "/footprints/{z}/{x}/{y}",
@@ -76,7 +119,7 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
         """The footprints of the items held here that a search matches, in one Mapbox Vector
         Tile (layer `footprints`: id, collection, platform, datetime, cloud, angle). Takes the
         parameters of `GET /search` (its page aside); at most `DINAMIS_VIEWER_FOOTPRINTS_PER_TILE`
-        footprints per tile."""
+        footprints per tile, the same share of the search's in every tile of a zoom."""
         check_tile(z, x, y)
         plan = await plan_search(search, request, services)
         private = plan.rights is not None
@@ -84,14 +127,17 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
         if plan.held is None:  # only the commandable archive: drawn from its pages
             return tile_response(None, cache)
         terms = orjson.dumps(matching_terms(plan.held)).decode()
+        most = services.settings.viewer.footprints_per_tile
+        share = await footprint_share(services.database, terms, z, most)
         async with services.database.read() as conn:
             tile = await conn.fetchval(
-                "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5)",
+                "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5, $6)",
                 terms,
                 z,
                 x,
                 y,
-                services.settings.viewer.footprints_per_tile,
+                most,
+                share,
             )
         return tile_response(tile, cache)
 
