@@ -5,6 +5,7 @@ sizes. Each test writes its screenshots to `build/screenshots/viewer/` (DINAMIS_
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.registry import DEMO_PASSWORD
@@ -200,6 +202,21 @@ def test_the_timeline_sets_the_period_and_presets_are_one_click(viewer: Viewer) 
     viewer.shot("3-timeline")
 
 
+def test_the_number_of_results_says_its_sources_as_the_timeline_counts_them(
+    viewer: Viewer,
+) -> None:
+    """The number counts the Airbus archive, which gives no dates by month: it says how many
+    of its results are held here, the scenes the timeline counts, and how many are Airbus's."""
+    page = viewer.open()
+    sources = page.get_by_test_id("sources")
+    expect(sources).to_contain_text("dans l'archive Airbus")
+    held, archived = (int(re.sub(r"\D", "", n)) for n in sources.inner_text().split("·"))
+    assert held > 0 and archived > 0 and held + archived == viewer.total()
+    timeline = int(re.sub(r"\D", "", page.get_by_test_id("timeline-total").inner_text()))
+    assert timeline == held
+    viewer.shot("4-sources-of-the-count")
+
+
 def test_areas_are_drawn_imported_and_deleted(viewer: Viewer, tmp_path: Path) -> None:
     page = viewer.open("?map=6/43.6/3.9")
     everything = viewer.total()
@@ -310,6 +327,64 @@ def test_results_list_sort_scroll_quicklooks_and_details(viewer: Viewer) -> None
     viewer.shot("6-quicklook-full-screen")
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Aperçu en plein écran")).to_be_hidden()
+
+
+@pytest.fixture
+def phone(browser: Browser, live_url: str) -> Iterator[Viewer]:
+    tab = Viewer(browser, live_url, PHONE, "fr-FR")
+    yield tab
+    tab.close()
+
+
+def test_on_a_phone_every_result_is_read_without_scrolling_sideways(phone: Viewer) -> None:
+    """The widest results (a badge, the zone's share) used to lose their last columns."""
+    page = phone.open("?type=commandable&place=commune:34172")
+    row = page.locator("table.list tbody tr").first
+    expect(row.locator("td")).to_have_count(6)  # the zone's share too
+    row.scroll_into_view_if_needed()
+    for cell in (2, 3, 4, 5):  # date, cloud, angle, zone
+        expect(row.locator("td").nth(cell)).to_be_in_viewport(ratio=1)
+    expect(row.locator("td").nth(4)).to_contain_text(re.compile(r"\d+°"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.shot("6-phone-results")
+
+
+def highlighted_pixels(png: bytes) -> int:
+    """Pixels of the opened scene's colour (#f2b400, its outline and its light fill)."""
+    picture = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(
+        1 for r, g, b in picture.get_flattened_data() if r > 200 and 130 < g < 215 and b < 120
+    )
+
+
+def test_on_a_phone_an_opened_scene_leaves_its_footprint_in_sight(phone: Viewer) -> None:
+    """The details used to cover the whole screen: they are a sheet over the lower half, the
+    map above it shows the scene's footprint; closing them goes back to the results."""
+    page = phone.open("?type=downloadable&include=spot-6")
+    expect(page.locator(".map[data-idle=true]")).to_be_visible()
+    opener = page.locator("table.list tbody tr button.link").nth(12)
+    opener.scroll_into_view_if_needed()
+    scrolled = page.evaluate("scrollY")
+    assert scrolled > 0, "the results are below the map"
+    view = phone.state().get("map", [""])[0]
+    opener.click()
+    details = page.get_by_role("dialog").first
+    expect(details).to_be_visible()
+    page.wait_for_function(
+        "v => (new URLSearchParams(location.search).get('map') || '') !== v", arg=view
+    )
+    expect(page.locator(".map[data-idle=true]")).to_be_visible()
+    sheet, map_box = details.bounding_box(), page.locator(".map").bounding_box()
+    assert sheet and map_box and sheet["y"] >= PHONE["height"] * 0.45
+    top, bottom = max(map_box["y"], 0), min(map_box["y"] + map_box["height"], sheet["y"])
+    assert bottom - top >= PHONE["height"] * 0.3, "the map is in sight above the sheet"
+    seen = page.screenshot(clip={"x": 0, "y": top, "width": PHONE["width"], "height": bottom - top})
+    assert highlighted_pixels(seen) > 300
+    phone.shot("6-phone-details")
+    details.get_by_role("button", name="Fermer").click()
+    expect(details).to_be_hidden()
+    expect(opener).to_be_focused()
+    assert page.evaluate("scrollY") == scrolled
 
 
 # -- 7. signed in --------------------------------------------------------------------------

@@ -188,7 +188,7 @@ export function Timeline({ buckets, from, to, onChange }) {
             onChange={(e) => commit([low, Math.max(+e.currentTarget.value, low)])} />
           <div class="bounds" aria-live="polite">
             <span>{formatMonth(`${months[low]}-01`)}</span>
-            <span>{t("{n} scènes", { n: formatCount(months.slice(low, high + 1).reduce((s, m) => s + (counts[m] || 0), 0)) })}</span>
+            <span data-testid="timeline-total">{t("{n} scènes détenues", { n: formatCount(months.slice(low, high + 1).reduce((s, m) => s + (counts[m] || 0), 0)) })}</span>
             <span>{formatMonth(`${months[high]}-01`)}</span>
           </div>
         </div>

@@ -227,12 +227,15 @@ function App() {
     // and the timeline when the search has no mission or period of its own; otherwise those
     // are counted without them, beside it. The page itself is not counted again.
     const full = searchBody(state);
-    const aggregations = ["total_count"];
+    // By collection too: the Airbus archive's part of the number, which the missions' counts
+    // and the timeline (the scenes held here) leave out.
+    const aggregations = ["total_count", "collection_frequency"];
     if (!platformFilter(state)) aggregations.push("platform_frequency");
     if (!full.datetime) aggregations.push("datetime_frequency");
     let first = null; // the first page, and the number of results, as they come
     let matched;
-    const publish = () => first && !signal.aborted && setPage({ ...first, numberMatched: matched });
+    let archived = null;
+    const publish = () => first && !signal.aborted && setPage({ ...first, numberMatched: matched, archived });
     const frequencies = (r, name) => r.aggregations.find((a) => a.name === name)?.buckets || [];
     const byPlatform = (buckets) => Object.fromEntries(buckets.map((b) => [b.key, b.frequency]));
     const pageRequest = request("/search", { body: { ...full, sortby: sortby(state), limit: PAGE_SIZE, conf: { context: "off" } }, signal })
@@ -250,6 +253,7 @@ function App() {
       throw error;
     }).then((r) => {
       matched = r.aggregations.find((a) => a.name === "total_count")?.value ?? 0;
+      archived = frequencies(r, "collection_frequency").find((b) => b.key === config.commandable)?.frequency ?? 0;
       publish();
       if (aggregations.includes("platform_frequency")) setPlatformCounts(byPlatform(frequencies(r, "platform_frequency")));
       if (aggregations.includes("datetime_frequency")) setTimeline(frequencies(r, "datetime_frequency"));
@@ -308,6 +312,38 @@ function App() {
       fail(error.message);
     }
   }
+
+  // An item opened: its footprint in sight on the map, above the panel (a bottom sheet on a
+  // phone, where the map is first scrolled back into the window); closed: back where it
+  // was opened from, in the results.
+  const openedFrom = useRef(null);
+  useEffect(() => {
+    if (!open) {
+      map.current.showOpened(null);
+      const from = openedFrom.current;
+      openedFrom.current = null;
+      if (from) {
+        window.scrollTo(0, from.scroll);
+        from.element?.focus({ preventScroll: true });
+      }
+      return;
+    }
+    openedFrom.current ||= { scroll: window.scrollY, element: document.activeElement };
+    const box = mapBox.current;
+    if (box.getBoundingClientRect().top < 0) box.parentElement.scrollIntoView({ block: "start" });
+    const canvas = box.getBoundingClientRect();
+    const panel = document.querySelector(".details")?.getBoundingClientRect();
+    // What hides the map: the window's edges and a panel across its whole width below it.
+    const sheet = panel && panel.left <= canvas.left + 1 && panel.right >= canvas.right - 1 ? panel.top : Infinity;
+    const bottom = Math.min(window.innerHeight, sheet);
+    const margin = 24;
+    map.current.showOpened(open, {
+      top: Math.max(0, -canvas.top) + margin,
+      bottom: Math.max(0, canvas.bottom - bottom) + margin,
+      left: margin,
+      right: margin + 40, // the zoom buttons
+    });
+  }, [open]);
 
   // A row or a footprint hovered: both are highlighted, here, whichever was hovered.
   const hover = (f) => setHovered(f?.id || null);

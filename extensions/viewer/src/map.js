@@ -131,6 +131,7 @@ export class CatalogueMap {
     map.addSource("area", { type: "geojson", data: EMPTY });
     map.addSource("proposal", { type: "geojson", data: EMPTY });
     map.addSource("draft", { type: "geojson", data: EMPTY });
+    map.addSource("opened", { type: "geojson", data: EMPTY });
     const hover = ["boolean", ["feature-state", "hover"], false];
     map.addLayer({ id: "footprints-fill", type: "fill", source: "footprints", "source-layer": "footprints",
       paint: { "fill-color": ["case", hover, HIGHLIGHT, BLUE],
@@ -142,6 +143,8 @@ export class CatalogueMap {
       paint: { "fill-color": HIGHLIGHT, "fill-opacity": ["case", hover, 0.4, 0] } });
     map.addLayer({ id: "page-line", type: "line", source: "page",
       paint: { "line-color": ["case", hover, HIGHLIGHT, ["get", "color"]], "line-width": ["case", hover, 2.5, 1.2], "line-dasharray": [2, 1] } });
+    map.addLayer({ id: "opened-fill", type: "fill", source: "opened", paint: { "fill-color": HIGHLIGHT, "fill-opacity": 0.2 } });
+    map.addLayer({ id: "opened-line", type: "line", source: "opened", paint: { "line-color": HIGHLIGHT, "line-width": 3 } });
     map.addLayer({ id: "proposal-line", type: "line", source: "proposal", paint: { "line-color": "#1d6b3a", "line-width": 2.5 } });
     map.addLayer({ id: "area-line", type: "line", source: "area", paint: { "line-color": "#111", "line-width": 2 } });
     map.addLayer({ id: "draft-line", type: "line", source: "draft", paint: { "line-color": "#d0021b", "line-width": 2, "line-dasharray": [1, 1] } });
@@ -238,6 +241,25 @@ export class CatalogueMap {
   fitTo(bbox) {
     if (bbox && bbox.length === 4 && bbox.every(Number.isFinite))
       this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, maxZoom: 13, duration: 600 });
+  }
+
+  /** The footprint of the scene whose details are open (none: null), brought into the part
+   * of the map `visible` leaves in sight (MapLibre's padding: what a panel or the window's
+   * edge hides) when it is not all there already, or too small there to be seen. */
+  async showOpened(item, visible) {
+    await this.ready;
+    const geometry = item?.geometry;
+    this.map.getSource("opened").setData(geometry ? { type: "Feature", geometry, properties: {} } : EMPTY);
+    const bbox = item?.bbox;
+    if (!geometry || !bbox || bbox.length !== 4 || !visible) return;
+    const canvas = this.map.getContainer().getBoundingClientRect();
+    const seen = { left: visible.left, top: visible.top, right: canvas.width - visible.right, bottom: canvas.height - visible.bottom };
+    if (seen.right - seen.left < 80 || seen.bottom - seen.top < 80) return;
+    const corners = [[bbox[0], bbox[1]], [bbox[2], bbox[3]]].map((c) => this.map.project(c));
+    const inside = corners.every((p) => p.x >= seen.left && p.x <= seen.right && p.y >= seen.top && p.y <= seen.bottom);
+    const small = Math.abs(corners[1].x - corners[0].x) < (seen.right - seen.left) / 6
+      && Math.abs(corners[1].y - corners[0].y) < (seen.bottom - seen.top) / 6;
+    if (!inside || small) this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: visible, maxZoom: 13, duration: 400 });
   }
 
   /** Show a downloadable scene's image on the map, or none. */

@@ -70,6 +70,12 @@ export function Results({ page, loading, mode, sort, hovered, selected, zone, on
           <button type="button" aria-pressed={mode === "thumbs"} onClick={() => onMode("thumbs")}>{t("Vignettes")}</button>
         </div>
       </div>
+      {page?.archived > 0 && page.archived < page.numberMatched && (
+        <p class="sources" data-testid="sources">
+          {t("{held} scènes détenues ici · {archived} dans l'archive Airbus, à commander",
+            { held: formatCount(page.numberMatched - page.archived), archived: formatCount(page.archived) })}
+        </p>
+      )}
       {page?.failed && !loading && <p class="empty">{t("Les résultats n'ont pas pu être lus : voir le message en haut de la page.")}</p>}
       {page && !page.failed && !features.length && !loading && <p class="empty">{t("Aucune scène ne correspond à ces filtres.")}</p>}
       {mode === "list" ? (
@@ -100,9 +106,9 @@ export function Results({ page, loading, mode, sort, hovered, selected, zone, on
                     {downloadable(f) && <span class="badge downloadable" title={t("téléchargeable")}><span aria-hidden="true">⬇</span><span class="sr-only">{t("téléchargeable")}</span></span>}
                   </td>
                   <td>{formatDateTime(f.properties.datetime)}</td>
-                  <td>{number(cloud(f), " %")}</td>
-                  <td>{number(angle(f), "°")}</td>
-                  {zone && <td>{share(f, zone)}</td>}
+                  <td data-label={t("Nuage")}>{number(cloud(f), " %")}</td>
+                  <td data-label={t("Angle")}>{number(angle(f), "°")}</td>
+                  {zone && <td data-label={t("Zone")}>{share(f, zone)}</td>}
                 </tr>
               );
             })}
