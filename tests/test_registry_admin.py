@@ -172,6 +172,12 @@ async def test_merge_moves_everything_and_the_old_names_stay_found(
     source_request = await accepted_request(client, instructor, source_referent)
     target_request = await accepted_request(client, instructor, target_referent)
     held = source_request["area_km2"] + target_request["area_km2"]
+    english = await client.put(
+        "/auth/me/language",
+        json={"language": "en"},
+        headers=await bearer(client, target_referent, PASSWORD),
+    )
+    assert english.status_code == 200, english.text
     with psycopg.connect(database) as conn:
         (name, acronym) = conn.execute(
             "SELECT name, acronym FROM registry.entities WHERE id = %s", (source,)
@@ -247,10 +253,15 @@ async def test_merge_moves_everything_and_the_old_names_stay_found(
     assert "Autre(s) nom(s) de l'Entité" in shown(portal) and name in shown(portal)
     assert acronym in merged.json()["other_names"] or acronym == merged.json()["acronym"]
 
-    # Audited, and mailed to the moved accounts and the target's referent.
+    # Audited, and mailed to the moved accounts and the target's referent, each in their
+    # language, with the quotas as the merge joined them.
     assert "entity.merged" in audited(database, source)
-    for address in (source_referent, target_referent):
-        assert await mailed(client, instructor, address, "entity_merged")
+    (french,) = await mailed(client, instructor, source_referent, "entity_merged")
+    (english,) = await mailed(client, instructor, target_referent, "entity_merged")
+    assert "le plus grand des deux quotas est gardé" in french.replace("\n", " ")
+    assert f"- SPOT 6/7 {year} : quota gratuit de 20\u202f000 km², " in french
+    assert "the larger of the two quotas is kept" in english.replace("\n", " ")
+    assert f"- SPOT 6/7 {year}: free quota of 20,000 km², " in english
     again = await client.post(
         f"/registry/entities/{source}/merge", json={"into": target}, headers=instructor
     )

@@ -26,6 +26,7 @@ from extensions.i18n import _
 from registry_plugin.domain.accounts import referents
 from registry_plugin.domain.context import Context
 from registry_plugin.models import Account, Entity, EntityAcceptance, Mission, Partnership
+from registry_plugin.vocabulary import ORDERED_SENSORS
 
 PAGE_SIZE = 10
 Row = TypeVar("Row")
@@ -173,10 +174,14 @@ async def merge(ctx: Context, source_id: int, target_id: int) -> Entity:
     await ctx.session.flush()
     ctx.audit("entity.merged", "entity", source.id, into=target.id, moved=moved)
     ctx.audit("entity.absorbed", "entity", target.id, source=source.id, name=source.name)
+    quotas = [  # the free quotas the ordering desk joined, per sensor and year
+        {**quota, "sensor": ORDERED_SENSORS.get(quota["family"], quota["family"])}
+        for quota in moved.get("quotas", [])
+    ]
     await ctx.mail(
         sorted({*moved_accounts, *await referents(ctx, target.id)}),
         "entity_merged",
-        {"source": source, "target": target},
+        {"source": source, "target": target, "quotas": quotas},
         reference=f"entity:{target.id}",
     )
     return target
