@@ -10,8 +10,12 @@ cloud-cover range) is counted in three exact parts:
    footprint's vertices, so an item of a covered cell does intersect the area;
 2. the mirror's items of those cells that fall in a month or class only partly covered,
    tested one by one;
-3. the mirror's items anchored elsewhere that intersect the area: they lie across its edge,
-   so they are looked up by the index on the edge cells' part of the area only.
+3. the mirror's items anchored elsewhere that intersect the area: they lie across its edge.
+   For a rectangle (a bbox, the viewer's view), they are those anchored in the cells around
+   it, and a footprint that is a convex quadrilateral (a scene's four corners: migration
+   0012) is tested on its corners, which an index holds with the rollup's keys, the table
+   left unread; any other area or footprint is looked up by the geometry index on the edge
+   cells' part of the area and tested by PostGIS.
 
 Any other search (ids, free text, other properties, other operators) is counted by pgstac's
 own SQL for the search: slower, just as exact.
@@ -207,12 +211,18 @@ def cell_id(x: int, y: int) -> int:
     return (y + 90) * 360 + (x + 180)
 
 
+Box = tuple[float, float, float, float]
+"""West, south, east, north."""
+
+
 @dataclass
 class Cells:
-    """The cells an area covers, and the boxes of its parts in the cells it only touches."""
+    """The cells an area covers, the boxes of its parts in the cells it only touches, and the
+    area as a rectangle when it is one."""
 
     covered: list[int]
-    edge_boxes: list[tuple[float, float, float, float]]
+    edge_boxes: list[Box]
+    rectangle: Box | None = None
 
 
 def cells_of(area: shapely.Geometry) -> Cells:
@@ -230,7 +240,8 @@ def cells_of(area: shapely.Geometry) -> Cells:
     if len(edge_boxes) > MAX_EDGE_PIECES:  # a very intricate area: one box, more rows tested
         edge_boxes = [area.bounds]
     ids = [cell_id(int(x), int(y)) for x, y in zip(gx[covered], gy[covered], strict=True)]
-    return Cells(ids, edge_boxes)
+    rectangle = area.bounds if shapely.equals(area, shapely.box(*area.bounds)) else None
+    return Cells(ids, edge_boxes, rectangle)
 
 
 class Query:
@@ -338,18 +349,84 @@ def rollup_sql(
             parts.append(counted(mirrored + " AND ".join([in_cells, inside, classes, *exact()])))
     else:  # the period lies within a month or two: its items one by one
         parts.append(counted(mirrored + " AND ".join([in_cells, *exact()])))
-    if cells is not None and cells.edge_boxes:
-        area = query.arg(orjson.dumps(terms.area).decode(), "text")
+    if cells is None:
+        return "\nUNION ALL\n".join(parts), query.args
+    area = query.arg(orjson.dumps(terms.area).decode(), "text")
+    across = f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))"
+    rectangle, prelude = cells.rectangle, ""
+    if cells.edge_boxes:
         boxes = " OR ".join(
             f"geometry && ST_MakeEnvelope({', '.join(query.arg(v, 'float8') for v in b)}, 4326)"
             for b in cells.edge_boxes
         )
+        # Around a rectangle, only the footprints that are not quadrilaterals (their index).
+        shapes = "" if rectangle is None else " AND west IS NULL"
         # OFFSET 0 keeps the other terms outside: the rows are found by their place only (an
         # index on the period would bring every item of the period, anywhere).
-        nearby = f"(SELECT * FROM facets.items WHERE ({boxes}) AND NOT ({in_cells}) OFFSET 0) i"  # noqa: S608
-        across = f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))"
+        nearby = (
+            f"(SELECT * FROM facets.items WHERE ({boxes}){shapes} AND NOT ({in_cells}) OFFSET 0) i"  # noqa: S608
+        )
         parts.append(counted(f"{nearby} WHERE " + " AND ".join([across, *exact()])))
-    return "\nUNION ALL\n".join(parts), query.args
+    if rectangle is not None:
+        prelude, near = around_rectangle(rectangle, listed(cells.covered), query, exact(), grouped)
+        parts.append(f"SELECT {KEYS + ', ' if grouped else ''}n FROM quads")  # noqa: S608
+        parts.append(counted("facets.items WHERE " + " AND ".join([*near, across, *exact()])))
+    return prelude + "\nUNION ALL\n".join(parts), query.args
+
+
+# Below this, the arithmetic on a quadrilateral's corners may err (its rounding is some
+# 1e-14 square degrees): such a footprint is tested by PostGIS.
+DOUBT = "1e-9"
+
+
+WIDEST, TALLEST = "(SELECT widest FROM facets.spans)", "(SELECT tallest FROM facets.spans)"
+
+
+def around_rectangle(
+    rectangle: Box, covered: str, query: Query, exact: list[str], grouped: bool
+) -> tuple[str, list[str]]:
+    """The quadrilaterals anchored around a rectangle (but in the cells it covers, `covered`
+    as an SQL array) that meet it, counted from the index that holds their corners (`quads`: n, and
+    the number too close to call); and the terms that find, among them, those too close to
+    call, which PostGIS tests (read only when there are some)."""
+    w, s, e, n = (query.arg(v, "float8") for v in rectangle)
+    # Anchored at most the widest (tallest) quadrilateral away.
+    reach = f"{w} - {WIDEST}, {s} - {TALLEST}, {e} + {WIDEST}, {n} + {TALLEST}"
+    near = [
+        f"cell = ANY(facets.cells_around({reach}, {covered}::int[]))",
+        f"west BETWEEN {w} - {WIDEST} AND {e}",
+        f"east >= {w}",
+        f"south <= {n}",
+        f"north >= {s}",
+    ]
+    # A connected footprint whose width (height) lies within the rectangle's, and whose
+    # height (width) meets it, meets it.
+    within = f"((west >= {w} AND east <= {e}) OR (south >= {s} AND north <= {n}))"
+
+    def reaching(a: int, b: int) -> str:
+        """How far the rectangle's farthest corner lies on the footprint's side of its edge
+        from corner a to corner b (counter-clockwise: the inside is on the left)."""
+        dx, dy = f"(x{b} - x{a})", f"(y{b} - y{a})"
+        return (
+            f"greatest({dx} * ({n} - y{a}), {dx} * ({s} - y{a}))"
+            f" - least({dy} * ({w} - x{a}), {dy} * ({e} - x{a}))"
+        )
+
+    # Two convex shapes whose boxes overlap are apart only if an edge of one separates them.
+    overlap = f"least({', '.join(reaching(a, a % 4 + 1) for a in range(1, 5))})"
+    keys, group = (f"{KEYS}, ", f" GROUP BY {KEYS}") if grouped else ("", "")
+    # 1: they meet, 0: apart, null: too close to call.
+    verdict = (
+        f"CASE WHEN {within} OR {overlap} > {DOUBT} THEN 1 WHEN {overlap} < -{DOUBT} THEN 0 END"
+    )
+    prelude = (
+        f"WITH quads AS MATERIALIZED (SELECT {keys}"  # noqa: S608 - values are parameters
+        "count(*) FILTER (WHERE verdict = 1) AS n, count(*) - count(verdict) AS doubtful "
+        f"FROM (SELECT {keys}{verdict} AS verdict FROM facets.items"
+        f" WHERE {' AND '.join(near + exact)}) q{group})\n"
+    )
+    close = ["(SELECT sum(doubtful) FROM quads) > 0", *near, f"NOT {within}"]
+    return prelude, [*close, f"abs({overlap}) <= {DOUBT}"]
 
 
 Row = tuple[str, str, int, int, int]

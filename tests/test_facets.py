@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,9 @@ import asyncpg
 import httpx
 import psycopg
 import pytest
+import shapely
 from pypgstac.load import Methods
+from shapely.geometry import shape
 from stac_fastapi.api.models import create_get_request_model
 
 from extensions import facets
@@ -348,12 +351,19 @@ MIRROR_AGREES = """
              EXCEPT SELECT cell, collection, platform, month, class, count(*) FROM facets.items
              GROUP BY 1, 2, 3, 4, 5)) v),
         (SELECT count(*) FROM pgstac.items i JOIN facets.items f USING (collection, id)
-         WHERE f.class <> facets.cloud_class(facets.cloud_cover(i.content)))
+         CROSS JOIN LATERAL facets.quad(i.geometry) q
+         WHERE f.class <> facets.cloud_class(facets.cloud_cover(i.content))
+            OR (f.west, f.south, f.east, f.north, f.x1, f.y1, f.x2, f.y2, f.x3, f.y3, f.x4, f.y4)
+               IS DISTINCT FROM (q.west, q.south, q.east, q.north,
+                                 q.x1, q.y1, q.x2, q.y2, q.x3, q.y3, q.x4, q.y4)
+            OR f.east - f.west > (SELECT widest FROM facets.spans)
+            OR f.north - f.south > (SELECT tallest FROM facets.spans))
 """
 
 
 def mirror_disagreements(database: str) -> tuple[int, int, int, int]:
-    """Items missing from the mirror, extra in it, rollup rows off, and stale cloud classes."""
+    """Items missing from the mirror, extra in it, rollup rows off, and stale cloud classes or
+    corners (or beyond the widest and tallest)."""
     with psycopg.connect(database) as conn:
         return conn.execute(MIRROR_AGREES).fetchone()  # type: ignore[return-value]
 
@@ -403,3 +413,129 @@ async def test_every_writer_is_followed_by_statement(
         with psycopg.connect(database) as conn:
             conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
     assert mirror_disagreements(database) == (0, 0, 0, 0)
+
+
+async def counted_both_ways(conn: asyncpg.Connection, search: dict[str, Any]) -> tuple[int, int]:
+    """The total of a search counted alone, and by its rollup keys."""
+    alone = await facets.count(conn, search, None, None, grouped=False)
+    grouped = await facets.count(conn, search, None, None)
+    return alone.total, grouped.total
+
+
+def plain_total(database: str, search: dict[str, Any]) -> int:
+    return sum(plain_counts(database, search)[0].values())
+
+
+def rectangles_at_corners(items: Items) -> list[list[float]]:
+    """Rectangles whose north-east corner lies in a footprint's bounding box: just inside its
+    south-west corner (outside a turned footprint: apart, though the boxes overlap) and at
+    its centre (they meet, though neither lies within the other's width or height)."""
+    rectangles = []
+    for item in items[:40]:
+        west, south, east, north = shape(item["geometry"]).bounds
+        for x, y in ((west + 0.01, south + 0.01), ((west + east) / 2, (south + north) / 2)):
+            rectangles.append([x - 0.7, y - 0.4, x, y])
+    return rectangles
+
+
+async def test_rectangles_count_their_quadrilaterals_exactly(
+    database: str, demo_items: Items
+) -> None:
+    """A rectangle's count reads the corners of the footprints around it (migration 0012):
+    the same totals as pgstac's SQL, whether a footprint lies across an edge, across a corner
+    and apart, or across a corner and meeting it."""
+    rng = random.Random(12)
+    searches: list[dict[str, Any]] = [{"bbox": b} for b in rectangles_at_corners(demo_items)]
+    for _ in range(30):
+        x, y, half = rng.uniform(-4, 8), rng.uniform(42, 50), rng.choice([0.05, 0.3, 1.0, 2.5])
+        search: dict[str, Any] = {"bbox": [x - half, y - half, x + half, y + half]}
+        if rng.random() < 0.5:
+            search["filter"] = cloud("<=", rng.choice([5, 20, 50]))
+        searches.append(search)
+    settings = {"search_path": "pgstac,public"}
+    conn = await asyncpg.connect(database, server_settings=settings)
+    try:
+        for search in searches:
+            total = plain_total(database, search)
+            assert await counted_both_ways(conn, search) == (total, total), search
+    finally:
+        await conn.close()
+    apart = [
+        s for s in searches[:80:2]
+        if any(
+            shapely.box(*s["bbox"]).intersects(shapely.box(*shape(i["geometry"]).bounds))
+            and not shapely.box(*s["bbox"]).intersects(shape(i["geometry"]))
+            for i in demo_items[:40]
+        )
+    ]  # fmt: skip
+    assert apart, "some footprints' boxes overlap a rectangle that their footprints miss"
+
+
+def footprint(item_id: str, template: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
+    item = json.loads(json.dumps(template))
+    item["id"], item["geometry"] = item_id, geometry
+    item["bbox"] = list(shape(geometry).bounds)
+    return item
+
+
+def polygon(*points: tuple[float, float]) -> dict[str, Any]:
+    return {"type": "Polygon", "coordinates": [[*map(list, points), list(points[0])]]}
+
+
+# Footprints in the South Atlantic (no demo item there), around the rectangle RECTANGLE.
+RECTANGLE = [10.0, -30.0, 10.625, -29.375]
+SHAPES = {
+    # clockwise, across the west edge, anchored outside it
+    "clockwise": polygon((9.5, -29.8), (9.5, -29.6), (10.2, -29.6), (10.2, -29.8)),
+    # a diamond whose edge passes through the north-east corner: too close to call by
+    # arithmetic, PostGIS says they touch
+    "touching": polygon((10.75, -29.5), (11.0, -29.25), (10.75, -29.0), (10.5, -29.25)),
+    # the same diamond moved away: its box still overlaps the rectangle
+    "apart": polygon((10.8, -29.45), (11.05, -29.2), (10.8, -28.95), (10.55, -29.2)),
+    # concave (an arrow head) across the south edge
+    "concave": polygon((10.3, -30.4), (10.5, -29.9), (10.3, -30.1), (10.1, -29.9)),
+    # six corners across the east edge
+    "hexagon": polygon(
+        (10.5, -29.7), (10.7, -29.8), (10.9, -29.7), (10.9, -29.5), (10.7, -29.4), (10.5, -29.5)
+    ),
+    # two parts, the first far away, the second inside
+    "parts": {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[[12.0, -32.0], [12.2, -32.0], [12.2, -31.8], [12.0, -31.8], [12.0, -32.0]]],
+            [[[10.2, -29.7], [10.3, -29.7], [10.3, -29.6], [10.2, -29.6], [10.2, -29.7]]],
+        ],
+    },
+    # wider than any demo footprint, anchored 3° west: the rectangle's reach grows with it
+    "wide": polygon((7.0, -29.9), (10.05, -29.9), (10.05, -29.85), (7.0, -29.85)),
+}
+
+
+async def test_footprints_of_every_shape_around_a_rectangle(
+    database: str, demo_items: Items
+) -> None:
+    """Clockwise, concave, six-cornered, two-part and very wide footprints, and one whose
+    edge touches the rectangle's corner, are counted as PostGIS sees them."""
+    shapes = {
+        f"shape-{name}": footprint(f"shape-{name}", demo_items[0], g) for name, g in SHAPES.items()
+    }
+    meeting = {
+        name for name, item in shapes.items()
+        if shape(item["geometry"]).intersects(shapely.box(*RECTANGLE))
+    }  # fmt: skip
+    assert meeting == {f"shape-{n}" for n in SHAPES} - {"shape-apart"}
+    settings = {"search_path": "pgstac,public"}
+    conn = await asyncpg.connect(database, server_settings=settings)
+    try:
+        load_items(database, list(shapes.values()), mode=Methods.upsert)
+        assert mirror_disagreements(database) == (0, 0, 0, 0)
+        for bbox in (RECTANGLE, [10.0, -30.0, 10.6, -29.4], [9.0, -31.0, 11.0, -29.0]):
+            search = {"bbox": bbox}
+            total = plain_total(database, search)
+            assert await counted_both_ways(conn, search) == (total, total), bbox
+        search = {"bbox": RECTANGLE}
+        assert plain_total(database, search) == len(meeting)
+    finally:
+        await conn.close()
+        with psycopg.connect(database) as c:
+            c.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [list(shapes)])
