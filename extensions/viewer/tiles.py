@@ -32,7 +32,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
 BASEMAP_SECONDS = 86_400
 """The basemap changes only when the gazetteer is loaded again."""
-SHARE_SECONDS = 60
+SHARE_SECONDS = 300
 """How long a search's footprint share at a zoom is kept (it moves only as items are loaded)."""
 TILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {MVT: {}}, "description": "A Mapbox Vector Tile"}

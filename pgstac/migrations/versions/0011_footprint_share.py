@@ -38,15 +38,18 @@ CREATE OR REPLACE FUNCTION tiles.footprint_share(search jsonb, z int, max_featur
 RETURNS float8 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $function$
 DECLARE
     matching text := pgstac.stac_search_to_where(search);
+    cell int := least(z, 9);
     densest float8;
 BEGIN
-    -- The footprints a tile crosses, estimated from the items centred in it, each counted
-    -- for the tiles its extent spans on average (1 + width) × (1 + height), in tiles: one
-    -- pass over the search's items, no geometry transformed. A tenth is kept in hand for
-    -- the estimate's error.
+    -- The footprints a tile crosses, estimated in one pass over the search's items, no
+    -- geometry transformed: each item counts for the tiles its extent spans on average,
+    -- (1 + width) × (1 + height) in tiles, in the cell of its centre; a cell is a tile of
+    -- zoom 9 at the smallest (some 55 km across France, a footprint's size), its count
+    -- shared by its tiles, as a tile smaller than the footprints sees its neighbourhood's.
+    -- A tenth is kept in hand for the estimate's error.
     EXECUTE format($query$
         SELECT max(n) FROM (
-            SELECT sum((1 + x1 - x0) * (1 + y1 - y0)) AS n
+            SELECT sum((1 + x1 - x0) * (1 + y1 - y0)) / 4 ^ (%1$s - %3$s) AS n
             FROM (
                 SELECT (ST_XMin(geometry) + 180) / 360 * 2 ^ %1$s AS x0,
                        (ST_XMax(geometry) + 180) / 360 * 2 ^ %1$s AS x1,
@@ -56,9 +59,10 @@ BEGIN
                            / 2 * 2 ^ %1$s AS y1
                 FROM pgstac.items WHERE %2$s
             ) extents
-            GROUP BY floor((x0 + x1) / 2), floor((y0 + y1) / 2)
-        ) tiles
-    $query$, z, matching) INTO densest;
+            GROUP BY floor((x0 + x1) / 2 ^ (%1$s - %3$s + 1)),
+                     floor((y0 + y1) / 2 ^ (%1$s - %3$s + 1))
+        ) cells
+    $query$, z, matching, cell) INTO densest;
     RETURN least(1, 0.9 * max_features / greatest(densest, 1));
 END
 $function$;
