@@ -4,7 +4,9 @@ numbers; bad filters are refused with their reason."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from datetime import date
 from typing import Any
@@ -160,6 +162,11 @@ async def test_codes_and_numbers_are_said_in_the_readers_language(
         assert format_date(date.fromisoformat(f"{month}-01"), "MMM y", locale="fr") in french
     activity = html.unescape((await pages.get("/registre/relais")).text)
     assert "Reçue</span>" in activity and ">received<" not in activity
+    exported = await pages.get("/registre/relais/export.csv", params={"partie": "demandes"})
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert {(r["status"], r["status_label"], r["sensor_label"]) for r in rows} == {
+        ("received", "Reçue", "SPOT 6/7")
+    }
     # The cookie, not `?lang=`: the demo relay's stored language stays French for the others.
     pages.cookies.set("dinamis_lang", "en")
     english_page = html.unescape((await pages.get("/registre/statistiques")).text)

@@ -100,7 +100,17 @@ EXPORTS = {
     "activite": ("activity", ["month", "collection", "signatures", "downloads"]),
     "demandes": (
         "requests",
-        ["id", "entity", "product", "sensor", "status", "area_km2", "created_at"],
+        [
+            "id",
+            "entity",
+            "product",
+            "sensor",
+            "sensor_label",
+            "status",
+            "status_label",
+            "area_km2",
+            "created_at",
+        ],
     ),
 }
 
