@@ -608,3 +608,60 @@ async def within_period(
     await conn.execute(CUSTOM_PLANS)
     partly = await conn.fetch(text + f" GROUP BY {KEYS}", *query.args)
     return Counts(rows + [tuple(r) for r in partly])
+
+
+async def densest_tile(
+    conn: asyncpg.Connection,
+    search: dict[str, Any],
+    start: datetime | None,
+    end: datetime | None,
+    z: int,
+) -> float | None:
+    """About how many footprints of a search the densest tile of zoom z crosses, from the
+    rollup (a few thousand rows: a pass over a million items took seconds); None when the
+    search's terms are not the rollup's. An estimate, on the high side: the months and
+    cloud-cover classes the search covers in part count whole, each footprint is taken as
+    wide and tall as the widest and tallest, and a cell's items are spread evenly over the
+    tiles smaller than it."""
+    terms = read_terms(search, start, end)
+    if terms is None:
+        return None
+    query = Query()
+    clauses = kind_terms(terms, query)
+    low = month_index(terms.start) if terms.start is not None else None
+    high = month_index(terms.end) if terms.end is not None else None
+    if low is not None or high is not None:
+        clauses.append(f"month BETWEEN {low or 0} AND {high or month_index(datetime.max)}")
+    whole, partial = classes_within(terms.low, terms.high)
+    clauses.append(f"class = ANY({listed(whole + partial)})")
+    if terms.area is not None:
+        area = area_shape(terms.area)
+        if area is None:
+            return None
+        clauses.append(
+            f"cell = ANY(facets.cells_around({', '.join(map(str, area.bounds))}, '{{}}'))"
+        )
+    rows = await conn.fetch(
+        "SELECT cell, sum(n)::float8 AS n FROM facets.cells WHERE "  # noqa: S608 - parameters
+        + " AND ".join(clauses)
+        + " GROUP BY cell",
+        *query.args,
+    )
+    if not rows:
+        return 0.0
+    widest, tallest = await conn.fetchrow("SELECT widest, tallest FROM facets.spans")
+    cells = np.array([r["cell"] for r in rows])
+    counts = np.array([r["n"] for r in rows])
+    lon, lat = cells % 360 - 180 + 0.5, np.clip(cells // 360 - 90 + 0.5, -85, 85)
+    tiles = 2.0**z
+    stretch = 1 / np.cos(np.radians(lat))  # a degree of latitude, in tiles, against longitude's
+    spread = (1 + widest * tiles / 360) * (1 + tallest * stretch * tiles / 360)
+    per_cell = tiles / 360 * tiles / 360 * stretch  # tiles in a cell, when they are smaller
+    if per_cell.min() >= 1:
+        return float((counts * spread / per_cell).max())
+    x = np.floor((lon + 180) / 360 * tiles)
+    y = np.floor((1 - np.arcsinh(np.tan(np.radians(lat))) / math.pi) / 2 * tiles)
+    sums: Counter[tuple[float, float]] = Counter()
+    for key, n in zip(zip(x, y, strict=True), counts * spread, strict=True):
+        sums[key] += n
+    return float(max(sums.values()))

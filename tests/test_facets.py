@@ -539,3 +539,25 @@ async def test_footprints_of_every_shape_around_a_rectangle(
         await conn.close()
         with psycopg.connect(database) as c:
             c.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [list(shapes)])
+
+
+async def test_the_densest_tile_is_estimated_from_the_rollup(
+    database: str, demo_items: Items
+) -> None:
+    """The footprint tiles' share (extensions/viewer/tiles.py) comes from the rollup's cells,
+    not from a pass over the items: the same order of magnitude as the pass's estimate
+    (migration 0011), at zooms whose tiles are larger and smaller than a cell."""
+    settings = {"search_path": "pgstac,public"}
+    conn = await asyncpg.connect(database, server_settings=settings)
+    try:
+        for search in ({}, {"bbox": FRANCE, "filter": cloud("<=", 20)}):
+            for z in (3, 6, 11):
+                ours = await facets.densest_tile(conn, search, None, None, z)
+                share = await conn.fetchval(
+                    "SELECT tiles.footprint_share($1::text::jsonb, $2, 1)", json.dumps(search), z
+                )
+                assert ours is not None and 1 / 3 <= ours / (0.9 / share) <= 3, (search, z)
+        other = {"filter": {"op": "<=", "args": [{"property": "gsd"}, 2]}}
+        assert await facets.densest_tile(conn, other, None, None, 5) is None
+    finally:
+        await conn.close()

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from cachetools import TTLCache
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import Response
 
+from extensions import facets
 from extensions.database import Database
 from extensions.errors import NotFound
 from extensions.i18n import _
 from extensions.search import plan_search
 from extensions.search.execute import matching_terms
 from extensions.services import ServicesDep
+
+if TYPE_CHECKING:
+    from stac_fastapi.pgstac.types.search import PgstacSearch
 
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
@@ -75,11 +79,15 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
         maxsize=1024, ttl=SHARE_SECONDS
     )
 
-    def footprint_share(database: Database, terms: str, z: int, most: int) -> Awaitable[float]:
-        """The share of the search's footprints every tile of zoom z draws (migration 0011),
-        read once for all the tiles of a view: the tiles asked for together wait for the
-        same reading. A tile holds no more than its parent: once a zoom draws them all, the
-        closer ones do too, unread."""
+    def footprint_share(
+        database: Database, held: PgstacSearch, terms: str, z: int, most: int
+    ) -> Awaitable[float]:
+        """The share of the search's footprints every tile of zoom z draws, read once for all
+        the tiles of a view: the tiles asked for together wait for the same reading. The
+        densest tile is estimated from the facets' rollup (extensions.facets), or by a pass
+        over the search's items when its terms are not the rollup's (migration 0011). A tile
+        holds no more than its parent: once a zoom draws them all, the closer ones do too,
+        unread."""
         for lower in range(z):
             known = shares.get((terms, lower, most))
             if known is not None and draws_all(known):
@@ -89,6 +97,11 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
 
             async def read() -> float:
                 async with database.read() as conn:
+                    densest = await facets.densest_tile(
+                        conn, matching_terms(held), held.start_date, held.end_date, z
+                    )
+                    if densest is not None:
+                        return min(1.0, 0.9 * most / max(densest, 1.0))
                     share = await conn.fetchval(
                         "SELECT tiles.footprint_share($1::text::jsonb, $2, $3)", terms, z, most
                     )
@@ -128,7 +141,7 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
             return tile_response(None, cache)
         terms = orjson.dumps(matching_terms(plan.held)).decode()
         most = services.settings.viewer.footprints_per_tile
-        share = await footprint_share(services.database, terms, z, most)
+        share = await footprint_share(services.database, plan.held, terms, z, most)
         async with services.database.read() as conn:
             tile = await conn.fetchval(
                 "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5, $6)",
