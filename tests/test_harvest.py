@@ -3,6 +3,7 @@ bad products while the rest goes on, and resuming after an interruption."""
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import zipfile
@@ -191,6 +192,22 @@ def test_interrupted_harvest_resumes_without_doubles(tree: Path, catalogue: str)
     resumed = run(SourceSpec(str(tree)), catalogue)
     assert (resumed.skipped, resumed.loaded) == (2, 3)
     assert loaded_ids(catalogue) == sorted(IDS)
+
+
+def test_the_cycle_collector_is_paused_while_items_pile_up(tree: Path, catalogue: str) -> None:
+    """Items are trees: the collector would only rescan a chunk's hundreds of thousands of
+    objects, in the main process that also feeds the database. It runs again afterwards, even
+    when the harvest stops on an error."""
+    collecting: list[bool] = []
+
+    def stop(done: int, total: int) -> None:
+        collecting.append(gc.isenabled())
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        harvest(SourceSpec(str(tree)), catalogue, OPTIONS, progress=stop)
+    assert collecting == [False]
+    assert gc.isenabled()
 
 
 def test_command_line(
