@@ -26,6 +26,7 @@ import logging
 import os
 import random
 import re
+import resource
 import subprocess
 import time
 from dataclasses import dataclass
@@ -107,6 +108,43 @@ def write_products(root: Path, count: int, seed: int) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds used so far by this process, its finished children (the parsing workers)
+    and the database (its postmaster and the backends it has reaped: a harvest's connections
+    are closed when it returns)."""
+
+    main: float
+    workers: float
+    database: float
+
+    @classmethod
+    def now(cls, postmaster: int | None) -> Cpu:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        database = 0.0
+        if postmaster is not None:
+            fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+            database = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return cls(own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime, database)
+
+    def per_product_ms(self, before: Cpu, products: int) -> dict[str, float]:
+        return {
+            stage: round((getattr(self, stage) - getattr(before, stage)) / products * 1000, 3)
+            for stage in ("workers", "main", "database")
+        }
+
+
+def postmaster_pid(dsn: str) -> int | None:
+    """The database's postmaster, when it runs on this machine (else its CPU is not counted)."""
+    with connect(dsn) as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+    pid_file = Path(row[0]) / "postmaster.pid" if row else None
+    if pid_file is None or not pid_file.exists():
+        return None
+    return int(pid_file.read_text().split()[0])
+
+
 def forget(dsn: str, ids: list[str]) -> None:
     """Remove the benchmark's items and fingerprints, so that each stage starts empty."""
     with connect(dsn) as conn:
@@ -152,7 +190,10 @@ def main() -> None:
     assert items_report.failed == 0, items_report.failures[:3]
 
     forget(dsn, ids)
+    postmaster = postmaster_pid(dsn)
+    before = Cpu.now(postmaster)
     first = harvest(spec, dsn, options)
+    cpu = Cpu.now(postmaster).per_product_ms(before, args.products)
     again = harvest(spec, dsn, options)
     assert first.loaded == args.products, first.failures[:3]
     assert again.skipped == args.products
@@ -198,6 +239,8 @@ def main() -> None:
         "end_to_end_s": first.seconds,
         "reharvest_s": again.seconds,
         "reharvest_speedup": round(first.seconds / again.seconds, 1),
+        "end_to_end_cpu_ms_per_product": cpu,
+        "load_average": [round(v, 2) for v in os.getloadavg()],
         "load_stage_items_per_s": round(len(parsed) / ours),
         "pypgstac_load_items_per_s": round(len(parsed) / plain),
         "load_stage_ratio": round(plain / ours, 3),
