@@ -10,18 +10,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import mapbox_vector_tile
 import morecantile
+import orjson
 import pytest
 import shapely
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from shapely.geometry import shape
 
+from extensions.search.execute import matching_terms
 from extensions.viewer.pages import LOCALES
 from extensions.viewer.settings import ViewerSettings
+from extensions.viewer.tiles import drawn_from_mirror
 from stac_api.app import create_app
+from stac_api.search import DinamisSearch
 from tests.conftest import make_settings
 from tests.oracle import all_pages
 from tests.registry import DEMO_PASSWORD, FORMATION_RD, bearer
@@ -217,6 +222,43 @@ async def test_thinned_tiles_draw_the_same_footprints_on_both_sides_of_their_edg
     assert len(drawn_east) <= 100 and len(crossing) > 20, "the test needs a thinned seam"
     assert drawn_west & crossing
     assert drawn_west & crossing == drawn_east & crossing
+
+
+THINNED_SEARCHES: list[dict[str, Any]] = [
+    {},
+    {
+        "collections": ["spot67", "spot-swh"],
+        "filter": {"op": "<=", "args": [{"property": "eo:cloud_cover"}, 20]},
+    },
+    {"datetime": "2014-03-10T00:00:00Z/2022-12-31T23:59:59Z", "bbox": [2.0, 42.0, 5.0, 45.0]},
+]
+
+
+@pytest.mark.parametrize("body", THINNED_SEARCHES, ids=["all", "missions-clouds", "period-area"])
+async def test_a_thinned_tile_from_the_mirror_draws_what_pgstac_draws(
+    database: str, demo_items: list[dict[str, Any]], body: dict[str, Any]
+) -> None:
+    """A thinned tile reads the facets' mirror, its footprints indexed by their draw
+    (migration 0013): the same footprints as `tiles.footprints` draws from pgstac's items,
+    with a share above the first level and one under it."""
+    held = DinamisSearch(**body)
+    terms = orjson.dumps(matching_terms(held)).decode()
+    conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
+    try:
+        for z, share in ((5, 0.3), (5, 0.05), (7, 0.004)):
+            tile = tile_around(z)
+            drawn = drawn_from_mirror(held, tile.z, tile.x, tile.y, 100, share)
+            assert drawn is not None
+            ours = await conn.fetchval(drawn[0], *drawn[1])
+            theirs = await conn.fetchval(
+                "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5, $6)",
+                *(terms, tile.z, tile.x, tile.y, 100, share),
+            )
+            ids = [{f["properties"]["id"] for f in layer(t, "footprints")} for t in (ours, theirs)]
+            assert ids[0] == ids[1], (z, share)
+            assert ids[0] or share < 0.01, (z, share)
+    finally:
+        await conn.close()
 
 
 async def test_footprint_tiles_follow_the_callers_rights(client: httpx.AsyncClient) -> None:

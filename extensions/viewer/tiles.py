@@ -42,6 +42,55 @@ TILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {MVT: {}}, "description": "A Mapbox Vector Tile"}
 }
 
+DRAW_LEVELS = tuple(4.0**-k for k in range(1, 7))
+"""The draws the facets' mirror indexes its footprints under (migration 0013)."""
+DRAWN_FROM_MIRROR = """
+SELECT ST_AsMVT(f, 'footprints', 4096, 'geom') FROM (
+    SELECT i.id, i.collection,
+           i.content->'properties'->>'platform' AS platform,
+           to_char(i.datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
+           (i.content->'properties'->>'eo:cloud_cover')::float8 AS cloud,
+           (i.content->'properties'->>'view:incidence_angle')::float8 AS angle,
+           ST_AsMVTGeom(ST_Transform(i.geometry, 3857), {envelope}, 4096, 64, true) AS geom
+    FROM (
+        SELECT collection, id FROM facets.items
+        WHERE ST_Intersects(geometry, ST_Transform({envelope}, 4326)) AND {terms}
+        ORDER BY tiles.sample(id)
+        LIMIT {most}
+    ) drawn
+    JOIN pgstac.items i USING (collection, id)
+) f
+"""
+
+
+def drawn_from_mirror(
+    held: PgstacSearch, z: int, x: int, y: int, most: int, share: float
+) -> tuple[str, list[Any]] | None:
+    """A thinned tile (share < 1) made from the facets' mirror, whose footprints are indexed
+    by their draw (migration 0013): only those under the level above the share are read, not
+    every footprint the tile crosses; the same footprints as `tiles.footprints` draws. None
+    when the search's terms are not the mirror's (extensions.facets)."""
+    terms = facets.read_terms(matching_terms(held), held.start_date, held.end_date)
+    if terms is None or (terms.area is not None and facets.area_shape(terms.area) is None):
+        return None
+    query = facets.Query()
+    clauses = facets.exact_terms(terms, query)
+    if terms.area is not None:
+        area = query.arg(orjson.dumps(terms.area).decode(), "text")
+        clauses.append(f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))")
+    # A constant, which the planner matches with a level's index.
+    level = min((level for level in DRAW_LEVELS if level >= share), default=None)
+    if level is not None:
+        clauses.append(f"tiles.sample(id) < {level!r}")
+    clauses.append(f"tiles.sample(id) < {query.arg(share, 'float8')}")
+    text = DRAWN_FROM_MIRROR.format(
+        envelope=f"ST_TileEnvelope({int(z)}, {int(x)}, {int(y)})",
+        terms=" AND ".join(clauses),
+        most=int(most),
+    )
+    return text, query.args
+
+
 SearchReader = Callable[..., Awaitable[Any]]
 """A dependency that reads a GET search's parameters into the search model."""
 
@@ -142,16 +191,21 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
         terms = orjson.dumps(matching_terms(plan.held)).decode()
         most = services.settings.viewer.footprints_per_tile
         share = await footprint_share(services.database, plan.held, terms, z, most)
+        drawn = drawn_from_mirror(plan.held, z, x, y, most, share) if share < 1 else None
         async with services.database.read() as conn:
-            tile = await conn.fetchval(
-                "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5, $6)",
-                terms,
-                z,
-                x,
-                y,
-                most,
-                share,
-            )
+            if drawn is not None:
+                await conn.execute(facets.CUSTOM_PLANS)
+                tile = await conn.fetchval(drawn[0], *drawn[1])
+            else:
+                tile = await conn.fetchval(
+                    "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5, $6)",
+                    terms,
+                    z,
+                    x,
+                    y,
+                    most,
+                    share,
+                )
         return tile_response(tile, cache)
 
     @router.get(
