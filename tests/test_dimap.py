@@ -14,6 +14,7 @@ from pystac.validation import validate_dict
 from ingest.dimap import (
     DimapError,
     MalformedXml,
+    MissingField,
     MissingFootprint,
     NotDimap,
     TruncatedFile,
@@ -244,6 +245,7 @@ def valid_v2() -> bytes:
         pytest.param(lambda d: b'<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document/></kml>', NotDimap, "kml", id="not-dimap"),
         pytest.param(lambda d: d.replace(b"<LON>-70.0910667149</LON>", b"<LON>west</LON>"), DimapError, "not a number", id="bad-number"),
         pytest.param(lambda d: d.replace(b"<LON>-70.0910667149</LON>", b"<LON>-270.09</LON>"), MissingFootprint, "longitude", id="out-of-range"),
+        pytest.param(lambda d: d.replace(b"<MISSION>SPOT</MISSION>", b"<MISSION>SPOT&#xE000;</MISSION>"), MissingField, "U\\+E000", id="record-separator"),
     ],
 )  # fmt: skip
 def test_bad_files_fail_with_a_clear_reason(

@@ -1,8 +1,8 @@
 """DIMAP V2 (`DIM_*.XML`): SPOT 6/7, Pléiades 1A/1B, Pléiades Neo.
 
-Each small element the reader needs (the strip source, the centre location, a vertex, a
-band…) is read once into a dict of its children's texts (`fields`): a harvest reads
-thousands of files a second, and a path search per field would cost more than the XML parse.
+The texts the reader needs are read by a few `Record`s, each one XPath evaluation in libxml2:
+a harvest reads thousands of files a second, and a path search per field from Python would
+cost more than the XML parse.
 """
 
 from __future__ import annotations
@@ -25,30 +25,92 @@ from ingest.dimap.scene import (
 
 Element = Any  # lxml element
 Fields = dict[str, str]
+SEPARATOR = "\ue000"
+"""Between a record's texts: a private-use character, which no DIMAP field holds."""
+
+
+class Record:
+    """The stripped texts at several XPath paths under a node, by name, the empty ones left
+    out; each path gives the text of the first node it selects."""
+
+    def __init__(self, **paths: str) -> None:
+        self.names = tuple(paths)
+        joined = f", '{SEPARATOR}', ".join(f"string({path})" for path in paths.values())
+        self.xpath = etree.XPath(f"concat({joined})")
+
+    def __call__(self, node: Element) -> Fields:
+        texts = self.xpath(node).split(SEPARATOR)
+        if len(texts) != len(self.names):
+            raise MissingField(f"a field holds the character U+E000 ({', '.join(self.names)})")
+        return {
+            name: value
+            for name, text in zip(self.names, texts, strict=False)
+            if (value := text.strip())
+        }
+
 
 # Located_Geometric_Values/LOCATION_TYPE of the scene centre, exactly (the others vary:
 # "Top Center" in Pléiades, "TopCenter" in SPOT 6 and Pléiades Neo).
 CENTER = "Center"
-CENTRE = etree.XPath(f"Geometric_Data/Use_Area/Located_Geometric_Values[LOCATION_TYPE='{CENTER}']")
+STRIP = "(Dataset_Sources/Source_Identification[Strip_Source])[1]"
+CENTRE = f"(Geometric_Data/Use_Area/Located_Geometric_Values[LOCATION_TYPE='{CENTER}'])[1]"
+SETTINGS = "(Processing_Information/Product_Settings)[1]"
+FACILITY = "(Processing_Information/Production_Facility)[1]"
+INSERT = "(Geoposition/Geoposition_Insert)[1]"
+DIMENSIONS = "(Raster_Data/Raster_Dimensions)[1]"
+PRODUCT = Record(
+    strips=f"count({STRIP})",
+    MISSION=f"{STRIP}/Strip_Source/MISSION",
+    MISSION_INDEX=f"{STRIP}/Strip_Source/MISSION_INDEX",
+    IMAGING_DATE=f"{STRIP}/Strip_Source/IMAGING_DATE",
+    IMAGING_TIME=f"{STRIP}/Strip_Source/IMAGING_TIME",
+    SOURCE_ID=f"{STRIP}/SOURCE_ID",
+    TIME=f"{CENTRE}/TIME",
+    INCIDENCE_ANGLE=f"{CENTRE}/Acquisition_Angles/INCIDENCE_ANGLE",
+    VIEWING_ANGLE=f"{CENTRE}/Acquisition_Angles/VIEWING_ANGLE",
+    AZIMUTH_ANGLE=f"{CENTRE}/Acquisition_Angles/AZIMUTH_ANGLE",
+    SUN_AZIMUTH=f"{CENTRE}/Solar_Incidences/SUN_AZIMUTH",
+    SUN_ELEVATION=f"{CENTRE}/Solar_Incidences/SUN_ELEVATION",
+    START="(Geometric_Data/Refined_Model/Time/Time_Range)[1]/START",
+    END="(Geometric_Data/Refined_Model/Time/Time_Range)[1]/END",
+    VELOCITY_XYZ="Geometric_Data/Refined_Model/Ephemeris/Point_List/Point/VELOCITY_XYZ",
+    CLOUD_COVERAGE="(Dataset_Content)[1]/CLOUD_COVERAGE",
+    SNOW_COVERAGE="(Dataset_Content)[1]/SNOW_COVERAGE",
+    PROCESSING_LEVEL=f"{SETTINGS}/PROCESSING_LEVEL",
+    SPECTRAL_PROCESSING=f"{SETTINGS}/SPECTRAL_PROCESSING",
+    RESAMPLING_SPACING=f"{SETTINGS}/Sampling_Settings/RESAMPLING_SPACING",
+    PROCESSING_CENTER=f"{FACILITY}/PROCESSING_CENTER",
+    SOFTWARE=f"{FACILITY}/SOFTWARE",
+    SOFTWARE_VERSION=f"{FACILITY}/SOFTWARE/@version",
+    PRODUCTION_DATE="(Product_Information/Delivery_Identification)[1]/PRODUCTION_DATE",
+    NROWS=f"{DIMENSIONS}/NROWS",
+    NCOLS=f"{DIMENSIONS}/NCOLS",
+    NBANDS=f"{DIMENSIONS}/NBANDS",
+    PROJECTED_CRS_CODE="Coordinate_Reference_System/Projected_CRS/PROJECTED_CRS_CODE",
+    ULXMAP=f"{INSERT}/ULXMAP",
+    ULYMAP=f"{INSERT}/ULYMAP",
+    XDIM=f"{INSERT}/XDIM",
+    YDIM=f"{INSERT}/YDIM",
+    PIXEL_ORIENTATION="Geoposition/Raster_CRS/PIXEL_ORIENTATION",
+    DATA_FILE_FORMAT="Raster_Data/Data_Access/DATA_FILE_FORMAT",
+    DATASET_QL_PATH="(Dataset_Identification/DATASET_QL_PATH)[1]/@href",
+    DATASET_TN_PATH="(Dataset_Identification/DATASET_TN_PATH)[1]/@href",
+)
+VERTEX = Record(LON="LON", LAT="LAT")
+SPECTRAL_RANGE = Record(
+    BAND_ID="BAND_ID",
+    MIN="MIN",
+    MAX="MAX",
+    FWHM_MIN="FWHM/MIN",
+    FWHM_MAX="FWHM/MAX",
+    MEASURE_UNIT="MEASURE_UNIT",
+)
+RASTER_INDEX = Record(BAND_ID="BAND_ID", BAND_INDEX="BAND_INDEX")
 LOCATED_TIMES = etree.XPath("Geometric_Data/Use_Area/Located_Geometric_Values/TIME/text()")
-
-
-def fields(node: Element | None) -> Fields:
-    """The texts of a node's children and grandchildren by tag path (`A`, `A/B`); the first
-    occurrence of a path wins."""
-    found: Fields = {}
-    if node is None:
-        return found
-    for child in node:
-        tag = child.tag
-        if not isinstance(tag, str):  # comments, processing instructions
-            continue
-        if (value := (child.text or "").strip()) and tag not in found:
-            found[tag] = value
-        for grandchild in child:
-            if isinstance(grandchild.tag, str) and (value := (grandchild.text or "").strip()):
-                found.setdefault(f"{tag}/{grandchild.tag}", value)
-    return found
+VERTICES = etree.XPath("Dataset_Content/Dataset_Extent/Vertex")
+# Pléiades Neo nests MIN/MAX under FWHM, and some files put the list one level higher.
+SPECTRAL_RANGES = etree.XPath("Radiometric_Data/Radiometric_Calibration//Band_Spectral_Range")
+DISPLAY_ORDER = etree.XPath("Raster_Data/Raster_Display/Band_Display_Order/*")
 
 
 def as_number(values: Fields, key: str) -> float | None:
@@ -83,30 +145,22 @@ def item_id(file_name: str) -> str:
 
 
 def read_v2(root: Element, file_name: str) -> Scene:
-    strip = root.find("Dataset_Sources/Source_Identification[Strip_Source]")
-    if strip is None:
+    values = PRODUCT(root)
+    if values["strips"] == "0":
         raise MissingField("no Dataset_Sources/Source_Identification/Strip_Source")
-    source = fields(strip.find("Strip_Source"))
-    family, platform = mission(source.get("MISSION", ""), source.get("MISSION_INDEX", ""))
+    family, platform = mission(values.get("MISSION", ""), values.get("MISSION_INDEX", ""))
 
-    centre = fields(next(iter(CENTRE(root)), None))
-    time_range = fields(root.find("Geometric_Data/Refined_Model/Time/Time_Range"))
-    start, end = parse_time(time_range.get("START")), parse_time(time_range.get("END"))
+    start, end = parse_time(values.get("START")), parse_time(values.get("END"))
     if start is None:  # ortho products have no Refined_Model: the corners' times bound it
         times = {t for t in map(parse_time, LOCATED_TIMES(root)) if t}
         if len(times) > 1:
             start, end = min(times), max(times)
-    when = parse_time(centre.get("TIME")) or parse_time(
-        source.get("IMAGING_TIME"), day=source.get("IMAGING_DATE")
+    when = parse_time(values.get("TIME")) or parse_time(
+        values.get("IMAGING_TIME"), day=values.get("IMAGING_DATE")
     )
     if when is None:
         raise MissingField("no acquisition time (Located_Geometric_Values or IMAGING_TIME)")
 
-    content = fields(root.find("Dataset_Content"))
-    settings = fields(root.find("Processing_Information/Product_Settings"))
-    facility = root.find("Processing_Information/Production_Facility")
-    delivery = fields(root.find("Product_Information/Delivery_Identification"))
-    dimensions = fields(root.find("Raster_Data/Raster_Dimensions"))
     scene = Scene(
         id=item_id(file_name),
         mission=family,
@@ -116,44 +170,44 @@ def read_v2(root: Element, file_name: str) -> Scene:
         start=start,
         end=end,
         footprint=footprint(root),
-        level=settings.get("PROCESSING_LEVEL"),
-        spectral_mode=settings.get("SPECTRAL_PROCESSING"),
-        gsd=as_number(settings, "Sampling_Settings/RESAMPLING_SPACING"),
-        cloud_cover=as_number(content, "CLOUD_COVERAGE"),
-        snow_cover=as_number(content, "SNOW_COVERAGE"),
-        incidence=as_number(centre, "Acquisition_Angles/INCIDENCE_ANGLE"),
-        off_nadir=as_number(centre, "Acquisition_Angles/VIEWING_ANGLE"),
-        azimuth=as_number(centre, "Acquisition_Angles/AZIMUTH_ANGLE"),
-        sun_azimuth=as_number(centre, "Solar_Incidences/SUN_AZIMUTH"),
-        sun_elevation=as_number(centre, "Solar_Incidences/SUN_ELEVATION"),
-        datastrip_id=text(strip, "SOURCE_ID"),
-        orbit_state=orbit_state(root),
-        processing_facility=text(facility, "PROCESSING_CENTER") if facility is not None else None,
-        processing_software=software(facility.find("SOFTWARE") if facility is not None else None),
-        production_datetime=parse_time(delivery.get("PRODUCTION_DATE")),
-        quicklook=href(root, "Dataset_Identification/DATASET_QL_PATH"),
-        thumbnail=href(root, "Dataset_Identification/DATASET_TN_PATH"),
+        level=values.get("PROCESSING_LEVEL"),
+        spectral_mode=values.get("SPECTRAL_PROCESSING"),
+        gsd=as_number(values, "RESAMPLING_SPACING"),
+        cloud_cover=as_number(values, "CLOUD_COVERAGE"),
+        snow_cover=as_number(values, "SNOW_COVERAGE"),
+        incidence=as_number(values, "INCIDENCE_ANGLE"),
+        off_nadir=as_number(values, "VIEWING_ANGLE"),
+        azimuth=as_number(values, "AZIMUTH_ANGLE"),
+        sun_azimuth=as_number(values, "SUN_AZIMUTH"),
+        sun_elevation=as_number(values, "SUN_ELEVATION"),
+        datastrip_id=values.get("SOURCE_ID"),
+        orbit_state=orbit_state(values.get("VELOCITY_XYZ")),
+        processing_facility=values.get("PROCESSING_CENTER"),
+        processing_software=software(values.get("SOFTWARE"), values.get("SOFTWARE_VERSION")),
+        production_datetime=parse_time(values.get("PRODUCTION_DATE")),
+        quicklook=values.get("DATASET_QL_PATH"),
+        thumbnail=values.get("DATASET_TN_PATH"),
     )
-    rows, cols = as_number(dimensions, "NROWS"), as_number(dimensions, "NCOLS")
+    rows, cols = as_number(values, "NROWS"), as_number(values, "NCOLS")
     if rows and cols:
         scene.shape = (int(rows), int(cols))
-    if code := text(root, "Coordinate_Reference_System/Projected_CRS/PROJECTED_CRS_CODE"):
+    if code := values.get("PROJECTED_CRS_CODE"):
         try:
             scene.epsg = int(code.rstrip(":").rsplit(":", 1)[-1])
         except ValueError as exc:
             raise MissingField(f"PROJECTED_CRS_CODE {code!r} is not an EPSG code") from exc
-        scene.transform = geotransform(root)
+        scene.transform = geotransform(values)
     product_bands = bands(root) or nominal_bands(
-        family.constellation, scene.spectral_mode, int(as_number(dimensions, "NBANDS") or 0)
+        family.constellation, scene.spectral_mode, int(as_number(values, "NBANDS") or 0)
     )
-    scene.data_files = data_files(root, product_bands)
+    scene.data_files = data_files(root, values.get("DATA_FILE_FORMAT"), product_bands)
     return scene
 
 
 def footprint(root: Element) -> list[tuple[float, float]]:
     points = []
-    for vertex in root.iterfind("Dataset_Content/Dataset_Extent/Vertex"):
-        values = fields(vertex)
+    for vertex in VERTICES(root):
+        values = VERTEX(vertex)
         lon, lat = as_number(values, "LON"), as_number(values, "LAT")
         if lon is None or lat is None:
             raise MissingFootprint("a Dataset_Extent vertex lacks LON or LAT")
@@ -163,20 +217,19 @@ def footprint(root: Element) -> list[tuple[float, float]]:
     return points
 
 
-def software(node: Element | None) -> dict[str, str] | None:
+def software(names: str | None, version: str | None) -> dict[str, str] | None:
     """`<SOFTWARE version="V2.9">DRS-MM V2.9</SOFTWARE>` → {"DRS-MM": "V2.9"}; Pléiades Neo
     lists several programs separated by `;`, in the text and in the version alike."""
-    if node is None or not (node.text or "").strip():
+    if not names:
         return None
-    names = [n.strip() for n in node.text.split(";")]
-    versions = [v.strip() for v in (node.get("version") or "").split(";")]
-    versions += [""] * (len(names) - len(versions))
-    return {(n.removesuffix(v).strip() or n): v for n, v in zip(names, versions, strict=False)}
+    programs = [n.strip() for n in names.split(";")]
+    versions = [v.strip() for v in (version or "").split(";")]
+    versions += [""] * (len(programs) - len(versions))
+    return {(n.removesuffix(v).strip() or n): v for n, v in zip(programs, versions, strict=False)}
 
 
-def orbit_state(root: Element) -> str | None:
+def orbit_state(velocity: str | None) -> str | None:
     """Descending or ascending, from the direction of the satellite's velocity (ECEF z)."""
-    velocity = text(root, "Geometric_Data/Refined_Model/Ephemeris/Point_List/Point/VELOCITY_XYZ")
     try:
         z = float((velocity or "").split()[2])
     except (IndexError, ValueError):
@@ -184,16 +237,15 @@ def orbit_state(root: Element) -> str | None:
     return "descending" if z < 0 else "ascending"
 
 
-def geotransform(root: Element) -> tuple[float, ...] | None:
+def geotransform(values: Fields) -> tuple[float, ...] | None:
     """proj:transform from Geoposition_Insert. ULXMAP/ULYMAP are the outer corner of the
     upper-left pixel (PIXEL_ORIENTATION UL, as in the SPOT 6 sample, whose first vertex lies
     half a pixel inside), or its centre when PIXEL_ORIENTATION says CENTER."""
-    insert = fields(root.find("Geoposition/Geoposition_Insert"))
-    x, y = as_number(insert, "ULXMAP"), as_number(insert, "ULYMAP")
-    dx, dy = as_number(insert, "XDIM"), as_number(insert, "YDIM")
+    x, y = as_number(values, "ULXMAP"), as_number(values, "ULYMAP")
+    dx, dy = as_number(values, "XDIM"), as_number(values, "YDIM")
     if x is None or y is None or not dx or not dy:
         return None
-    if (text(root, "Geoposition/Raster_CRS/PIXEL_ORIENTATION") or "UL").upper() == "CENTER":
+    if values.get("PIXEL_ORIENTATION", "UL").upper() == "CENTER":
         x, y = x - dx / 2, y + dy / 2
     return (dx, 0.0, x, 0.0, -dy, y)
 
@@ -203,12 +255,11 @@ def bands(root: Element) -> list[Band]:
     them: the display order (R, G, B, NIR for SPOT 6/7 and Pléiades, as OTB and EOReader read
     them), else the order of the spectral ranges."""
     ranges: dict[str, Band] = {}
-    # Pléiades Neo nests MIN/MAX under FWHM, and some files put the list one level higher.
-    for measure in root.iterfind("Radiometric_Data/Radiometric_Calibration//Band_Spectral_Range"):
-        values = fields(measure)
+    for measure in SPECTRAL_RANGES(root):
+        values = SPECTRAL_RANGE(measure)
         band_id = values.get("BAND_ID", "")
-        low = as_number(values, "MIN") if "MIN" in values else as_number(values, "FWHM/MIN")
-        high = as_number(values, "MAX") if "MAX" in values else as_number(values, "FWHM/MAX")
+        low = as_number(values, "MIN") if "MIN" in values else as_number(values, "FWHM_MIN")
+        high = as_number(values, "MAX") if "MAX" in values else as_number(values, "FWHM_MAX")
         unit = values.get("MEASURE_UNIT", "micrometers").lower()
         scale = 0.001 if unit.startswith("nano") or unit == "nm" else 1.0
         ranges[band_id] = Band(
@@ -218,7 +269,7 @@ def bands(root: Element) -> list[Band]:
             round(high * scale, 6) if high is not None else None,
         )
     order: list[str] = []
-    for channel in root.iterfind("Raster_Data/Raster_Display/Band_Display_Order/*"):
+    for channel in DISPLAY_ORDER(root):
         band_id = (channel.text or "").strip()
         if band_id and band_id not in order:
             order.append(band_id)
@@ -226,18 +277,15 @@ def bands(root: Element) -> list[Band]:
     return [ranges.get(b) or Band(b, common_name(b), None, None) for b in order]
 
 
-def data_files(root: Element, product_bands: list[Band]) -> list[DataFile]:
+def data_files(root: Element, file_format: str | None, product_bands: list[Band]) -> list[DataFile]:
     """Every image file. Pléiades Neo 6-band products have two Data_Files blocks (R, G, B
     and NIR, red edge, deep blue), each listing its bands in Raster_Index_List."""
-    media_type = MEDIA_TYPES.get(
-        (text(root, "Raster_Data/Data_Access/DATA_FILE_FORMAT") or "").lower(),
-        "application/octet-stream",
-    )
+    media_type = MEDIA_TYPES.get((file_format or "").lower(), "application/octet-stream")
     by_id = {b.name: b for b in product_bands}
     files = []
     for block in root.iterfind("Raster_Data/Data_Access/Data_Files"):
         indexed = sorted(
-            (fields(n) for n in block.iterfind("Raster_Display/Raster_Index_List/Raster_Index")),
+            map(RASTER_INDEX, block.iterfind("Raster_Display/Raster_Index_List/Raster_Index")),
             key=lambda values: as_number(values, "BAND_INDEX") or 0,
         )
         block_bands = tuple(
