@@ -100,12 +100,13 @@ def language() -> str:
     return current.get()
 
 
-def number(value: float | None) -> str:
-    """A number as the reader writes it (« 1 234,5 », "1,234.5"): one decimal at most, none
-    on a whole number."""
+def number(value: float | None, decimals: int = 1) -> str:
+    """A number as the reader writes it (« 1 234,5 », "1,234.5"): `decimals` at most (one
+    unless said: more for what a person typed, shown as typed), none on a whole number."""
     if value is None:
         return ""
-    return str(format_decimal(value, format="#,##0.#", locale=current.get()))
+    pattern = "#,##0." + "#" * decimals
+    return str(format_decimal(value, format=pattern, locale=current.get()))
 
 
 def percent(ratio: float) -> str:

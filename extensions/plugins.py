@@ -5,7 +5,8 @@ only when its name is in the allow-list `DINAMIS_PLUGINS`. Each extension point 
 that returns a value (as datasette's hooks do); the core calls them while it builds the app
 and the services, and plugins reach each other only through what the core defines (identity,
 rights, mail, jobs, the hooks by which the others follow a registry event: an entity merge,
-`entity_merged`, and the words one lends another's pages: `request_statuses`).
+`entity_merged`, and what one lends another's pages: the words of `request_statuses`, the
+default quotas of `free_quotas`).
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ class Plugin:
     def request_statuses(self) -> dict[str, str]:
         """The statuses of the imagery requests it keeps, each with its label (French, marked
         for translation): how the registry's statistics and relay pages name them."""
+        return {}
+
+    def free_quotas(self, settings: Settings) -> dict[str, float]:
+        """The free quota (km²) per sensor family and year it gives an entity that has none
+        set: what the registry's statistics count for such an entity."""
         return {}
 
     async def entity_holdings(self, session: AsyncSession, entity_id: int) -> dict[str, int]:

@@ -296,7 +296,9 @@ async def create_order(
 ) -> dict[str, Any]:
     order, warning = await desk.file_order(product_of(product_id), body, await get_rights(request))
     response.headers["Location"] = url(request, f"/orders/{order.id}")
-    return order_json(request, order, await desk.latest(order.id), warning)
+    return order_json(
+        request, order, await desk.latest(order.id), str(warning) if warning else None
+    )
 
 
 @router.get("/orders", summary="Requests visible to the caller")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from extensions.services import Services
+    from extensions.settings import Settings
     from pgstac.migrate import MigrationSource
 
 HERE = Path(__file__).parent
@@ -50,6 +51,9 @@ class OrderingPlugin(Plugin):
         from ordering_plugin.domain.workflow import LABELS
 
         return {status.value: label for status, label in LABELS.items()}
+
+    def free_quotas(self, settings: Settings) -> dict[str, float]:
+        return settings.plugin(OrderingSettings).free_quota_km2
 
     async def entity_holdings(self, session: AsyncSession, entity_id: int) -> dict[str, int]:
         from ordering_plugin.domain.entities import holdings

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from babel.numbers import format_decimal
 
 from extensions.jobs import JobSettings
 from simulators.oneatlas import SimulatorSettings
@@ -597,6 +598,61 @@ async def test_quota_warning_reservation_and_release(desk: httpx.AsyncClient) ->
             json={"entity_id": entity_id, "family": "SPOT", "year": year, "allowed_km2": 10000},
             headers=instructor,
         )
+
+
+async def test_the_quota_warning_is_written_in_each_readers_language(
+    desk: httpx.AsyncClient, database: str
+) -> None:
+    """Beyond the free quota, the warning and the area are written for each of their readers
+    (issue 16): the requester browsing in French reads « 100,5 km² » in the API's answer, the
+    mail to their account, kept in English, says 100.5 km², and the instructors' mailbox (no
+    account) reads the French of the person who filed the request."""
+    me = (await desk.get("/auth/me", headers=await headers(desk, BRUCE))).json()
+    entity_id = me.get("entity_id") or me["entity"]["id"]
+    year = datetime.now(UTC).year
+    instructor = await headers(desk, INSTRUCTOR)
+
+    def bruce_reads(language: str) -> None:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE registry.accounts SET language = %s WHERE email = %s", (language, BRUCE)
+            )
+
+    quota = {"entity_id": entity_id, "family": "SPOT", "year": year}
+    lowered = await desk.put(
+        "/ordering/quotas", json={**quota, "allowed_km2": 100.5}, headers=instructor
+    )
+    assert lowered.status_code == 200, lowered.text
+    bruce_reads("en")
+    try:
+        start = datetime.now(UTC) + timedelta(days=3)
+        filed = await desk.post(
+            "/ordering/products/airbus-tasking-spot/orders",
+            json={
+                "bbox": MONTPELLIER,
+                "datetime": f"{start.isoformat()}/{(start + timedelta(days=30)).isoformat()}",
+                "order_parameters": {"project_id": await new_project(desk)},
+            },
+            headers={**await headers(desk, BRUCE), "Accept-Language": "fr"},
+        )
+        assert filed.status_code == 201, filed.text
+        order_id, properties = filed.json()["id"], filed.json()["properties"]
+        assert "quota de gratuité de 100,5 km² (SPOT 6/7" in properties["dinamis:quota_warning"]
+        area = {lang: format_decimal(properties["dinamis:area_km2"], "#,##0.#", locale=lang)
+                for lang in ("fr", "en")}  # fmt: skip
+        assert "," in area["fr"] and "." in area["en"]  # 134,7 in French, 134.7 in English
+
+        (received,) = [m for m in await mails(desk, BRUCE) if order_id in m["subject"]]
+        assert "over the free quota of 100.5 km² (SPOT 6/7" in received["body"]
+        assert f"{area['en']} km²" in received["body"] and "Attention" not in received["body"]
+        (to_instruct,) = [
+            m for m in await mails(desk, "instruction@dinamis.example") if order_id in m["subject"]
+        ]
+        assert "quota de gratuité de 100,5 km² (SPOT 6/7" in to_instruct["body"]
+        assert f"{area['fr']} km²" in to_instruct["body"]
+    finally:
+        bruce_reads("fr")
+        await desk.put("/ordering/quotas", json={**quota, "allowed_km2": 10000}, headers=instructor)
 
 
 async def test_projects(desk: httpx.AsyncClient) -> None:

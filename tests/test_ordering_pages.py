@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from babel.numbers import format_decimal, format_percent
 
 from tests.registry import INSTRUCTOR
 from tests.test_ordering import (
@@ -27,6 +28,7 @@ from tests.test_ordering import (
 
 __all__ = ["desk", "simulator"]  # the fixtures, shared with the API's tests
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
 
 
 def shown(response: httpx.Response) -> str:
@@ -91,7 +93,7 @@ async def test_the_archive_form_follows_its_scene(desk: httpx.AsyncClient) -> No
     assert "Pléiades – archive" in text
     when = datetime.fromisoformat(scene["properties"]["datetime"].replace("Z", "+00:00"))
     assert when.astimezone(UTC).strftime("/%m/%Y") in text
-    assert f"{scene['properties']['eo:cloud_cover']:.0f} %" in text
+    assert format_percent(scene["properties"]["eo:cloud_cover"] / 100, locale="fr") in text
     quicklook = scene["assets"]["overview"]["href"].removeprefix("http://t")
     assert html.escape(quicklook) in shown_form.text
 
@@ -287,3 +289,41 @@ async def test_a_request_on_hold_is_edited_then_resubmitted(desk: httpx.AsyncCli
     assert (await act(desk, order_id, "resubmit", BRUCE)).status_code == 200
     refused = await page(desk, f"/commandes/demandes/{order_id}/modifier")
     assert refused.status_code == 409  # received again: only a request on hold is edited
+
+
+# -- issue 16: numbers the reader's way ----------------------------------------------------------
+
+
+async def test_numbers_are_written_the_readers_way(desk: httpx.AsyncClient) -> None:
+    """A request's area and options on its page and in the lists, a scene's cloud cover on the
+    archive form: « 134,7 km² », « 12,25 », « 12 % » in French; 134.7 km², 12.25, 12% in English."""
+    project = await new_project(desk)
+    start = datetime.now(UTC) + timedelta(days=3)
+    filed = await desk.post(
+        "/ordering/products/airbus-tasking-spot/orders",
+        json={
+            "bbox": MONTPELLIER,
+            "datetime": f"{start.isoformat()}/{(start + timedelta(days=30)).isoformat()}",
+            "order_parameters": {"project_id": project, "max_cloud_cover": 12.25},
+        },
+        headers=await headers(desk, BRUCE),
+    )
+    assert filed.status_code == 201, filed.text
+    area = filed.json()["properties"]["dinamis:area_km2"]
+    french_area, english_area = (
+        format_decimal(area, "#,##0.#", locale=lang) for lang in ("fr", "en")
+    )
+    assert "," in french_area and "." in english_area
+    for path in (f"/commandes/projets/{project}", f"/commandes/demandes/{filed.json()['id']}"):
+        french = shown(await page(desk, path))
+        english = shown(await desk.get(path, headers={**await headers(desk, BRUCE), **ENGLISH}))
+        assert f"{french_area} km²" in french and f"{english_area} km²" in english, path
+    assert "(%) : 12,25<" in french and "(%) : 12.25<" in english  # as typed
+
+    scene = await commandable(desk, "pleiades")
+    cloud_cover = scene["properties"]["eo:cloud_cover"] / 100
+    archive = f"/commandes/archive?scene={scene['id']}"
+    french = shown(await page(desk, archive))
+    english = shown(await desk.get(archive, headers={**await headers(desk, BRUCE), **ENGLISH}))
+    assert f"nuages {format_percent(cloud_cover, locale='fr')}" in french
+    assert f"clouds {format_percent(cloud_cover, locale='en')}" in english

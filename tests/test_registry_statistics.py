@@ -28,14 +28,15 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture(scope="module")
 async def quota(client: httpx.AsyncClient, database: str) -> int:
     """A SPOT and a Pléiades quota of the relay's partner Mérignac for this year (the latter
-    with thousands and a decimal, for the pages' number formats)."""
+    with thousands and a decimal, for the pages' number formats); its other partner, the
+    Landes park, has none: the ordering desk would give it the default free quota."""
     merignac = await entity_id(client, "MERIGNAC")
     year = date.today().year
     with psycopg.connect(database) as conn:
         conn.execute(
             "INSERT INTO ordering.quotas (entity_id, entity_name, family, period_start, "
             "period_end, allowed_km2, reserved_km2, used_km2) VALUES "
-            "(%(id)s, 'Commune de Mérignac', 'SPOT', %(start)s, %(end)s, 500, 0, 20), "
+            "(%(id)s, 'Commune de Mérignac', 'SPOT', %(start)s, %(end)s, 500, 0, 420), "
             "(%(id)s, 'Commune de Mérignac', 'PLEIADES', %(start)s, %(end)s, 1234.5, 0, 0) "
             "ON CONFLICT DO NOTHING",
             {"id": merignac, "start": date(year, 1, 1), "end": date(year, 12, 31)},
@@ -94,8 +95,17 @@ async def test_instructors_see_the_platform_and_a_relay_its_partners(
             "area_km2": 263.0,
         }
     ]
+    # Mérignac's 500 km² and the park's 10 000, the desk's default for an entity with none.
     spot = next(q for q in pigma["quotas"] if q["sensor"] == "SPOT")
-    assert spot["allowed_km2"] == 500 and spot["used_km2"] == 20 and spot["ordered_km2"] == 263
+    assert spot["allowed_km2"] == 10_500 and spot["used_km2"] == 420
+    assert spot["ordered_km2"] == 263
+    park = await client.get(
+        "/registry/statistics",
+        params={"entity_id": await entity_id(client, "PNRLG")},
+        headers=await bearer(client, RELAY),
+    )
+    (park_spot,) = park.json()["quotas"]
+    assert park_spot["allowed_km2"] == 10_000 and park_spot["ordered_km2"] == 131.5
 
     # One partner, one month: only its numbers.
     month = sorted(months)[-1]
@@ -156,7 +166,7 @@ async def test_codes_and_numbers_are_said_in_the_readers_language(
     assert '<td data-label="Capteur">SPOT 6/7</td>' in french
     assert '<td data-label="Surface (km²)">263</td>' in french
     assert "1\u202f234,5\u00a0km²" in french and "263.0" not in french
-    assert ">received<" not in french and "4\u00a0% du quota gratuit consommé" in french
+    assert ">received<" not in french and "SPOT 6/7 — 4\u00a0% du quota gratuit consommé" in french
     months = {a["month"] for a in english.json()["activity"]}
     for month in months:  # in the reader's words: « juil. 2026 », "Jul 2026"
         assert format_date(date.fromisoformat(f"{month}-01"), "MMM y", locale="fr") in french
@@ -171,7 +181,10 @@ async def test_codes_and_numbers_are_said_in_the_readers_language(
     pages.cookies.set("dinamis_lang", "en")
     english_page = html.unescape((await pages.get("/registre/statistiques")).text)
     assert '<td data-label="Status">Received</td>' in english_page
-    assert "1,234.5\u00a0km²" in english_page and "4% of the free quota used" in english_page
+    assert (
+        "1,234.5\u00a0km²" in english_page
+        and "SPOT 6/7 — 4% of the free quota used" in english_page
+    )
 
 
 async def test_bad_filters_and_callers_are_refused(client: httpx.AsyncClient) -> None:

@@ -26,7 +26,7 @@ from extensions.federation.client import OneAtlasClient
 from extensions.federation.search import held_datastrips
 from extensions.federation.stac import datastrip_ids
 from extensions.geodesy import area_km2
-from extensions.i18n import N_, _
+from extensions.i18n import N_, _, number
 from extensions.identity import Identity
 from extensions.mail import Mailing
 from ordering_plugin.domain import workflow
@@ -76,6 +76,25 @@ def archive_area(
     return area
 
 
+@dataclass(frozen=True)
+class QuotaWarning:
+    """A request beyond its entity's free quota may be rejected: said in the language of each
+    reader, when it is written (the API's answer, the page, each mail)."""
+
+    allowed_km2: float
+    sensor: str
+    year: int
+
+    def __str__(self) -> str:
+        return _(
+            "Attention, vous avez dépassé le quota de gratuité de %(allowed)s km² "
+            "(%(sensor)s, %(year)s) : votre demande risque d'être rejetée.",
+            allowed=number(self.allowed_km2),
+            sensor=self.sensor,
+            year=self.year,
+        )
+
+
 WINDOW_MISSING = N_("`datetime` est la fenêtre de programmation : début/fin.")
 
 
@@ -84,17 +103,12 @@ def area_field(body: OrderBody) -> str:
     return "geometry" if body.geometry is not None or body.bbox is None else "bbox"
 
 
-def km2(value: float) -> str:
-    """A number of km², written the French way (1 234,5)."""
-    return f"{value:,.1f}".replace(",", " ").replace(".", ",").removesuffix(",0")
-
-
 def below_minimum(product: Product, area: float) -> str:
     return _(
         "La zone commandée fait %(area)s km² : %(title)s commence à %(minimum_km2)s km².",
-        area=km2(area),
+        area=number(area),
         title=product.title,
-        minimum_km2=km2(product.minimum_km2),
+        minimum_km2=number(product.minimum_km2),
     )
 
 
@@ -158,9 +172,9 @@ class Desk(Mailing):
                 _("Votre compte n'appartient à aucune entité : il ne peut pas porter de projet.")
             )
         today = datetime.now(UTC).date()
-        number = await self._next(f"project:{today.year}")
+        serial = await self._next(f"project:{today.year}")
         project = Project(
-            id=f"{today.year}-{number:03d}-{form.kind}",
+            id=f"{today.year}-{serial:03d}-{form.kind}",
             start_date=today,
             owner_id=me.account_id,
             owner_email=me.email,
@@ -219,7 +233,7 @@ class Desk(Mailing):
 
     async def file_order(
         self, product: Product, body: OrderBody, rights: Rights
-    ) -> tuple[Request, str | None]:
+    ) -> tuple[Request, QuotaWarning | None]:
         """Check an order (options, licence, scenes, area, window) and file it (committed)."""
         try:
             parameters = product.parameters.model_validate(body.order_parameters)
@@ -394,7 +408,7 @@ class Desk(Mailing):
         request_filter: dict[str, Any] | None = None,
         opportunity: dict[str, Any] | None = None,
         area_field: str = "geometry",
-    ) -> tuple[Request, str | None]:
+    ) -> tuple[Request, QuotaWarning | None]:
         """A new request (status received) and the quota warning, if any; an error of the
         area is one of `area_field`, the field it came in."""
         me = self.me
@@ -427,24 +441,18 @@ class Desk(Mailing):
                 _(
                     "La zone commandée fait %(area)s km², au-delà des %(max_area_km2)s km² "
                     "qu'une demande peut couvrir.",
-                    area=km2(area),
-                    max_area_km2=km2(self.settings.max_area_km2),
+                    area=number(area),
+                    max_area_km2=number(self.settings.max_area_km2),
                 ),
                 area_field,
             )
         year = datetime.now(UTC).year
-        number = await self._next(f"request:{project.id}:{year}:{product.kind}")
+        serial = await self._next(f"request:{project.id}:{year}:{product.kind}")
         warning = None
         if estimate.over_quota:
-            warning = _(
-                "Attention, vous avez dépassé le quota de gratuité de %(allowed)s km² "
-                "(%(sensor)s, %(year)s) : votre demande risque d'être rejetée.",
-                allowed=f"{quota.allowed_km2:,.0f}".replace(",", " "),
-                sensor=product.sensor_title,
-                year=quota.period_start.year,
-            )
+            warning = QuotaWarning(quota.allowed_km2, product.sensor_title, quota.period_start.year)
         request = Request(
-            id=f"{project.id}-{year}-{product.kind}-{number:03d}-{product.family}",
+            id=f"{project.id}-{year}-{product.kind}-{serial:03d}-{product.family}",
             project_id=project.id,
             kind=product.kind,
             product_id=product.id,

@@ -1,11 +1,13 @@
 """The platform's numbers: adherent entities, accounts, downloads and signatures (the access
 audit), imagery requests and quotas (the ordering plugin's tables, read in SQL so that the
 registry does not depend on that plugin; their statuses named by its `request_statuses`
-hook). Instructors see all; a relay partner sees its partner entities'. Each code (a status,
-a category, a sensor) comes with its label in the reader's language."""
+hook, the quota of an entity with none set given by its `free_quotas`). Instructors see
+all; a relay partner sees its partner entities'. Each code (a status, a category, a sensor)
+comes with its label in the reader's language."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Any
@@ -167,6 +169,16 @@ def request_statuses(ctx: Context) -> dict[str, str]:
     return statuses
 
 
+def free_quotas(ctx: Context) -> dict[str, float]:
+    """The free quota per sensor family of an entity with none set for a year, lent by the
+    plugin that keeps the quotas: the one it would apply to that entity's requests."""
+    quotas: dict[str, float] = {}
+    if services := ctx.services:
+        for plugin in services.plugins:
+            quotas |= plugin.free_quotas(services.settings)
+    return quotas
+
+
 def labelled(rows: list[dict[str, Any]], labels: dict[str, str], code: str, label: str) -> None:
     """Each row's `code` named in the reader's language, as `label` (the code itself when
     the vocabulary does not know it)."""
@@ -252,29 +264,35 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
             "GROUP BY 1, 2 ORDER BY 1, 2",
             **period,
         )
+        # Per entity, family and calendar year (a quota's period): an entity that ordered
+        # with no quota set counts the free quota the desk gives it.
         quotas = await rows(
             ctx,
             """
             WITH q AS (
-                SELECT family, sum(allowed_km2) AS allowed, sum(reserved_km2) AS reserved,
-                       sum(used_km2) AS used
+                SELECT entity_id, family, extract(year FROM period_start)::int AS year,
+                       allowed_km2, reserved_km2, used_km2
                 FROM ordering.quotas
                 WHERE (CAST(:scope AS int[]) IS NULL OR entity_id = ANY(CAST(:scope AS int[])))
                   AND period_start < :end AND period_end >= :start
-                GROUP BY 1
             ), r AS (
-                SELECT family, sum(area_km2) AS ordered FROM ordering.requests
+                SELECT entity_id, family,
+                       extract(year FROM created_at AT TIME ZONE 'UTC')::int AS year,
+                       sum(area_km2) AS ordered
+                FROM ordering.requests
                 WHERE (CAST(:scope AS int[]) IS NULL OR entity_id = ANY(CAST(:scope AS int[])))
                   AND created_at >= :start AND created_at < :end
-                GROUP BY 1
+                GROUP BY 1, 2, 3
             )
-            SELECT coalesce(q.family, r.family) AS sensor,
-                   coalesce(q.allowed, 0)::float AS allowed_km2,
-                   coalesce(q.reserved, 0)::float AS reserved_km2,
-                   coalesce(q.used, 0)::float AS used_km2,
-                   coalesce(r.ordered, 0)::float AS ordered_km2
-            FROM q FULL JOIN r ON r.family = q.family ORDER BY 1
+            SELECT family AS sensor,
+                   sum(coalesce(q.allowed_km2, (CAST(:free AS jsonb) ->> family)::float, 0))
+                       ::float AS allowed_km2,
+                   coalesce(sum(q.reserved_km2), 0)::float AS reserved_km2,
+                   coalesce(sum(q.used_km2), 0)::float AS used_km2,
+                   coalesce(sum(r.ordered), 0)::float AS ordered_km2
+            FROM q FULL JOIN r USING (entity_id, family, year) GROUP BY 1 ORDER BY 1
             """,
+            free=json.dumps(free_quotas(ctx)),
             **period,
         )
     labelled(categories, CATEGORIES, "key", "label")
