@@ -199,6 +199,7 @@ class ChunkLoader:
         return loaded
 
     def record(self, loaded: list[Parsed]) -> None:
+        """The loaded products' fingerprints, in one statement for the whole chunk."""
         rows = [
             (
                 self.prefix + p.candidate.key,
@@ -207,15 +208,18 @@ class ChunkLoader:
                 p.item["collection"],
             )
             for p in loaded
-            if p.item
         ]
-        with connect(self.dsn) as conn, conn.cursor() as cur:
-            cur.executemany(
+        if not rows:
+            return
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        with connect(self.dsn) as conn:
+            conn.execute(
                 "INSERT INTO dinamis.harvested (key, fingerprint, item_id, collection) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+                "ON CONFLICT (key) DO UPDATE SET "
                 "fingerprint = EXCLUDED.fingerprint, item_id = EXCLUDED.item_id, "
                 "collection = EXCLUDED.collection, harvested_at = now()",
-                rows,
+                columns,
             )
 
 

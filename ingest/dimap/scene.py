@@ -167,8 +167,7 @@ def parse_time(value: str | None, day: str | None = None) -> datetime | None:
 
 def isoformat(moment: datetime) -> str:
     """RFC 3339 in UTC with the `Z` STAC expects, keeping the file's microseconds."""
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def closed_ring(points: list[tuple[float, float]]) -> list[list[float]]:
