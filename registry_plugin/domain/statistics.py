@@ -265,7 +265,7 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
             **period,
         )
         # Per entity, family and calendar year (a quota's period): an entity that ordered
-        # with no quota set counts the free quota the desk gives it.
+        # with no quota set counts the free quota the desk gives it (none without an entity).
         quotas = await rows(
             ctx,
             """
@@ -285,8 +285,12 @@ async def statistics(ctx: Context, filters: Filters) -> Statistics:
                 GROUP BY 1, 2, 3
             )
             SELECT family AS sensor,
-                   sum(coalesce(q.allowed_km2, (CAST(:free AS jsonb) ->> family)::float, 0))
-                       ::float AS allowed_km2,
+                   sum(coalesce(
+                       q.allowed_km2,
+                       CASE WHEN entity_id IS NOT NULL
+                            THEN (CAST(:free AS jsonb) ->> family)::float END,
+                       0
+                   ))::float AS allowed_km2,
                    coalesce(sum(q.reserved_km2), 0)::float AS reserved_km2,
                    coalesce(sum(q.used_km2), 0)::float AS used_km2,
                    coalesce(sum(r.ordered), 0)::float AS ordered_km2
