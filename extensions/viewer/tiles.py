@@ -46,19 +46,20 @@ DRAW_LEVELS = tuple(4.0**-k for k in range(1, 7))
 """The draws the facets' mirror indexes its footprints under (migration 0013)."""
 DRAWN_FROM_MIRROR = """
 SELECT ST_AsMVT(f, 'footprints', 4096, 'geom') FROM (
-    SELECT i.id, i.collection,
+    SELECT id, collection,
            i.content->'properties'->>'platform' AS platform,
-           to_char(i.datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
+           to_char(datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
            (i.content->'properties'->>'eo:cloud_cover')::float8 AS cloud,
            (i.content->'properties'->>'view:incidence_angle')::float8 AS angle,
            ST_AsMVTGeom(ST_Transform(i.geometry, 3857), {envelope}, 4096, 64, true) AS geom
     FROM (
-        SELECT collection, id FROM facets.items
+        SELECT collection, id, datetime FROM facets.items
         WHERE ST_Intersects(geometry, ST_Transform({envelope}, 4326)) AND {terms}
         ORDER BY tiles.sample(id)
         LIMIT {most}
     ) drawn
-    JOIN pgstac.items i USING (collection, id)
+    -- By its partition's keys too: each item is looked up in its year's partition only.
+    JOIN pgstac.items i USING (collection, id, datetime)
 ) f
 """
 
