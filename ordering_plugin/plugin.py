@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,11 @@ class OrderingPlugin(Plugin):
         blueprint = procrastinate.Blueprint()
         register_tasks(blueprint)
         return blueprint
+
+    def template_filters(self) -> dict[str, Callable[..., Any]]:
+        from extensions.viewer.pages import messages
+
+        return {"viewer_messages": messages}  # its forms' map speaks with the viewer's words
 
     def routers(self) -> list[APIRouter]:
         from ordering_plugin.api import router

@@ -154,6 +154,26 @@ def test_a_rectangle_drawn_on_the_tasking_map(browser: Browser, live_url: str) -
     context.close()
 
 
+def test_the_tasking_map_speaks_the_readers_language(browser: Browser, live_url: str) -> None:
+    """The live estimate in English: its words and its numbers (134.7 km², not 134,7)."""
+    context = browser.new_context(base_url=live_url.rstrip("/"), locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, BRUCE)
+    # The language switch's cookie (signing in set the account's, French), not stored.
+    context.add_cookies([{"name": "dinamis_lang", "value": "en", "url": live_url}])
+    page.goto("/commandes/programmation")
+    estimate = page.locator("#aoi-estimate")
+    expect(estimate).to_contain_text("Draw the area of interest")
+    corners = {"west": "3.80", "south": "43.50", "east": "3.95", "north": "43.60"}
+    for side, value in corners.items():
+        page.locator(f"#f-{side}").fill(value)
+    expect(estimate).to_contain_text("Area: 134.7 km²")
+    expect(estimate).to_contain_text("Free quota left (SPOT")
+    expect(page.get_by_role("button", name="Zoom in")).to_be_visible()
+    context.close()
+
+
 def test_the_archive_map_shows_the_scene(page: Page, live_url: str) -> None:
     violations = watch_csp(page)
     scene = commandable_pleiades(live_url)

@@ -7,6 +7,7 @@ import maplibregl from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import "./aoi.css";
 import { groundLayers, offlineSource, outlineLayers } from "./basemap.js";
+import { lang, t } from "./i18n.js";
 
 // The site's root, also under a sub-path: this script is its /static/viewer/aoi.js.
 const site = new URL("../../", import.meta.url).href.replace(/\/$/, "");
@@ -14,8 +15,10 @@ const site = new URL("../../", import.meta.url).href.replace(/\/$/, "");
 const EMPTY = { type: "FeatureCollection", features: [] };
 const SIDES = ["west", "south", "east", "north"];
 const field = (name) => document.getElementById(`f-${name}`);
-const km2 = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
-const euros = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" });
+// The numbers as the page's reader writes them (134,7 km² in French, 134.7 km² in English).
+const locale = lang === "en" ? "en-GB" : "fr-FR";
+const km2 = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+const euros = new Intl.NumberFormat(locale, { style: "currency", currency: "EUR" });
 
 function box(corners) {
   const [w, s, e, n] = corners;
@@ -42,13 +45,17 @@ function bounds(geojson) {
 }
 
 function describe(found) {
-  const lines = [`Surface : ${km2.format(found.area_km2)} km²`];
+  const lines = [t("Surface : {area} km²", { area: km2.format(found.area_km2) })];
   const q = found.quota;
-  lines.push(`Quota de gratuité restant (${q.family}, ${q.period.slice(0, 4)}) : ${km2.format(q.available_km2)} km² sur ${km2.format(q.allowed_km2)} km²`);
-  lines.push(found.price ? `Prix : ${found.price.amount === 0 ? "gratuit (dans le quota de gratuité)" : euros.format(found.price.amount)}` : "Prix : hors quota de gratuité, la demande risque d'être rejetée");
+  lines.push(t("Quota de gratuité restant ({family}, {year}) : {available} km² sur {allowed} km²", {
+    family: q.family, year: q.period.slice(0, 4), available: km2.format(q.available_km2), allowed: km2.format(q.allowed_km2),
+  }));
+  if (!found.price) lines.push(t("Prix : hors quota de gratuité, la demande risque d'être rejetée"));
+  else if (found.price.amount === 0) lines.push(t("Prix : gratuit (dans le quota de gratuité)"));
+  else lines.push(t("Prix : {price}", { price: euros.format(found.price.amount) }));
   const warnings = [];
-  if (found.area_km2 < found.minimum_km2) warnings.push(`La zone est sous le minimum de ${km2.format(found.minimum_km2)} km² de ce produit.`);
-  if (found.area_km2 > found.maximum_km2) warnings.push(`La zone dépasse les ${km2.format(found.maximum_km2)} km² qu'une demande peut couvrir.`);
+  if (found.area_km2 < found.minimum_km2) warnings.push(t("La zone est sous le minimum de {minimum} km² de ce produit.", { minimum: km2.format(found.minimum_km2) }));
+  if (found.area_km2 > found.maximum_km2) warnings.push(t("La zone dépasse les {maximum} km² qu'une demande peut couvrir.", { maximum: km2.format(found.maximum_km2) }));
   return { lines, warnings };
 }
 
@@ -65,7 +72,7 @@ function start(container) {
     boxZoom: false,
     doubleClickZoom: false,
     dragRotate: false,
-    locale: { "NavigationControl.ZoomIn": "Zoom avant", "NavigationControl.ZoomOut": "Zoom arrière" },
+    locale: { "NavigationControl.ZoomIn": t("Zoom avant"), "NavigationControl.ZoomOut": t("Zoom arrière") },
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
@@ -84,7 +91,7 @@ function start(container) {
     if (container.dataset.scenes) params.set("item_ids", container.dataset.scenes);
     if (field("project_id")?.value) params.set("project_id", field("project_id").value);
     if (!corners && !container.dataset.scenes) {
-      output.replaceChildren("Dessinez la zone d'intérêt sur la carte ou saisissez son emprise.");
+      output.replaceChildren(t("Dessinez la zone d'intérêt sur la carte ou saisissez son emprise."));
       return;
     }
     const mine = ++asked;
@@ -92,7 +99,7 @@ function start(container) {
     const body = await response.json().catch(() => ({}));
     if (mine !== asked) return; // a later change answered already
     if (!response.ok) {
-      output.replaceChildren(`Estimation impossible : ${body.description || response.statusText}`);
+      output.replaceChildren(t("Estimation impossible : {reason}", { reason: body.description || response.statusText }));
       output.dataset.state = "error";
       return;
     }
