@@ -1,8 +1,8 @@
 """DIMAP V2 (`DIM_*.XML`): SPOT 6/7, Pléiades 1A/1B, Pléiades Neo.
 
-The texts the reader needs are read by a few `Record`s, each one XPath evaluation in libxml2:
-a harvest reads thousands of files a second, and a path search per field from Python would
-cost more than the XML parse.
+The texts the reader needs are read by a few `Record`s, each one XPath evaluation in libxml2
+for many fields: a harvest reads thousands of files a second, and a path search or a walk over
+children per field, from Python, cost it more than the XML parse did.
 """
 
 from __future__ import annotations
