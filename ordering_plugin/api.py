@@ -531,8 +531,8 @@ def order_json(
             "dinamis:over_quota": order.over_quota,
             "dinamis:quota_warning": warning,
             "dinamis:quota_state": order.quota_state,
-            "dinamis:status_label": workflow.LABELS.get(
-                OrderStatusCode(order.status), order.status
+            "dinamis:status_label": _(
+                workflow.LABELS.get(OrderStatusCode(order.status), order.status)
             ),
             "dinamis:price": order.price,
             "dinamis:airbus_id": order.upstream_id,

@@ -655,6 +655,23 @@ async def test_the_quota_warning_is_written_in_each_readers_language(
         await desk.put("/ordering/quotas", json={**quota, "allowed_km2": 10000}, headers=instructor)
 
 
+async def test_a_requests_status_is_named_in_the_readers_language(
+    desk: httpx.AsyncClient,
+) -> None:
+    """The API keeps each status's code and names it in the reader's language (issue 16)."""
+    await filed_tasking(desk)
+    auth = await headers(desk, BRUCE)
+    for language, received in (("fr", "Reçue"), ("en", "Received")):
+        listed = await desk.get(
+            "/ordering/orders",
+            params={"status": "received"},
+            headers={**auth, "Accept-Language": language},
+        )
+        assert listed.status_code == 200, listed.text
+        labels = {o["properties"]["dinamis:status_label"] for o in listed.json()["features"]}
+        assert labels == {received}, language
+
+
 async def test_projects(desk: httpx.AsyncClient) -> None:
     project = await new_project(desk, members=[JANE])
     jane = await headers(desk, JANE)
