@@ -272,17 +272,19 @@ def kind_terms(terms: Terms, query: Query) -> list[str]:
     return clauses
 
 
-def exact_terms(terms: Terms, query: Query) -> list[str]:
-    """The search's terms on a mirrored item, as pgstac applies them (but its area)."""
+def exact_terms(terms: Terms, query: Query, dated: bool = True) -> list[str]:
+    """The search's terms on a mirrored item, as pgstac applies them (but its area); with
+    the period's range of start dates unless `dated` is false (the caller bounds them)."""
     clauses = kind_terms(terms, query)
-    if terms.end is not None:
+    if terms.end is not None and dated:
         clauses.append(f"datetime <= {query.arg(terms.end, 'timestamptz')}")
     if terms.start is not None:
         start = query.arg(terms.start, "timestamptz")
-        # The index on datetime finds them: an item overlapping the period starts at most
-        # the longest item's span before it.
         clauses.append(f"end_datetime >= {start}")
-        clauses.append(f"datetime >= {start} - {LONGEST}")
+        if dated:
+            # The index on datetime finds them: an item overlapping the period starts at
+            # most the longest item's span before it.
+            clauses.append(f"datetime >= {start} - {LONGEST}")
     for bound, op in ((terms.low, ">"), (terms.high, "<")):
         if bound is not None:
             comparison = op + ("=" if bound.inclusive else "")
@@ -302,9 +304,9 @@ def rollup_sql(
     def kinds() -> list[str]:
         return kind_terms(terms, query)
 
-    def exact() -> list[str]:
+    def exact(dated: bool = True) -> list[str]:
         """Built anew for each part (a parameter no part names would have no type)."""
-        return exact_terms(terms, query)
+        return exact_terms(terms, query, dated)
 
     first, last = whole_months(terms.start, terms.end)
     whole, partial = classes_within(terms.low, terms.high)
@@ -335,11 +337,17 @@ def rollup_sql(
             )
         span = (month_start(first), month_start(last + 1))
         if terms.start is not None or terms.end is not None:
-            outside = (
-                f"(datetime < {query.arg(span[0], 'timestamptz')}"
-                f" OR datetime >= {query.arg(span[1], 'timestamptz')})"
-            )
-            parts.append(counted(mirrored + " AND ".join([in_cells, outside, *exact()])))
+            # Each side a range of the index on datetime bounded by the period: given the
+            # period's bounds beside the OR, the planner read the whole period's items (a
+            # region's ten years) to find none outside its whole months.
+            before = f"datetime < {query.arg(span[0], 'timestamptz')}"
+            if terms.start is not None:
+                before += f" AND datetime >= {query.arg(terms.start, 'timestamptz')} - {LONGEST}"
+            after = f"datetime >= {query.arg(span[1], 'timestamptz')}"
+            if terms.end is not None:
+                after += f" AND datetime <= {query.arg(terms.end, 'timestamptz')}"
+            outside = f"(({before}) OR ({after}))"
+            parts.append(counted(mirrored + " AND ".join([in_cells, outside, *exact(False)])))
         if partial:
             inside = (
                 f"datetime >= {query.arg(span[0], 'timestamptz')}"
@@ -610,6 +618,12 @@ async def within_period(
     return Counts(rows + [tuple(r) for r in partly])
 
 
+TYPICAL_EXTENT = """
+SELECT coalesce(avg(east - west), 0), coalesce(avg(north - south), 0)
+FROM (SELECT east, west, north, south FROM facets.items WHERE west IS NOT NULL LIMIT 1000) q
+"""
+
+
 async def densest_tile(
     conn: asyncpg.Connection,
     search: dict[str, Any],
@@ -621,8 +635,8 @@ async def densest_tile(
     rollup (a few thousand rows: a pass over a million items took seconds); None when the
     search's terms are not the rollup's. An estimate, on the high side: the months and
     cloud-cover classes the search covers in part count whole, each footprint is taken as
-    wide and tall as the widest and tallest, and a cell's items are spread evenly over the
-    tiles smaller than it."""
+    wide and tall as a thousand footprints on average, and a cell's items are spread evenly
+    over the tiles smaller than it."""
     terms = read_terms(search, start, end)
     if terms is None:
         return None
@@ -649,7 +663,7 @@ async def densest_tile(
     )
     if not rows:
         return 0.0
-    widest, tallest = await conn.fetchrow("SELECT widest, tallest FROM facets.spans")
+    widest, tallest = await conn.fetchrow(TYPICAL_EXTENT)
     cells = np.array([r["cell"] for r in rows])
     counts = np.array([r["n"] for r in rows])
     lon, lat = cells % 360 - 180 + 0.5, np.clip(cells // 360 - 90 + 0.5, -85, 85)
