@@ -103,41 +103,54 @@ def _init_worker(spec: SourceSpec, options: HarvestOptions) -> None:
     _worker["options"] = options
 
 
-def _parse(candidate: Candidate) -> Parsed:
+def _parse(key: str) -> bytes | tuple[str, str]:
+    """The item of the product at `key` as JSON, or why it could not be read: all a worker
+    sends back (the main process has the candidate)."""
     options: HarvestOptions = _worker["options"]
-    directory = candidate.key.rpartition("/")[0]
+    directory = key.rpartition("/")[0]
     href_dir = options.href_prefix + (f"{directory}/" if directory else "")
     try:
-        data = _worker["source"].read(candidate.key)
+        data = _worker["source"].read(key)
         item = read_item(
             data,
-            candidate.key,
+            key,
             href_dir=href_dir,
             collection=options.collection,
             providers=options.providers,
         )
     except DimapError as exc:
-        return Parsed(candidate, None, (exc.reason, str(exc)))
+        return (exc.reason, str(exc))
     except OSError as exc:
-        return Parsed(candidate, None, ("unreadable", str(exc)))
+        return ("unreadable", str(exc))
     except Exception as exc:  # a reader bug must not stop the harvest of the others
-        return Parsed(candidate, None, ("unexpected", f"{type(exc).__name__}: {exc}"))
-    return Parsed(candidate, orjson.dumps(item))
+        return ("unexpected", f"{type(exc).__name__}: {exc}")
+    return orjson.dumps(item)
 
 
 def parse_all(
     spec: SourceSpec, options: HarvestOptions, candidates: list[Candidate]
 ) -> Iterator[Parsed]:
     """Parse in order, on `options.workers` processes (in this process when 1)."""
+    keys = [c.key for c in candidates]
     if options.workers <= 1 or len(candidates) < 50:
         _init_worker(spec, options)
-        yield from map(_parse, candidates)
+        yield from _as_parsed(candidates, map(_parse, keys))
         return
     chunksize = max(1, min(256, len(candidates) // (options.workers * 8)))
     with ProcessPoolExecutor(
         options.workers, initializer=_init_worker, initargs=(spec, options)
     ) as pool:
-        yield from pool.map(_parse, candidates, chunksize=chunksize)
+        yield from _as_parsed(candidates, pool.map(_parse, keys, chunksize=chunksize))
+
+
+def _as_parsed(
+    candidates: list[Candidate], results: Iterable[bytes | tuple[str, str]]
+) -> Iterator[Parsed]:
+    for candidate, result in zip(candidates, results, strict=True):
+        if isinstance(result, bytes):
+            yield Parsed(candidate, result)
+        else:
+            yield Parsed(candidate, None, result)
 
 
 # -- the database side ------------------------------------------------------------------------
