@@ -560,7 +560,8 @@ async def test_quota_warning_reservation_and_release(desk: httpx.AsyncClient) ->
     assert refused.status_code == 403
     response = await desk.put(
         "/ordering/quotas",
-        json={"entity_id": entity_id, "family": "SPOT", "year": year, "allowed_km2": 150},
+        # Under the tasking's 134.7 km² alone: over the quota whatever earlier tests reserved.
+        json={"entity_id": entity_id, "family": "SPOT", "year": year, "allowed_km2": 100},
         headers=instructor,
     )
     assert response.status_code == 200, response.text
@@ -570,10 +571,7 @@ async def test_quota_warning_reservation_and_release(desk: httpx.AsyncClient) ->
             await desk.get(f"/ordering/orders/{order_id}", headers=await headers(desk, BRUCE))
         ).json()
         assert found["properties"]["dinamis:over_quota"]
-        assert (
-            "quota de gratuité"
-            in (await mails(desk, BRUCE))[1]["body"] + (await mails(desk, BRUCE))[0]["body"]
-        )
+        assert any("quota de gratuité" in m["body"] for m in await mails(desk, BRUCE))
 
         def spot() -> dict[str, Any]:
             return next(
