@@ -121,15 +121,22 @@ BEGIN
 END
 $$;
 
--- The cells a box meets, inside the world (facets.cell's numbering), but those listed.
+-- The cells a box meets, inside the world (facets.cell's numbering), but those listed; a box
+-- beyond the world meets its edge's cells (its items' own boxes are compared anyway).
 CREATE FUNCTION facets.cells_around(
     west double precision, south double precision, east double precision,
     north double precision, but integer[]
 ) RETURNS integer[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(array_agg(c ORDER BY c), '{{}}') FROM (
         SELECT (y + 90) * 360 + x + 180 AS c
-        FROM generate_series(greatest(floor(south), -90)::int, least(floor(north), 89)::int) y,
-             generate_series(greatest(floor(west), -180)::int, least(floor(east), 179)::int) x
+        FROM generate_series(
+                least(greatest(floor(south), -90), 89)::int,
+                greatest(least(floor(north), 89), -90)::int
+             ) y,
+             generate_series(
+                least(greatest(floor(west), -180), 179)::int,
+                greatest(least(floor(east), 179), -180)::int
+             ) x
     ) cells
     WHERE NOT c = ANY(but)
 $$;
