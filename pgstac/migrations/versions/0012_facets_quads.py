@@ -67,6 +67,14 @@ COUNTED = f"""
         WHERE m.span > s.longest OR m.width > s.widest OR m.height > s.tallest;
 """
 RETURNING = f"RETURNING {KEY}, end_datetime - datetime AS span, east - west AS width, north - south AS height"
+# Mirrors the rows `rows` (a trigger's new row or its statement's), then counts them.
+MIRROR = f"""
+        WITH mirrored AS (
+            INSERT INTO facets.items ({COLUMNS})
+            SELECT {MIRRORED} FROM {{rows}} r CROSS JOIN LATERAL facets.quad(r.geometry) q
+            ON CONFLICT (collection, id) DO NOTHING
+            {RETURNING}
+        ), {COUNTED}"""
 
 # Constant SQL assembled from the constant fragments above.
 UPGRADE = f"""
@@ -154,12 +162,7 @@ BEGIN
             = (g.cell, g.collection, g.platform, g.month, g.class);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        WITH mirrored AS (
-            INSERT INTO facets.items ({COLUMNS})
-            SELECT {MIRRORED} FROM (SELECT NEW.*) r CROSS JOIN LATERAL facets.quad(r.geometry) q
-            ON CONFLICT (collection, id) DO NOTHING
-            {RETURNING}
-        ), {COUNTED}
+{MIRROR.format(rows="(SELECT NEW.*)")}
     END IF;
     RETURN NULL;
 END
@@ -181,12 +184,7 @@ BEGIN
             = (g.cell, g.collection, g.platform, g.month, g.class);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        WITH mirrored AS (
-            INSERT INTO facets.items ({COLUMNS})
-            SELECT {MIRRORED} FROM added r CROSS JOIN LATERAL facets.quad(r.geometry) q
-            ON CONFLICT (collection, id) DO NOTHING
-            {RETURNING}
-        ), {COUNTED}
+{MIRROR.format(rows="added")}
     END IF;
     RETURN NULL;
 END
