@@ -247,7 +247,9 @@ async def test_a_thinned_tile_from_the_mirror_draws_what_pgstac_draws(
     try:
         for z, share in ((5, 0.3), (5, 0.05), (7, 0.004)):
             tile = tile_around(z)
-            drawn = drawn_from_mirror(held, tile.z, tile.x, tile.y, 100, share)
+            drawn = drawn_from_mirror(
+                held, matching_terms(held), tile.z, tile.x, tile.y, 100, share
+            )
             assert drawn is not None
             ours = await conn.fetchval(drawn[0], *drawn[1])
             theirs = await conn.fetchval(

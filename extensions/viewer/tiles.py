@@ -65,13 +65,13 @@ SELECT ST_AsMVT(f, 'footprints', 4096, 'geom') FROM (
 
 
 def drawn_from_mirror(
-    held: PgstacSearch, z: int, x: int, y: int, most: int, share: float
+    held: PgstacSearch, matching: dict[str, Any], z: int, x: int, y: int, most: int, share: float
 ) -> tuple[str, list[Any]] | None:
     """A thinned tile (share < 1) made from the facets' mirror, whose footprints are indexed
     by their draw (migration 0013): only those under the level above the share are read, not
     every footprint the tile crosses; the same footprints as `tiles.footprints` draws. None
     when the search's terms are not the mirror's (extensions.facets)."""
-    terms = facets.read_terms(matching_terms(held), held.start_date, held.end_date)
+    terms = facets.read_terms(matching, held.start_date, held.end_date)
     if terms is None or (terms.area is not None and facets.area_shape(terms.area) is None):
         return None
     query = facets.Query()
@@ -130,7 +130,12 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
     )
 
     def footprint_share(
-        database: Database, held: PgstacSearch, terms: str, z: int, most: int
+        database: Database,
+        held: PgstacSearch,
+        matching: dict[str, Any],
+        terms: str,
+        z: int,
+        most: int,
     ) -> Awaitable[float]:
         """The share of the search's footprints every tile of zoom z draws, read once for all
         the tiles of a view: the tiles asked for together wait for the same reading. The
@@ -148,7 +153,7 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
             async def read() -> float:
                 async with database.read() as conn:
                     densest = await facets.densest_tile(
-                        conn, matching_terms(held), held.start_date, held.end_date, z
+                        conn, matching, held.start_date, held.end_date, z
                     )
                     if densest is not None:
                         return min(1.0, 0.9 * most / max(densest, 1.0))
@@ -189,10 +194,11 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
         cache = "private, no-store" if private else "public, max-age=60"
         if plan.held is None:  # only the commandable archive: drawn from its pages
             return tile_response(None, cache)
-        terms = orjson.dumps(matching_terms(plan.held)).decode()
+        matching = matching_terms(plan.held)  # the search as pgstac reads it, once per tile
+        terms = orjson.dumps(matching).decode()
         most = services.settings.viewer.footprints_per_tile
-        share = await footprint_share(services.database, plan.held, terms, z, most)
-        drawn = drawn_from_mirror(plan.held, z, x, y, most, share) if share < 1 else None
+        share = await footprint_share(services.database, plan.held, matching, terms, z, most)
+        drawn = drawn_from_mirror(plan.held, matching, z, x, y, most, share) if share < 1 else None
         async with services.database.read() as conn:
             if drawn is not None:
                 await conn.execute(facets.CUSTOM_PLANS)
