@@ -433,8 +433,8 @@ def around_rectangle(
         f"FROM (SELECT {keys}{verdict} AS verdict FROM facets.items"
         f" WHERE {' AND '.join(near + exact)}) q{group})\n"
     )
-    close = ["(SELECT sum(doubtful) FROM quads) > 0", *near, f"NOT {within}"]
-    return prelude, [*close, f"abs({overlap}) <= {DOUBT}"]
+    doubtful = f"NOT {within} AND abs({overlap}) <= {DOUBT}"
+    return prelude, ["(SELECT sum(doubtful) FROM quads) > 0", *near, doubtful]
 
 
 Row = tuple[str, str, int, int, int]
