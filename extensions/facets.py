@@ -421,6 +421,36 @@ def rollup_sql(
 DOUBT = "1e-9"
 
 
+# The band of a footprint's south edge (a tenth of a degree), the index's second key after
+# its cell: a cell's items are read in the bands that may meet the rectangle only.
+BAND = "least(greatest(floor(south * 10), -1000), 1000)::smallint"
+
+
+def band(latitude: float) -> int:
+    """BAND of a latitude, as PostgreSQL computes it (NaN lies above every number there)."""
+    if not math.isfinite(latitude):
+        return -1000 if latitude < 0 else 1000
+    return min(max(math.floor(latitude * 10), -1000), 1000)
+
+
+def bands(south: float, north: float) -> list[int]:
+    """The bands of the footprints whose south edge may lie in [south, north]."""
+    return list(range(band(south), band(north) + 1))
+
+
+# The index is read once per cell and band (a descent each, some microseconds): a 4° box
+# makes some 2,000 of them, a rectangle from pole to pole a million.
+MAX_BAND_SCANS = 20_000
+
+
+def cells_within(rectangle: Box, spans: Spans) -> int:
+    """At most how many cells lie within the reach of a rectangle (facets.cells_around)."""
+    w, s, e, n = rectangle
+    reach = (w - spans.widest, s - spans.tallest, e + spans.widest, n + spans.tallest)
+    west, south, east, north = np.clip(reach, (-180, -90, -180, -90), (179, 89, 179, 89))
+    return (math.floor(east) - math.floor(west) + 1) * (math.floor(north) - math.floor(south) + 1)
+
+
 def around_rectangle(
     rectangle: Box, covered: str, spans: Spans, query: Query, exact: list[str], grouped: bool
 ) -> tuple[str, list[str]]:
@@ -433,8 +463,16 @@ def around_rectangle(
     # Anchored at most the widest (tallest) quadrilateral away: values, so that the planner
     # reckons the cells (an immutable function of them) and the rows of the range.
     reach = f"{w} - {widest}, {s} - {tallest}, {e} + {widest}, {n} + {tallest}"
+    # A footprint meeting the rectangle has its south edge at most the tallest one's height
+    # below it (less a margin for the rounding of heights).
+    south_bands = bands(rectangle[1] - spans.tallest - 1e-9, rectangle[3])
+    if len(south_bands) * cells_within(rectangle, spans) <= MAX_BAND_SCANS:
+        in_bands = f"{BAND} = ANY({listed(south_bands)}::smallint[])"
+    else:  # a very tall rectangle: each cell's bands read whole, their west edges filtered
+        in_bands = f"{BAND} BETWEEN {south_bands[0]} AND {south_bands[-1]}"
     near = [
         f"cell = ANY(facets.cells_around({reach}, {covered}::int[]))",
+        in_bands,
         f"west BETWEEN {w} - {widest} AND {e}",
         f"east >= {w}",
         f"south <= {n}",

@@ -471,6 +471,40 @@ async def test_rectangles_count_their_quadrilaterals_exactly(
     assert apart, "some footprints' boxes overlap a rectangle that their footprints miss"
 
 
+async def test_a_rectangles_edge_is_read_by_the_bands_of_its_footprints(
+    database: str, demo_items: Items
+) -> None:
+    """The footprints around a rectangle are read by their cell and the band of their south
+    edge (migration 0014): the count's expression is the index's. A rectangle from pole to
+    pole, whose bands and cells would make a million descents, reads its cells' bands whole;
+    both count exactly."""
+    conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
+    try:
+        terms = read_terms({"bbox": [2.31, 43.52, 3.61, 44.73]}, None, None)
+        assert terms is not None and terms.area is not None
+        cells = facets.cells_of(facets.area_shape(terms.area))
+        async with facets.snapshot(conn) as spans:
+            built = facets.rollup_sql(terms, cells, spans, grouped=False)
+            assert built is not None
+            plan = await conn.fetchval(
+                "EXPLAIN (FORMAT JSON) " + facets.TOTAL.format(built[0]), *built[1]
+            )
+        assert "items_cell_band_idx" in plan
+        for bbox in ([2.31, 43.52, 3.61, 44.73], [2.0, -90.0, 2.5, 90.0]):
+            total = plain_total(database, {"bbox": bbox})
+            assert await counted_both_ways(conn, {"bbox": bbox}) == (total, total), bbox
+    finally:
+        await conn.close()
+
+
+def test_bands_hold_every_latitude() -> None:
+    """The bands of any latitude a request can carry, clamped as the index's expression is."""
+    assert facets.bands(44.95, 45.05) == [449, 450]
+    assert facets.bands(-1e300, -99.99) == [-1000]
+    assert facets.band(float("inf")) == 1000 and facets.band(float("-inf")) == -1000
+    assert facets.band(float("nan")) == 1000  # PostgreSQL puts NaN above every number
+
+
 def footprint(item_id: str, template: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
     item = json.loads(json.dumps(template))
     item["id"], item["geometry"] = item_id, geometry
