@@ -36,6 +36,7 @@ import asyncpg
 import numpy as np
 import orjson
 import shapely
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 CELL_DEGREES = 1
@@ -567,8 +568,8 @@ def area_shape(area: dict[str, Any]) -> shapely.Geometry | None:
     """The area as shapely reads it, or None when pgstac's SQL should judge it."""
     try:
         geometry = shape(area)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
-        return None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, ShapelyError):
+        return None  # GEOS refuses a ring of NaN
     return geometry if geometry.is_valid and not geometry.is_empty else None
 
 

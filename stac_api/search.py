@@ -3,6 +3,7 @@ strict where a silent default would mislead."""
 
 # No `from __future__ import annotations`: FastAPI reads the annotations of the GET model's
 # attrs-made __init__ at runtime, where postponed ones cannot be resolved.
+import math
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -61,6 +62,20 @@ def validated_filter(cql2: Any, lang: str | None) -> dict[str, Any]:
     return {"filter": as_json, "filter-lang": "cql2-json"}
 
 
+def non_finite(value: Any, where: str = "") -> str | None:
+    """Where a body holds NaN or an infinity (Python's JSON reader takes `NaN` and reads
+    `1e999` as infinity), or None: no count, query or answer can hold them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "."
+    if isinstance(value, dict):
+        children: Any = ((f"{where}.{k}".lstrip("."), v) for k, v in value.items())
+    elif isinstance(value, list):
+        children = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next((w for key, v in children if (w := non_finite(v, key)) is not None), None)
+
+
 class DinamisSearch(PgstacSearch):
     """POST /search body.
 
@@ -90,6 +105,13 @@ class DinamisSearch(PgstacSearch):
                 ) from exc
         if not isinstance(data, dict):
             raise ValueError(_("Le corps de la requête doit être un objet JSON."))
+        if (where := non_finite(data)) is not None:
+            raise ValueError(
+                _(
+                    "`%(where)s` : un nombre doit être fini (JSON n'a ni NaN ni Infinity).",
+                    where=where,
+                )
+            )
         if "fields" in data:
             fields = data["fields"]
             if not isinstance(fields, dict) or not all(
