@@ -22,14 +22,14 @@ The report (`--out`, bench/results/scale.json) is written after each measurement
 plot of each figure against N beside it (.png). A run resumes where the last one stopped: the
 archive and the cluster stay in `--home`, a step already measured is skipped.
 
-    .venv/bin/python bench/scale.py                        # 1, 4, 8, 16 M: 5 to 7 hours
+    .venv/bin/python bench/scale.py                        # 1, 4, 8, 16 M: about 5 hours
     .venv/bin/python bench/scale.py --steps 0.05,0.1 --home .dinamis-scale-smoke \\
         --out bench/results/scale-smoke.json               # smoke run: about 9 minutes
 
-Durations on this machine (2 cores, 24 GB), measured at 100,000 items with tests running
-beside: the loader takes 1.8-2.2 k items/s (16 M: 2.5 to 4 hours, as its rate falls with
-size) and a step's measurements 3 minutes (at 16 M, from the issue's latencies: 20 to 40
-minutes). Disk: the issue measured 21 GB at 8 M, so about 40 GB at 16 M (`df -h` first).
+Durations measured on this machine (2 cores, 24 GB): the loads took 7 minutes to 1 M, then
+22, 41 and 113 minutes to 4, 8 and 16 M (2.3 k items/s falling to 1.2 k); the 16 M step's
+measurements 48 minutes (search 4, count 2, facets 13, tiles 30: tipg's tiles over France
+reach the 30 s timeout). Disk: 46.5 GB at 16 M (`df -h` first).
 """
 
 from __future__ import annotations
