@@ -14,8 +14,9 @@ cloud-cover range) is counted in three exact parts:
    For a rectangle (a bbox, the viewer's view), they are those anchored in the cells around
    it, and a footprint that is a convex quadrilateral (a scene's four corners: migration
    0012) is tested on its corners, which an index holds with the rollup's keys, the table
-   left unread; any other area or footprint is looked up by the geometry index on the edge
-   cells' part of the area and tested by PostGIS.
+   left unread, read by cell and by the band of the footprints' south edges that may meet
+   it (migration 0014); any other area or footprint is looked up by the geometry index on
+   the edge cells' part of the area and tested by PostGIS.
 
 Any other search (ids, free text, other properties, other operators) is counted by pgstac's
 own SQL for the search: slower, just as exact.
