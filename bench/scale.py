@@ -305,7 +305,13 @@ def brief(result: dict[str, Any]) -> str:
             shown.append(
                 f"{name} {value['p50_ms']:.0f}/{value['p95_ms']:.0f}/{value['p99_ms']:.0f} ms"
             )
-        elif name in ("items_per_s", "total_gb", "gb_per_million_items", "mismatches", "failed"):
+        elif name in (
+            "items_per_s",
+            "total_gb",
+            "gb_per_million_items",
+            "mismatches",
+            "tipg_failed",
+        ):
             shown.append(f"{name} {value}")
     return ", ".join(shown)
 

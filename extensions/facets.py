@@ -424,15 +424,19 @@ DOUBT = "1e-9"
 
 
 # The band of a footprint's south edge (a tenth of a degree), the index's second key after
-# its cell: a cell's items are read in the bands that may meet the rectangle only.
+# its cell (migration 0014, the same text): a cell's items are read in the bands that may
+# meet the rectangle only.
 BAND = "least(greatest(floor(south * 10), -1000), 1000)::smallint"
+# A span (facets.spans) is a difference rounded once: a footprint may reach some 1e-14° further
+# than it says, so a rectangle's reach is widened by this much.
+SPAN_ROUNDING = 1e-9
 
 
 def band(latitude: float) -> int:
     """BAND of a latitude, as PostgreSQL computes it (NaN lies above every number there)."""
-    if not math.isfinite(latitude):
-        return -1000 if latitude < 0 else 1000
-    return min(max(math.floor(latitude * 10), -1000), 1000)
+    if math.isnan(latitude):
+        return 1000
+    return min(max(math.floor(min(max(latitude, -101.0), 101.0) * 10), -1000), 1000)
 
 
 def bands(south: float, north: float) -> list[int]:
@@ -461,17 +465,20 @@ def around_rectangle(
     the number too close to call); and the terms that find, among them, those too close to
     call, which PostGIS tests (read only when there are some)."""
     w, s, e, n = (query.arg(v, "float8") for v in rectangle)
-    widest, tallest = query.arg(spans.widest, "float8"), query.arg(spans.tallest, "float8")
     # Anchored at most the widest (tallest) quadrilateral away: values, so that the planner
     # reckons the cells (an immutable function of them) and the rows of the range.
+    widest, tallest = (
+        query.arg(v + SPAN_ROUNDING, "float8") for v in (spans.widest, spans.tallest)
+    )
     reach = f"{w} - {widest}, {s} - {tallest}, {e} + {widest}, {n} + {tallest}"
     # A footprint meeting the rectangle has its south edge at most the tallest one's height
-    # below it (less a margin for the rounding of heights).
-    south_bands = bands(rectangle[1] - spans.tallest - 1e-9, rectangle[3])
+    # below it.
+    south_bands = bands(rectangle[1] - (spans.tallest + SPAN_ROUNDING), rectangle[3])
     if len(south_bands) * cells_within(rectangle, spans) <= MAX_BAND_SCANS:
-        in_bands = f"{BAND} = ANY({listed(south_bands)}::smallint[])"
+        in_bands = f"{BAND} = ANY({query.arg(south_bands, 'smallint[]')})"
     else:  # a very tall rectangle: each cell's bands read whole, their west edges filtered
-        in_bands = f"{BAND} BETWEEN {south_bands[0]} AND {south_bands[-1]}"
+        first, last = (query.arg(b, "smallint") for b in (south_bands[0], south_bands[-1]))
+        in_bands = f"{BAND} BETWEEN {first} AND {last}"
     near = [
         f"cell = ANY(facets.cells_around({reach}, {covered}::int[]))",
         in_bands,

@@ -62,18 +62,20 @@ def validated_filter(cql2: Any, lang: str | None) -> dict[str, Any]:
     return {"filter": as_json, "filter-lang": "cql2-json"}
 
 
-def non_finite(value: Any, where: str = "") -> str | None:
+def non_finite(body: Any) -> str | None:
     """Where a body holds NaN or an infinity (Python's JSON reader takes `NaN` and reads
-    `1e999` as infinity), or None: no count, query or answer can hold them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return where or "."
-    if isinstance(value, dict):
-        children: Any = ((f"{where}.{k}".lstrip("."), v) for k, v in value.items())
-    elif isinstance(value, list):
-        children = ((f"{where}[{i}]", v) for i, v in enumerate(value))
-    else:
-        return None
-    return next((w for key, v in children if (w := non_finite(v, key)) is not None), None)
+    `1e999` as infinity), or None: no count, query or answer can hold them. Walked without
+    recursion: a body may nest deeper than Python's stack."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return where
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+    return None
 
 
 class DinamisSearch(PgstacSearch):
