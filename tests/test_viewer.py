@@ -240,7 +240,7 @@ async def test_a_thinned_tile_from_the_mirror_draws_what_pgstac_draws(
 ) -> None:
     """A thinned tile reads the facets' mirror, its footprints indexed by their draw
     (migration 0013): the same footprints as `tiles.footprints` draws from pgstac's items,
-    with a share above the first level and one under it."""
+    with the same properties (0015), with a share above the first level and one under it."""
     held = DinamisSearch(**body)
     terms = orjson.dumps(matching_terms(held)).decode()
     conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
@@ -256,9 +256,12 @@ async def test_a_thinned_tile_from_the_mirror_draws_what_pgstac_draws(
                 "SELECT tiles.footprints($1::text::jsonb, $2, $3, $4, $5, $6)",
                 *(terms, tile.z, tile.x, tile.y, 100, share),
             )
-            ids = [{f["properties"]["id"] for f in layer(t, "footprints")} for t in (ours, theirs)]
-            assert ids[0] == ids[1], (z, share)
-            assert ids[0] or share < 0.01, (z, share)
+            drawn = [
+                sorted(sorted(f["properties"].items()) for f in layer(t, "footprints"))
+                for t in (ours, theirs)
+            ]
+            assert drawn[0] == drawn[1], (z, share)  # the same footprints, and properties
+            assert drawn[0] or share < 0.01, (z, share)
     finally:
         await conn.close()
 

@@ -46,22 +46,20 @@ DRAW_LEVELS = tuple(4.0**-k for k in range(1, 7))
 """The draws the facets' mirror indexes its footprints under (migration 0013)."""
 DRAWN_FROM_MIRROR = """
 SELECT ST_AsMVT(f, 'footprints', 4096, 'geom') FROM (
-    SELECT id, collection,
-           i.content->'properties'->>'platform' AS platform,
+    SELECT id, collection, nullif(platform, '') AS platform,
            to_char(datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
-           (i.content->'properties'->>'eo:cloud_cover')::float8 AS cloud,
-           (i.content->'properties'->>'view:incidence_angle')::float8 AS angle,
-           ST_AsMVTGeom(ST_Transform(i.geometry, 3857), {envelope}, 4096, 64, true) AS geom
+           cloud,
+           ST_AsMVTGeom(ST_Transform(geometry, 3857), {envelope}, 4096, 64, true) AS geom
     FROM (
-        SELECT collection, id, datetime FROM facets.items
+        SELECT id, collection, platform, datetime, cloud, geometry FROM facets.items
         WHERE ST_Intersects(geometry, ST_Transform({envelope}, 4326)) AND {terms}
         ORDER BY tiles.sample(id)
         LIMIT {most}
     ) drawn
-    -- By its partition's keys too: each item is looked up in its year's partition only.
-    JOIN pgstac.items i USING (collection, id, datetime)
 ) f
 """
+"""The mirror holds all a footprint's properties (migration 0015): joined to pgstac's items
+for them, the planner read every partition of the archive."""
 
 
 def drawn_from_mirror(
@@ -185,7 +183,7 @@ def add_viewer_tiles(app: FastAPI, prefix: str, read_search: SearchReader) -> No
         search: Any = Depends(read_search),
     ) -> Response:
         """The footprints of the items held here that a search matches, in one Mapbox Vector
-        Tile (layer `footprints`: id, collection, platform, datetime, cloud, angle). Takes the
+        Tile (layer `footprints`: id, collection, platform, datetime, cloud). Takes the
         parameters of `GET /search` (its page aside); at most `DINAMIS_VIEWER_FOOTPRINTS_PER_TILE`
         footprints per tile, the same share of the search's in every tile of a zoom."""
         check_tile(z, x, y)
