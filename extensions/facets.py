@@ -436,7 +436,7 @@ def band(latitude: float) -> int:
     """BAND of a latitude, as PostgreSQL computes it (NaN lies above every number there)."""
     if math.isnan(latitude):
         return 1000
-    return min(max(math.floor(min(max(latitude, -101.0), 101.0) * 10), -1000), 1000)
+    return math.floor(min(max(latitude, -100.0), 100.0) * 10)  # within ±1000 once clamped
 
 
 def bands(south: float, north: float) -> list[int]:
