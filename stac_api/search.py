@@ -73,7 +73,7 @@ def non_finite(body: Any) -> str | None:
             return where
         if isinstance(value, dict):
             stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):  # a GET bbox is a tuple (stac-fastapi's str2bbox)
             stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
     return None
 

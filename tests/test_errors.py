@@ -28,6 +28,7 @@ def assert_client_error(response: httpx.Response, status: int, *words: str) -> N
         pytest.param({"bbox": "a,b,c,d"}, 400, ["bbox"], id="bbox-not-numbers"),
         pytest.param({"bbox": "0,50,10,40"}, 400, ["latitude"], id="bbox-south-above-north"),
         pytest.param({"bbox": "0,-100,10,100"}, 400, ["bounding box"], id="bbox-out-of-range"),
+        pytest.param({"bbox": "nan,44,3,45"}, 400, ["bbox[0]"], id="bbox-nan"),
         pytest.param({"collections": "nope"}, 400, ["unknown collection", "nope"], id="unknown-collection"),
         pytest.param({"collections": "spot67,nope"}, 400, ["nope"], id="one-unknown-collection"),
         pytest.param({"filter": "eo:cloud_cover <"}, 400, ["invalid filter"], id="cql2-text-syntax"),
