@@ -6,6 +6,7 @@
   pypgstac's Loader in chunks (upsert), then records their fingerprints: an interrupted
   harvest loses nothing and doubles nothing when re-run.
 - A bad product is reported with its reason and the rest goes on.
+- When the database goes away (a restart, a failover), the harvest waits for it and goes on.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from pypgstac.load import Methods
 from ingest.dimap import DimapError, read_item
 from ingest.loader import WRITERS, BulkLoader
 from ingest.sources import Candidate, Listing, SourceSpec, open_source
-from pgstac.db import connect
+from pgstac.db import connect, database_answers, wait_for_database
 
 CHUNK_SIZE = 10_000
 MAX_WARNINGS = 100
+RECONNECT_SECONDS = 60.0
+"""How long a harvest waits for its database to come back before it stops (nothing is lost:
+run again, it loads what it had not)."""
 
 
 @dataclass(frozen=True)
@@ -186,30 +190,53 @@ class ChunkLoader:
         self.bulk.close()
 
     def load(self, chunk: list[Parsed], report: HarvestReport, new: bool = False) -> list[Parsed]:
-        """Load a chunk; returns the parsed products that were loaded.
+        """Load a chunk, then record it; returns the parsed products that were loaded.
 
-        A chunk of products never harvested before is first copied straight into its
-        partitions (pypgstac's `insert`, the fastest path); if any of them is in the catalogue
-        already (an interrupted harvest, a moved folder), the chunk is upserted instead.
+        When the database goes away meanwhile (a restart, a failover), waits for it (up to
+        `RECONNECT_SECONDS`, then raises `DatabaseUnavailable`) and loads the chunk again.
         """
+        while True:
+            try:
+                loaded = self._load_or_isolate(chunk, report, new)
+                self.record(loaded)
+                return loaded
+            except psycopg.OperationalError:
+                if database_answers(self.dsn):
+                    raise
+                wait_for_database(self.dsn, RECONNECT_SECONDS)
+                self.bulk.reopen()
+                new = False  # some of the chunk may be in already
+
+    def _load_or_isolate(
+        self, chunk: list[Parsed], report: HarvestReport, new: bool
+    ) -> list[Parsed]:
+        """A chunk of products never harvested before is first copied straight into its
+        partitions (pypgstac's `insert`, the fastest path); if any of them is in the catalogue
+        already (an interrupted harvest, a moved folder), the chunk is upserted instead. When
+        one product breaks the chunk, the products are loaded one by one to find it."""
         try:
             try:
                 self._load(chunk, Methods.insert if new else Methods.upsert)
             except psycopg.errors.UniqueViolation:
                 self._load(chunk, Methods.upsert)
-            loaded = chunk
-        except Exception:
-            # One product broke the chunk: load one by one to find it and keep the others.
-            loaded = []
-            for parsed in chunk:
-                try:
-                    self._load([parsed], Methods.upsert)
-                    loaded.append(parsed)
-                except Exception as exc:
-                    message = str(exc).splitlines()[0]
-                    report.fail(parsed.candidate.key, "rejected-by-database", message)
-        self.record(loaded)
+            return chunk
+        except Exception as exc:
+            self._raise_if_database_away(exc)
+        loaded = []
+        for parsed in chunk:
+            try:
+                self._load([parsed], Methods.upsert)
+                loaded.append(parsed)
+            except Exception as exc:
+                self._raise_if_database_away(exc)
+                message = str(exc).splitlines()[0]
+                report.fail(parsed.candidate.key, "rejected-by-database", message)
         return loaded
+
+    def _raise_if_database_away(self, exc: Exception) -> None:
+        """No product is to blame when the database itself went away."""
+        if isinstance(exc, psycopg.OperationalError) and not database_answers(self.dsn):
+            raise exc
 
     def record(self, loaded: list[Parsed]) -> None:
         """The loaded products' fingerprints, in one statement for the whole chunk."""

@@ -77,13 +77,17 @@ class Writer:
         self.db = PgstacDB(dsn=self.dsn)
         self.loader = Loader(db=self.db)
 
+    def reopen(self) -> None:
+        """A new connection (its transaction aborted, or the database went away)."""
+        close_pgstac_db(self.db)
+        self._open()
+
     def _write(self, chunk: list[dict[str, Any]], mode: Methods) -> int:
         chunk.sort(key=anchor)
         try:
             self.loader.load_items(iter(chunk), insert_mode=mode, chunksize=len(chunk))
-        except Exception:  # its transaction aborted: the next chunk starts on a new connection
-            close_pgstac_db(self.db)
-            self._open()
+        except Exception:  # the next chunk starts on a new connection
+            self.reopen()
             raise
         return len(chunk)
 
@@ -147,6 +151,12 @@ class BulkLoader:
         if failure is not None:
             raise failure
         return done
+
+    def reopen(self) -> None:
+        """New connections for every writer: after the database came back, those of before
+        are broken (and so may be the ones their pools still hold)."""
+        for writer in self.writers:
+            writer.reopen()
 
     def close(self) -> None:
         for writer in self.writers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from pypgstac.db import PgstacDB
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 SEARCH_PATH = "pgstac,public"
 
@@ -16,6 +17,44 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:
         options=f"-c search_path={SEARCH_PATH}",
         application_name="dinamis",
     )
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database did not answer for as long as a bulk job waits for it."""
+
+
+def ask(dsn: str) -> None:
+    """A new connection's `SELECT 1`: raises `psycopg.OperationalError` while the database is
+    away (stopped, restarting, unreachable)."""
+    with psycopg.connect(dsn, connect_timeout=2) as conn:
+        conn.execute("SELECT 1")
+
+
+def database_answers(dsn: str) -> bool:
+    """When a statement failed, tells a database gone away (a restart, a failover) from a
+    statement it refused."""
+    try:
+        ask(dsn)
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def wait_for_database(dsn: str, seconds: float) -> None:
+    """Return once the database answers again; raise `DatabaseUnavailable` after `seconds`."""
+    try:
+        for attempt in Retrying(
+            stop=stop_after_delay(seconds),
+            wait=wait_fixed(0.5),
+            retry=retry_if_exception_type(psycopg.OperationalError),
+            reraise=True,
+        ):
+            with attempt:
+                ask(dsn)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"the database has not answered for {seconds:.0f} s: {str(exc).strip()}"
+        ) from exc
 
 
 def close_pgstac_db(db: PgstacDB) -> None:

@@ -262,6 +262,7 @@ def ingest(
     from extensions.assets import S3Settings
     from ingest.harvest import HarvestOptions, harvest, write_report
     from ingest.sources import SourceError, SourceSpec
+    from pgstac.db import DatabaseUnavailable
 
     prefix = default_href_prefix(source) if href_prefix is None else href_prefix
     if prefix and not prefix.endswith("/"):
@@ -298,6 +299,8 @@ def ingest(
             result = harvest(spec, dsn, options, output=out, progress=progress)
         except SourceError as exc:
             raise fail(str(exc)) from exc
+        except DatabaseUnavailable as exc:
+            raise fail(f"{exc}. What was loaded is kept: run again to load the rest.") from exc
     if report:
         write_report(result, report)
     summary = Table(title=f"Harvest of {source}" + (" (dry run)" if dry_run else ""), box=None)
