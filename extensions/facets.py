@@ -382,7 +382,8 @@ def rollup_sql(
             parts.append(counted(mirrored + " AND ".join([in_cells, inside, classes, *exact()])))
     else:  # the period lies within a month or two: its items one by one
         parts.append(counted(mirrored + " AND ".join([in_cells, *exact()])))
-    if cells is None:
+    if cells is None or (not cells.edge_boxes and cells.rectangle is None):
+        # The covered cells alone (an area without edges: nothing of it inside the world).
         return "\nUNION ALL\n".join(parts), query.args
     area = query.arg(orjson.dumps(terms.area).decode(), "text")
     across = f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))"

@@ -113,12 +113,15 @@ def is_json(body: bytes | str | None) -> bool:
 
 
 def explained(error: BaseException) -> str:
-    """A failure's report, with each of the distinct failures Hypothesis found."""
+    """A failure's report, with each of the distinct failures Hypothesis found (and who
+    called)."""
+    notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
     if isinstance(error, BaseExceptionGroup) and not isinstance(error, FailureGroup):
-        return "\n".join(explained(e) for e in error.exceptions)
+        return "\n".join(explained(e) for e in error.exceptions) + notes
     if isinstance(error, FailureGroup):
-        return str(error)
-    return f"the app raised {type(error).__name__}: {error}"  # a 500 the ASGI client re-raises
+        return str(error) + notes
+    # a 500 the ASGI client re-raises
+    return f"the app raised {type(error).__name__}: {error}{notes}"
 
 
 def declared_schema(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> Any:
@@ -137,9 +140,10 @@ CHECKS_RUN = [
 ]
 
 
-def explore(api_schema: schemathesis.BaseSchema, headers: dict[str, str]) -> None:
-    """Every operation in both generation modes; the failures of all operations are reported
-    together, each with the curl command that reproduces it."""
+def explore(api_schema: schemathesis.BaseSchema, callers: dict[str, dict[str, str]]) -> None:
+    """Every operation in both generation modes, each case sent by every caller (generating
+    the cases is most of the time: each is made once); the failures of all operations are
+    reported together, each with the curl command that reproduces it."""
     failures: dict[str, str] = {}
     cases = 0
     for result in api_schema.get_all_operations():
@@ -158,7 +162,12 @@ def explore(api_schema: schemathesis.BaseSchema, headers: dict[str, str]) -> Non
             def call(case: schemathesis.Case) -> None:
                 nonlocal cases
                 cases += 1
-                case.call_and_validate(headers=headers, checks=CHECKS_RUN)
+                for who, headers in callers.items():
+                    try:
+                        case.call_and_validate(headers=headers, checks=CHECKS_RUN)
+                    except BaseException as error:
+                        error.add_note(f"(sent {who})")
+                        raise
 
             try:
                 call()
@@ -166,20 +175,20 @@ def explore(api_schema: schemathesis.BaseSchema, headers: dict[str, str]) -> Non
                 pass  # nothing to make invalid: an operation without parameters or body
             except (Exception, BaseExceptionGroup) as error:
                 failures[f"{operation.label} ({mode})"] = explained(error)
-    print(f"\n{cases} cases, {len(failures)} failing operations")
+    print(
+        f"\n{cases} cases, each sent by {len(callers)} callers, {len(failures)} failing operations"
+    )
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
 
 
-def test_anonymous(api_schema: schemathesis.BaseSchema) -> None:
-    explore(api_schema, {})
-
-
-def test_signed_in(api_app: FastAPI, api_schema: schemathesis.BaseSchema, licensed: str) -> None:
+def test_anonymous_and_signed_in(
+    api_app: FastAPI, api_schema: schemathesis.BaseSchema, licensed: str
+) -> None:
     with asgi.get_client(api_app) as http:
         token = http.post("/auth/token", data={"username": licensed, "password": PASSWORD})
     assert token.status_code == 200, token.text
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    explore(api_schema, headers)
+    explore(api_schema, {"anonymously": {}, "signed in": headers})
     with asgi.get_client(api_app) as http:  # signed in to the end (no case revoked the token)
         assert http.get("/auth/me", headers=headers).status_code == 200
 
@@ -211,12 +220,23 @@ FAR = [[1e300, 0.0], [1e301, 0.0], [1e301, 10.0], [1e300, 10.0], [1e300, 0.0]]
 
 
 @pytest.mark.parametrize("path", ["/search", "/aggregate"])
-async def test_an_area_beyond_the_world_is_counted(client: httpx.AsyncClient, path: str) -> None:
+@pytest.mark.parametrize(
+    "area",
+    [
+        {"type": "Polygon", "coordinates": [FAR]},
+        {"type": "Point", "coordinates": [-1.2e16, -1.1]},  # no edge, no rectangle
+    ],
+    ids=["rectangle", "point"],
+)
+async def test_an_area_beyond_the_world_is_counted(
+    client: httpx.AsyncClient, path: str, area: dict[str, Any]
+) -> None:
     """An `intersects` far outside the world's coordinates matches nothing (it was a 500)."""
-    response = await client.post(
-        path, json={"intersects": {"type": "Polygon", "coordinates": [FAR]}}
-    )
+    response = await client.post(path, json={"intersects": area})
     assert response.status_code == 200, response.text
+    body = response.json()
+    counts = {a["name"]: a.get("value") for a in body.get("aggregations", [])}
+    assert body.get("numberMatched", counts.get("total_count")) == 0, body
 
 
 async def test_collections_with_a_query_that_is_not_json(client: httpx.AsyncClient) -> None:
