@@ -79,8 +79,10 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
+# Two processes (or one per core, up to four), each with its own embedded cluster, files
+# dealt whole: the suite mostly waits (browsers, servers, retries), so they overlap.
 unit: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --dist=loadfile
 
 # The messages: new strings of the viewer (t("…")) and of each package's pages, mails and
 # errors (_("…"), see babel.cfg) added to its English catalogue, to translate;

@@ -1,5 +1,6 @@
 """One real PostgreSQL + PostGIS for the whole session, pgstac migrated once, a deterministic
-demo archive loaded once, and the app built by the production factory."""
+demo archive loaded once, and the app built by the production factory. `make test` runs the
+files in a few processes (pytest-xdist), each such a session of its own."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ ADMIN_TOKEN = secrets.token_urlsafe(32)
 TEST_SECRET = secrets.token_urlsafe(32)
 # Every app of the session signs with it (tests sign URLs themselves with `Signer`).
 os.environ["DINAMIS_SECRET_KEY"] = TEST_SECRET
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A database the tests are given is one for all: its tests run in this process alone."""
+    if os.environ.get("DINAMIS_TEST_DATABASE_URL") and hasattr(config.option, "dist"):
+        config.option.dist = "no"
+        config.option.numprocesses = 0
 
 
 @pytest.fixture(scope="session")

@@ -68,13 +68,21 @@ def tally(outcomes: list[tuple[str, int]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def own_cluster(home: Path) -> Iterator[EmbeddedCluster]:
+def own_cluster(database: str, home: Path) -> Iterator[EmbeddedCluster]:
     """A cluster of this module's own, which the restart test stops and starts again without
-    disturbing the session's."""
-    cluster = EmbeddedCluster(ClusterSettings(home=home / "faults-cluster"))
-    status = cluster.start()
-    assert status.dsn is not None
-    migrate_all(status.dsn, load_plugins(DEFAULT_PLUGINS))
+    disturbing the session's: a copy of the session's embedded cluster (migrated already), or
+    a new one beside the database the tests were given."""
+    settings = ClusterSettings(home=home / "faults-cluster")
+    if os.environ.get("DINAMIS_TEST_DATABASE_URL"):
+        cluster = EmbeddedCluster(settings)
+        status = cluster.start()
+        assert status.dsn is not None
+        migrate_all(status.dsn, load_plugins(DEFAULT_PLUGINS))
+    else:
+        session = EmbeddedCluster(ClusterSettings(home=home / "cluster"))
+        cluster = session.copy(settings, standby=False)
+        status = cluster.start()
+        assert status.dsn is not None
     load_items(status.dsn, list(generate_items(50, 3)))
     yield cluster
     cluster.stop()
