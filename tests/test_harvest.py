@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import orjson
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from ingest.harvest import HarvestOptions, HarvestReport, harvest
+from ingest.harvest import ChunkLoader, HarvestOptions, HarvestReport, Parsed, harvest
 from ingest.loader import BulkLoader
-from ingest.sources import SourceSpec
+from ingest.sources import Candidate, SourceSpec
 from pgstac.db import connect
 from simulators.archive import generate_items
 from stac_api.cli import app
@@ -268,3 +269,43 @@ def test_bulk_loads_leave_no_connection_open(database: str) -> None:
     finally:
         with psycopg.connect(database) as conn:
             conn.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [[i["id"] for i in items]])
+
+
+def test_a_product_the_database_refuses_is_reported_and_the_chunk_goes_on(
+    database: str,
+) -> None:
+    """A product that breaks its chunk's load is found by loading the chunk's products one by
+    one: it alone is reported, the others are loaded and recorded (the database is there: no
+    waiting for it)."""
+    items = list(generate_items(3, 515151))
+    items[1]["collection"] = "no-such-collection"  # pgstac has no partition to give it
+    chunk = [
+        Parsed(Candidate(f"refused/{n}.XML", f"f{n}"), orjson.dumps(item))
+        for n, item in enumerate(items)
+    ]
+    report = HarvestReport(source="refused", started_at="now")
+    loader = ChunkLoader(database, "test-harvest/")
+    try:
+        loaded = loader.load(chunk, report, new=True)
+        assert [p.candidate.key for p in loaded] == ["refused/0.XML", "refused/2.XML"]
+        assert [(f.key, f.reason) for f in report.failures] == [
+            ("refused/1.XML", "rejected-by-database")
+        ]
+        with connect(database) as conn:
+            held = conn.execute(
+                "SELECT id FROM items WHERE id = ANY(%s) ORDER BY id", [[i["id"] for i in items]]
+            ).fetchall()
+            recorded = conn.execute(
+                "SELECT key FROM dinamis.harvested WHERE key LIKE 'test-harvest/refused/%' "
+                "ORDER BY key"
+            ).fetchall()
+        assert [r[0] for r in held] == sorted([items[0]["id"], items[2]["id"]])
+        assert [r[0] for r in recorded] == [
+            "test-harvest/refused/0.XML",
+            "test-harvest/refused/2.XML",
+        ]
+    finally:
+        loader.close()
+        with connect(database) as conn:
+            conn.execute("DELETE FROM items WHERE id = ANY(%s)", [[i["id"] for i in items]])
+            conn.execute("DELETE FROM dinamis.harvested WHERE key LIKE 'test-harvest/refused/%'")
