@@ -23,7 +23,8 @@ install-test: install test-packages $(VENV)/.installed-test
 system-packages:
 	@scripts/install-system-packages.sh run
 
-test-packages:
+# After the run's packages: apt installs one package set at a time.
+test-packages: system-packages
 	@scripts/install-system-packages.sh test
 
 # The virtualenv is rebuilt only when the project's dependencies change: the runtime's first,
@@ -63,13 +64,20 @@ wheel: install
 	rm -rf build dist
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
-run: install
+# The Python packages (pip) and the npm packages with the front-end builds install side by side,
+# each target's output printed whole when it is done.
+INSTALL := $(MAKE) --no-print-directory --jobs=2 --output-sync=target
+
+run:
+	@$(INSTALL) install
 	$(BIN)/dinamis db start
 	$(BIN)/dinamis db migrate
 	$(BIN)/dinamis demo --items $(DEMO_ITEMS)
 	$(BIN)/dinamis serve --host $(HOST) --port $(PORT)
 
-test: lint typecheck unit
+test:
+	@$(INSTALL) install-test
+	@$(MAKE) --no-print-directory lint typecheck unit
 
 lint: install-test
 	$(BIN)/ruff check .
