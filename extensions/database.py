@@ -21,12 +21,10 @@ from contextvars import ContextVar
 from typing import Literal
 
 import asyncpg
-import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 from pydantic import SecretStr
 from sqlalchemy.dialects.postgresql.psycopg import _log_notices
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -166,45 +164,6 @@ class Database:
         return self.write() if readwrite == "w" else self.read()  # type: ignore[return-value]
 
 
-# What a driver raises when the server cannot be reached, is restarting or shutting down, or
-# has no connection to spare: nothing the caller sent is wrong, and asking again later works.
-UNREACHABLE: tuple[type[Exception], ...] = (
-    ConnectionError,  # refused or reset: the server is down or restarting
-    asyncpg.PostgresConnectionError,  # class 08, e.g. a pooled connection the restart closed
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    # A pooled connection the server dropped mid-restart, found in an impossible state
-    # ("cannot switch to state …; another operation is in progress"): the pool replaces it.
-    asyncpg.InternalClientError,
-    psycopg.errors.ConnectionException,
-    psycopg.errors.AdminShutdown,
-    psycopg.errors.CrashShutdown,
-    psycopg.errors.CannotConnectNow,
-    psycopg.errors.TooManyConnections,
-    psycopg.errors.ConnectionTimeout,
-    PoolTimeout,  # no connection came back to the pool in time
-)
-
-
-def unreachable(exc: BaseException) -> bool:
-    """Whether `exc`, or what it wraps (SQLAlchemy's `orig`, a `raise … from`), says the
-    database cannot be reached rather than that it refused what was asked.
-
-    psycopg raises its plain `OperationalError` for a failed connection or a connection lost
-    mid-query; its subclasses (a cancelled statement, a lock not granted) are answers.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, UNREACHABLE) or type(current) is psycopg.OperationalError:
-            return True
-        current = current.orig if isinstance(current, DBAPIError) else current.__cause__
-    return False
-
-
 async def _catalogue_pool(
     dsn: str, settings: DatabaseSettings, name: str, readonly: bool = False
 ) -> asyncpg.Pool:
@@ -233,11 +192,9 @@ async def application_lane(dsn: str) -> AsyncIterator[Database]:
 
 
 __all__ = [
-    "UNREACHABLE",
     "AsyncSession",
     "Base",
     "Database",
     "application_lane",
     "primary_reads",
-    "unreachable",
 ]

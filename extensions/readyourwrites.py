@@ -21,8 +21,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from extensions.database import UNREACHABLE, Database, primary_reads
+from extensions.database import Database, primary_reads
 from extensions.settings import Settings
+from pgstac.db import UNREACHABLE
 
 COOKIE = "dinamis_written"
 POSITION = re.compile(r"[0-9]{1,20}")

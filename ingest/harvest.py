@@ -29,7 +29,7 @@ from pypgstac.load import Methods
 from ingest.dimap import DimapError, read_item
 from ingest.loader import WRITERS, BulkLoader
 from ingest.sources import Candidate, Listing, SourceSpec, open_source
-from pgstac.db import connect, database_answers, wait_for_database
+from pgstac.db import connect, unreachable, wait_for_database
 
 CHUNK_SIZE = 10_000
 MAX_WARNINGS = 100
@@ -200,8 +200,8 @@ class ChunkLoader:
                 loaded = self._load_or_isolate(chunk, report, new)
                 self.record(loaded)
                 return loaded
-            except psycopg.OperationalError:
-                if database_answers(self.dsn):
+            except Exception as exc:
+                if not unreachable(exc):
                     raise
                 wait_for_database(self.dsn, RECONNECT_SECONDS)
                 self.bulk.reopen()
@@ -221,22 +221,19 @@ class ChunkLoader:
                 self._load(chunk, Methods.upsert)
             return chunk
         except Exception as exc:
-            self._raise_if_database_away(exc)
+            if unreachable(exc):  # no product is to blame
+                raise
         loaded = []
         for parsed in chunk:
             try:
                 self._load([parsed], Methods.upsert)
                 loaded.append(parsed)
             except Exception as exc:
-                self._raise_if_database_away(exc)
+                if unreachable(exc):
+                    raise
                 message = str(exc).splitlines()[0]
                 report.fail(parsed.candidate.key, "rejected-by-database", message)
         return loaded
-
-    def _raise_if_database_away(self, exc: Exception) -> None:
-        """No product is to blame when the database itself went away."""
-        if isinstance(exc, psycopg.OperationalError) and not database_answers(self.dsn):
-            raise exc
 
     def record(self, loaded: list[Parsed]) -> None:
         """The loaded products' fingerprints, in one statement for the whole chunk."""

@@ -1,9 +1,13 @@
-"""Synchronous connections for the CLI, migrations and bulk loads (the API uses asyncpg pools)."""
+"""Synchronous connections for the CLI, migrations and bulk loads (the API uses asyncpg pools),
+and what tells a database that cannot be reached from one that refused a statement."""
 
 from __future__ import annotations
 
+import asyncpg
 import psycopg
+from psycopg_pool import PoolTimeout
 from pypgstac.db import PgstacDB
+from sqlalchemy.exc import DBAPIError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 SEARCH_PATH = "pgstac,public"
@@ -23,21 +27,43 @@ class DatabaseUnavailable(RuntimeError):
     """The database did not answer for as long as a bulk job waits for it."""
 
 
-def ask(dsn: str) -> None:
-    """A new connection's `SELECT 1`: raises `psycopg.OperationalError` while the database is
-    away (stopped, restarting, unreachable)."""
-    with psycopg.connect(dsn, connect_timeout=2) as conn:
-        conn.execute("SELECT 1")
+# What a driver raises when the server cannot be reached, is restarting or shutting down, or
+# has no connection to spare: nothing the caller sent is wrong, and asking again later works.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    ConnectionError,  # refused or reset: the server is down or restarting
+    asyncpg.PostgresConnectionError,  # class 08, e.g. a pooled connection the restart closed
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    # A pooled connection the server dropped mid-restart, found in an impossible state
+    # ("cannot switch to state …; another operation is in progress"): the pool replaces it.
+    asyncpg.InternalClientError,
+    psycopg.errors.ConnectionException,
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CrashShutdown,
+    psycopg.errors.CannotConnectNow,
+    psycopg.errors.TooManyConnections,
+    psycopg.errors.ConnectionTimeout,
+    PoolTimeout,  # no connection came back to the pool in time
+)
 
 
-def database_answers(dsn: str) -> bool:
-    """When a statement failed, tells a database gone away (a restart, a failover) from a
-    statement it refused."""
-    try:
-        ask(dsn)
-    except psycopg.OperationalError:
-        return False
-    return True
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc`, or what it wraps (SQLAlchemy's `orig`, a `raise … from`), says the
+    database cannot be reached rather than that it refused what was asked.
+
+    psycopg raises its plain `OperationalError` for a failed connection or a connection lost
+    mid-query; its subclasses (a cancelled statement, a lock not granted) are answers.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UNREACHABLE) or type(current) is psycopg.OperationalError:
+            return True
+        current = current.orig if isinstance(current, DBAPIError) else current.__cause__
+    return False
 
 
 def wait_for_database(dsn: str, seconds: float) -> None:
@@ -49,8 +75,8 @@ def wait_for_database(dsn: str, seconds: float) -> None:
             retry=retry_if_exception_type(psycopg.OperationalError),
             reraise=True,
         ):
-            with attempt:
-                ask(dsn)
+            with attempt, psycopg.connect(dsn, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"the database has not answered for {seconds:.0f} s: {str(exc).strip()}"

@@ -27,7 +27,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from extensions.assets import AssetNotFound, OutsideStorage
-from extensions.database import UNREACHABLE, unreachable
 from extensions.errors import (
     PROBLEMS,
     UNKNOWN_PROBLEM,
@@ -53,6 +52,7 @@ from extensions.federation.client import (
 from extensions.i18n import N_, _
 from extensions.tiles import STATUS_CODES as TILE_STATUS_CODES
 from extensions.web import error_page, is_page
+from pgstac.db import UNREACHABLE, unreachable
 from pgstac.settings import DatabaseNotConfigured
 
 logger = logging.getLogger(__name__)
