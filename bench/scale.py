@@ -10,7 +10,10 @@ interleaved in random order, after a warm-up:
 - `search`: viewer-like searches (bench/search.py) by plain stac-fastapi-pgstac and by ours,
   anonymous and signed in (bench/access.py), p50/p95/p99 and the ratios;
 - `count`: the exact `numberMatched` of new queries (never asked before, pgstac's cached
-  counts emptied before each): ours against plain with `"conf": {"context": "on"}`;
+  counts emptied before each): ours against plain with `"conf": {"context": "on"}`, and
+  against plain without a count;
+- `pages`: pages 2 and 3 of new queries, followed by their `next` links: ours with the exact
+  count against plain without one;
 - `facets`: count + per collection + per month, ours `POST /aggregate` against plain GROUP BY
   (bench/facets.py);
 - `tiles`: footprint tiles, ours `/footprints/{z}/{x}/{y}` against tipg (bench/viewer.py);
@@ -96,7 +99,7 @@ SEED_MIX: dict[tuple[str, str], float] = {
 MIX: tuple[Platform, ...] = tuple(
     replace(p, weight=SEED_MIX[p.platform, p.collection]) for p in PLATFORMS
 )
-MEASURES = ("size", "search", "count", "facets", "tiles")
+MEASURES = ("size", "search", "count", "pages", "facets", "tiles")
 BATCH = 100_000
 """Items loaded between two records of the progress (an interrupted load resumes there)."""
 GENERATED = 5_000
@@ -221,20 +224,22 @@ def bound_statements(dsn: str, timeout_ms: int | None) -> None:
 async def new_counts(
     ours: httpx.AsyncClient, plain: httpx.AsyncClient, dsn: str, queries: int, seed: int
 ) -> dict[str, Any]:
-    """The exact numberMatched of searches neither side has seen (pgstac's cached counts
-    emptied before each request): ours, and plain with pgstac's exact count."""
+    """Searches neither side has seen (pgstac's cached counts emptied before each request):
+    ours with its exact numberMatched, plain with pgstac's exact count, and plain without a
+    count (the issue's yardstick for a search with its count)."""
     bodies = viewer_searches(queries, seed)
     conn = await asyncpg.connect(dsn, server_settings={"search_path": SEARCH_PATH})
-    times: dict[str, list[float]] = {"dinamis": [], "plain": []}
-    clients = {"dinamis": ours, "plain": plain}
+    times: dict[str, list[float]] = {"dinamis": [], "plain": [], "plain_without_count": []}
+    conf = {"dinamis": None, "plain": "on", "plain_without_count": "off"}
+    clients = {"dinamis": ours, "plain": plain, "plain_without_count": plain}
     mismatches = 0
     rng = random.Random(seed + 1)
     try:
         for body in bodies:
             matched = {}
-            for name in rng.sample(list(clients), 2):
+            for name in rng.sample(list(clients), len(clients)):
                 await conn.execute("DELETE FROM pgstac.search_wheres")
-                payload = {**body, "conf": {"context": "on"}} if name == "plain" else body
+                payload = body if conf[name] is None else {**body, "conf": {"context": conf[name]}}
                 start = time.perf_counter()
                 response = await clients[name].post("/search", json=payload)
                 times[name].append(time.perf_counter() - start)
@@ -246,8 +251,56 @@ async def new_counts(
     result: dict[str, Any] = {"queries": queries, "mismatches": mismatches}
     for name, values in times.items():
         result[name] = summary(values)
-    result["ratio_p50"] = round(result["dinamis"]["p50_ms"] / result["plain"]["p50_ms"], 3)
-    result["ratio_p95"] = round(result["dinamis"]["p95_ms"] / result["plain"]["p95_ms"], 3)
+    for q in ("p50", "p95"):
+        ours_ms = result["dinamis"][f"{q}_ms"]
+        result[f"ratio_{q}"] = round(ours_ms / result["plain"][f"{q}_ms"], 3)
+        result[f"ratio_{q}_without_count"] = round(
+            ours_ms / result["plain_without_count"][f"{q}_ms"], 3
+        )
+    return result
+
+
+def next_link(page: dict[str, Any]) -> dict[str, Any] | None:
+    return next((link for link in page.get("links", []) if link.get("rel") == "next"), None)
+
+
+async def next_pages(
+    ours: httpx.AsyncClient, plain: httpx.AsyncClient, queries: int, pages: int, seed: int
+) -> dict[str, Any]:
+    """The pages after the first of searches neither side has seen, followed by their `next`
+    links: ours with the exact numberMatched (counted for the first page, kept since), plain
+    without a count. Only the following pages are timed."""
+    bodies = viewer_searches(queries, seed)
+    times: dict[str, list[float]] = {"dinamis": [], "plain": []}
+    clients = {"dinamis": ours, "plain": plain}
+    rng = random.Random(seed + 1)
+    followed = mismatches = 0
+    for body in bodies:
+        ids = {}
+        for name in rng.sample(list(clients), len(clients)):
+            response = await clients[name].post("/search", json=body)
+            response.raise_for_status()
+            seen = []
+            for _ in range(pages):
+                link = next_link(response.json())
+                if link is None:
+                    break
+                start = time.perf_counter()
+                if link.get("method") == "POST":
+                    response = await clients[name].post(link["href"], json=link["body"])
+                else:
+                    response = await clients[name].get(link["href"])
+                times[name].append(time.perf_counter() - start)
+                response.raise_for_status()
+                seen += [f["id"] for f in response.json()["features"]]
+            ids[name] = seen
+        followed += len(ids["dinamis"]) > 0
+        mismatches += ids["dinamis"] != ids["plain"]
+    result: dict[str, Any] = {"queries": queries, "followed": followed, "mismatches": mismatches}
+    for name, values in times.items():
+        result[name] = summary(values)
+    for q in ("p50", "p95"):
+        result[f"ratio_{q}"] = round(result["dinamis"][f"{q}_ms"] / result["plain"][f"{q}_ms"], 3)
     return result
 
 
@@ -292,6 +345,7 @@ async def measure(
         await kept("search", lambda: access.searches(clients, args.queries, args.rounds, seed))
         # New queries at each step: seeded by the archive's size.
         await kept("count", lambda: new_counts(ours, plain, dsn, args.queries, seed * 31 + items))
+        await kept("pages", lambda: next_pages(ours, plain, args.queries, 2, seed * 37 + items))
         await kept("facets", lambda: facets.run(dsn, storage_root, args.queries, 1, seed))
         await kept("tiles", lambda: viewer.bench_tiles(ours, tipg, args.tiles, args.rounds, seed))
 
@@ -382,6 +436,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
             ("search, anonymous", ("search", "ratio_p95", "anonymous")),
             ("search, signed in", ("search", "ratio_p95", "signed-in")),
             ("numberMatched", ("count", "ratio_p95")),
+            ("search, new query / plain without count", ("count", "ratio_p95_without_count")),
+            ("pages 2-3 / plain without count", ("pages", "ratio_p95")),
             ("facets", ("facets", "ratio_p95")),
             ("tiles (tipg)", ("tiles", "ratio_p95")),
         ])

@@ -36,9 +36,14 @@ from typing import Any
 import asyncpg
 import numpy as np
 import orjson
+import procrastinate
 import shapely
+from cachetools import LRUCache
 from shapely.errors import ShapelyError
 from shapely.geometry import shape
+
+from extensions.observability import COUNTS
+from extensions.services import job_services
 
 CELL_DEGREES = 1
 # Cloud-cover classes of the rollup (migration 0005): class k holds (EDGES[k-1], EDGES[k]],
@@ -566,11 +571,15 @@ async def where_clause(conn: asyncpg.Connection, search: dict[str, Any]) -> str:
 
 
 async def pgstac_counts(conn: asyncpg.Connection, search: dict[str, Any], grouped: bool) -> Counts:
-    where = await where_clause(conn, search)
-    if grouped:
-        rows = await conn.fetch(PGSTAC_GROUPED.format(where))
-        return Counts([tuple(r) for r in rows])
-    return Counts.of_total(await conn.fetchval(PGSTAC_TOTAL.format(where)))
+    async def counted() -> list[Row]:
+        where = await where_clause(conn, search)
+        if grouped:
+            return [tuple(r) for r in await conn.fetch(PGSTAC_GROUPED.format(where))]
+        return Counts.of_total(await conn.fetchval(PGSTAC_TOTAL.format(where))).rows
+
+    key = orjson.dumps(["pgstac", grouped, search], option=orjson.OPT_SORT_KEYS)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return Counts(await remembered(conn, key, counted))
 
 
 def area_shape(area: dict[str, Any]) -> shapely.Geometry | None:
@@ -641,13 +650,77 @@ async def rollup_rows(
     """The rollup's counts of a search (`rollup_sql`): by its keys, or one row of the total
     when not `grouped`."""
     async with snapshot(conn) as spans:
-        built = rollup_sql(terms, cells, spans, grouped)
-        if built is None:
-            return []
-        text, args = built
-        if not grouped:
-            return Counts.of_total(await conn.fetchval(TOTAL.format(text), *args)).rows
-        return [tuple(r) for r in await conn.fetch(GROUPED.format(text), *args)]
+
+        async def counted() -> list[Row]:
+            built = rollup_sql(terms, cells, spans, grouped)
+            if built is None:
+                return []
+            text, args = built
+            if not grouped:
+                return Counts.of_total(await conn.fetchval(TOTAL.format(text), *args)).rows
+            return [tuple(r) for r in await conn.fetch(GROUPED.format(text), *args)]
+
+        return await remembered(conn, b"rollup %d " % grouped + shared_key(terms), counted)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """Counts, and the snapshot they were made in (`pg_snapshot` as text)."""
+
+    snapshot: str
+    rows: list[Row]
+
+
+REMEMBERED: LRUCache[bytes, Remembered] = LRUCache(
+    maxsize=100_000, getsizeof=lambda remembered: len(remembered.rows) + 1
+)
+"""Counts made in this process, by their terms, up to 100,000 rows in all (some 20 MB): the
+pages after a search's first, the viewer's counts asked again (a view panned back, a filter
+undone, another user on the same view)."""
+
+UNCHANGED_SINCE = """
+SELECT pg_current_snapshot()::text,
+       pg_snapshot_xmin($1::text::pg_snapshot) >= (SELECT since FROM facets.changes_kept)
+       AND NOT EXISTS (
+           SELECT FROM facets.changes
+           WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+             AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
+       )
+"""
+
+
+async def remembered(
+    conn: asyncpg.Connection, key: bytes, count: Callable[[], Awaitable[list[Row]]]
+) -> list[Row]:
+    """The rows `count` makes, inside a snapshot (a REPEATABLE READ transaction): made
+    earlier and kept when this snapshot sees no change since (migration 0016), made now
+    otherwise. Exact either way; a repeated count costs one primary-key lookup."""
+    known = REMEMBERED.get(key)
+    now, unchanged = await conn.fetchrow(UNCHANGED_SINCE, known.snapshot if known else None)
+    if known is not None and unchanged:
+        COUNTS.labels("kept").inc()
+        return known.rows
+    rows = await count()
+    COUNTS.labels("made").inc()
+    REMEMBERED[key] = Remembered(now, rows)
+    return rows
+
+
+async def forget_changes(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Deletes the notes of changes that every snapshot sees (migration 0016), once a day:
+    counts made before are made again once."""
+    async with job_services(context).database.write() as conn:
+        await conn.execute("SELECT facets.forget_changes()")
+
+
+def facets_tasks() -> procrastinate.Blueprint:
+    """The facets' upkeep, on a new blueprint."""
+    blueprint = procrastinate.Blueprint()
+    forget = blueprint.task(
+        name="forget_changes", queueing_lock="forget_changes", pass_context=True
+    )
+    blueprint.periodic(cron="17 4 * * *")(forget(forget_changes))
+    return blueprint
 
 
 def shared_key(terms: Terms) -> bytes:
@@ -700,23 +773,28 @@ async def within_period(
     in the months the period covers whole, and the items of the months it covers in part,
     one by one (found by their date: a month or two of the archive). Measured at a million
     items: a viewer's filter change, p95 317 ms counting both, 274 ms sharing."""
-    counted = await shared(shared_key(timeline), lambda: rollup_rows(conn, timeline, cells))
+    timeline_rows = await shared(shared_key(timeline), lambda: rollup_rows(conn, timeline, cells))
     first, last = whole_months(terms.start, terms.end)
-    rows = [r for r in counted if r[4] and first <= r[2] <= last]
+    rows = [r for r in timeline_rows if r[4] and first <= r[2] <= last]
     async with snapshot(conn) as spans:
-        query = Query()
-        clauses = exact_terms(terms, query, spans)
-        if first <= last:
-            clauses.append(
-                f"(datetime < {query.arg(month_start(first), 'timestamptz')}"
-                f" OR datetime >= {query.arg(month_start(last + 1), 'timestamptz')})"
-            )
-        if terms.area is not None:
-            area = query.arg(orjson.dumps(terms.area).decode(), "text")
-            clauses.append(f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))")
-        text = f"SELECT {KEYS}, count(*) AS n FROM facets.items WHERE " + " AND ".join(clauses)  # noqa: S608
-        partly = await conn.fetch(text + f" GROUP BY {KEYS}", *query.args)
-    return Counts(rows + [tuple(r) for r in partly])
+
+        async def partly() -> list[Row]:
+            query = Query()
+            clauses = exact_terms(terms, query, spans)
+            if first <= last:
+                clauses.append(
+                    f"(datetime < {query.arg(month_start(first), 'timestamptz')}"
+                    f" OR datetime >= {query.arg(month_start(last + 1), 'timestamptz')})"
+                )
+            if terms.area is not None:
+                area = query.arg(orjson.dumps(terms.area).decode(), "text")
+                clauses.append(
+                    f"ST_Intersects(geometry, ST_SetSRID(ST_GeomFromGeoJSON({area}), 4326))"
+                )
+            text = f"SELECT {KEYS}, count(*) AS n FROM facets.items WHERE " + " AND ".join(clauses)  # noqa: S608
+            return [tuple(r) for r in await conn.fetch(text + f" GROUP BY {KEYS}", *query.args)]
+
+        return Counts(rows + await remembered(conn, b"partly " + shared_key(terms), partly))
 
 
 TYPICAL_EXTENT = """

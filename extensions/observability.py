@@ -143,6 +143,12 @@ SEARCH_SECONDS = Histogram(
     ["kind"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+COUNTS = Counter(
+    "dinamis_counts_total",
+    "Exact counts of searches (numberMatched, facets): made, or kept from an earlier one the"
+    " catalogue has not changed since.",
+    ["outcome"],
+)
 SIGNATURES = Counter("dinamis_signatures_total", "Signed asset URLs issued.", ["via"])
 DOWNLOADS = Counter(
     "dinamis_downloads_total", "Requests of signed asset URLs served.", ["collection"]

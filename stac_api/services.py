@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from extensions.assets import AssetHrefs, make_storage
 from extensions.database import Database
+from extensions.facets import facets_tasks
 from extensions.federation.client import OneAtlasClient
 from extensions.federation.search import Federation
 from extensions.jobs import make_jobs
@@ -37,7 +38,8 @@ async def open_services(
         settings.web.public_url,
         {k: f for p in plugins for k, f in p.template_filters().items()},
     )
-    jobs = make_jobs({"core": mail_tasks(), **{p.name: bp for p in plugins if (bp := p.jobs())}})
+    own = {"core": mail_tasks(), "facets": facets_tasks()}
+    jobs = make_jobs({**own, **{p.name: bp for p in plugins if (bp := p.jobs())}})
     carry_request_ids(jobs)
     airbus = OneAtlasClient(settings.oneatlas)
     observe_airbus(

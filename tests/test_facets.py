@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 import shapely
+from prometheus_client import REGISTRY
 from pypgstac.load import Methods
 from shapely.geometry import shape
 from stac_fastapi.api.models import create_get_request_model
@@ -285,6 +286,7 @@ async def test_a_search_asked_again_is_planned_for_its_terms(
     conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
     try:
         for _ in range(8):
+            facets.REMEMBERED.clear()  # counted each time, not kept
             await facets.count(conn, search, None, None)
         plans = await conn.fetch(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
@@ -294,6 +296,48 @@ async def test_a_search_asked_again_is_planned_for_its_terms(
     finally:
         await conn.close()
     assert plans and all(p["generic_plans"] == 0 and p["custom_plans"] >= 8 for p in plans)
+
+
+def counts_kept() -> float:
+    return REGISTRY.get_sample_value("dinamis_counts_total", {"outcome": "kept"}) or 0.0
+
+
+@pytest.mark.parametrize("forgotten", [False, True], ids=["noted", "notes-forgotten"])
+async def test_a_count_is_kept_while_no_change_is_seen(
+    database: str, demo_items: Items, forgotten: bool
+) -> None:
+    """A count asked again is kept only while the catalogue has not changed since: here a
+    deletion still running when the count was made, then committed (and, once its note is
+    forgotten, seen by the count's snapshot being older than the notes kept)."""
+    extra = list(generate_items(20, 992))
+    ids = [item["id"] for item in extra]
+    search: dict[str, Any] = {}  # all of them: the deleted items are counted out
+    load_items(database, extra, mode=Methods.upsert)
+    conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
+    try:
+        with psycopg.connect(database) as deleting:
+            deleting.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
+            with psycopg.connect(database, autocommit=True) as later:
+                # A later transaction ends first: the count's snapshot lists the deletion
+                # among those running, below its xmax.
+                later.execute("SELECT pg_current_xact_id()")
+            facets.REMEMBERED.clear()
+            before = (await facets.count(conn, search, None, None)).total
+            kept = counts_kept()
+            assert (await facets.count(conn, search, None, None)).total == before
+            assert counts_kept() == kept + 1  # nothing it sees changed
+            deleting.commit()
+        if forgotten:
+            with psycopg.connect(database) as conn_forget:
+                forgot = conn_forget.execute("SELECT facets.forget_changes()").fetchone()
+                assert forgot and forgot[0] > 0
+        after = (await facets.count(conn, search, None, None)).total
+        assert counts_kept() == kept + 1
+        assert after == plain_total(database, search) == before - len(ids)
+    finally:
+        await conn.close()
+        with psycopg.connect(database) as cleanup:
+            cleanup.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
 
 
 async def test_a_timeline_and_its_periods_counted_together_are_exact(
