@@ -52,13 +52,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import SAMPLES, forget, write_products
 from bench.processes import BIN, Children, serve
@@ -76,6 +77,22 @@ MIX = {"filter change": 70, "item read": 15, "tile": 10, "sign": 5}
 CLASSES = ["POST /search", "POST /aggregate", "GET item", "GET /footprints", "GET /sign"]
 HARVEST_PREFIX = "load-harvest/"
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+METRICS_TOKEN = "load-test-metrics-" + "x" * 32
+
+
+def counts_so_far(hosts: list[str]) -> Counter[str]:
+    """The exact counts the API processes made and kept from an earlier one so far
+    (`dinamis_counts_total` on their /metrics)."""
+    totals: Counter[str] = Counter()
+    for host in hosts:
+        text = httpx.get(
+            f"{host}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=60
+        ).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "dinamis_counts_total":
+                    totals[sample.labels["outcome"]] += int(sample.value)
+    return totals
 
 
 class PeakMemory(threading.Thread):
@@ -238,11 +255,14 @@ def phase(
     memory: PeakMemory,
     idle: dict[str, list[float]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """A measured locust run, with the API processes' peak memory during it and, in open
+    """A measured locust run, with the API processes' peak memory during it, the exact counts
+    they made and kept from an earlier one, and, in open
     model, the share of the planned arrivals that came (below 1: the server could not keep
     up, and the visitors waited for it as in a closed loop); and its durations by class."""
+    before = counts_so_far(plan["hosts"])
     raw = locust(plan, users, seconds, rate, workdir, name)
     result = measured(raw, idle)
+    result["counts"] = dict(counts_so_far(plan["hosts"]) - before)
     result["peak_rss_mb"] = memory.reset()
     if rate:
         result["arrivals_reached"] = round(result["tasks_per_s"] / rate, 2)
@@ -269,6 +289,8 @@ def show(title: str, phase: dict[str, Any]) -> None:
             f"  {name:16s} {count:6d} requests  p50 {row['p50_ms']:8.1f}  p95 {row['p95_ms']:8.1f}"
             f"  p99 {row['p99_ms']:8.1f} ms{ratio}"
         )
+    if counts := phase.get("counts"):
+        print(f"  exact counts: {counts.get('made', 0)} made, {counts.get('kept', 0)} kept")
     if "idle_p95_in_this_mix_ms" in phase:
         print(f"  (idle p95 in this mix of requests: {phase['idle_p95_in_this_mix_ms']:.1f} ms)")
     for name, message, n in phase["error_kinds"]:
@@ -394,6 +416,7 @@ def main() -> None:
             "DATABASE_URL": dsn,
             "DINAMIS_HOME": str(home),
             "DINAMIS_STORAGE_ROOT": str(home / "storage"),
+            "DINAMIS_METRICS_TOKEN": METRICS_TOKEN,
         }
         apis = serve(children, {f"api-{n}": env for n in range(args.api_processes)}, 300)
         hosts = list(apis.values())

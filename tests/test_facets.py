@@ -347,37 +347,74 @@ async def test_a_timeline_and_its_periods_counted_together_are_exact(
     counts with the period: those are made from the timeline's rows, and exact, whole months
     or not."""
     area = {"bbox": FRANCE, "filter": cloud("<=", 20)}
-    periods = [
-        ("2014-01-01T00:00:00Z", "2018-12-31T23:59:59Z"),
-        ("2013-03-15T12:00:00Z", "2019-10-02T00:00:00Z"),
-        ("2016-05-03T00:00:00Z", "2016-05-20T00:00:00Z"),
-        (None, "2005-06-30T00:00:00Z"),
-    ]
     settings = {"search_path": "pgstac,public"}
     timeline_conn = await asyncpg.connect(database, server_settings=settings)
     period_conn = await asyncpg.connect(database, server_settings=settings)
     try:
-        for start, end in periods:
-            when = [datetime.fromisoformat(t) if t else None for t in (start, end)]
+        for start, end in PERIODS:
+            facets.REMEMBERED.clear()  # the timeline is being counted, not remembered
             _, counts = await asyncio.gather(
                 facets.count(timeline_conn, area, None, None),
-                facets.count(period_conn, area, *when),
+                facets.count(period_conn, area, *when(start, end)),
             )
-            by_collection, by_month = plain_counts(
-                database, {**area, "datetime": f"{start or '..'}/{end}"}
-            )
-            assert counts.by(0) == by_collection, (start, end)
-            months = Counter({f"{m // 12}-{m % 12 + 1:02d}": n for m, n in counts.by(2).items()})
-            assert +months == by_month, (start, end)
-        derived = await period_conn.fetchval(
-            "SELECT sum(generic_plans + custom_plans) FROM pg_prepared_statements"
-            " WHERE statement LIKE '%FROM facets.items%'"
-            " AND statement NOT LIKE '%UNION ALL%' AND statement NOT LIKE '%pg_prepared%'"
-        )
+            check_period(database, area, start, end, counts)
+        derived = await counted_from_timelines(period_conn)
     finally:
         await timeline_conn.close()
         await period_conn.close()
-    assert derived == len(periods), "the periods were counted from the timeline's rows"
+    assert derived == len(PERIODS), "the periods were counted from the timeline's rows"
+
+
+async def test_a_new_period_is_counted_from_the_remembered_timeline(
+    database: str, demo_items: Items
+) -> None:
+    """The viewer's period changes, not the rest of its filters: the timeline is remembered,
+    and each new period is counted from its rows, exactly."""
+    area = {"bbox": ILE_DE_FRANCE}
+    conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
+    try:
+        facets.REMEMBERED.clear()
+        await facets.count(conn, area, None, None)
+        for start, end in PERIODS:
+            check_period(
+                database, area, start, end, await facets.count(conn, area, *when(start, end))
+            )
+        derived = await counted_from_timelines(conn)
+    finally:
+        await conn.close()
+    assert derived == len(PERIODS), "the periods were counted from the timeline's rows"
+
+
+PERIODS = [
+    ("2014-01-01T00:00:00Z", "2018-12-31T23:59:59Z"),
+    ("2013-03-15T12:00:00Z", "2019-10-02T00:00:00Z"),
+    ("2016-05-03T00:00:00Z", "2016-05-20T00:00:00Z"),
+    (None, "2005-06-30T00:00:00Z"),
+]
+
+
+def when(start: str | None, end: str | None) -> list[datetime | None]:
+    return [datetime.fromisoformat(t) if t else None for t in (start, end)]
+
+
+def check_period(
+    database: str, area: dict[str, Any], start: str | None, end: str | None, counts: facets.Counts
+) -> None:
+    by_collection, by_month = plain_counts(database, {**area, "datetime": f"{start or '..'}/{end}"})
+    assert counts.by(0) == by_collection, (start, end)
+    months = Counter({f"{m // 12}-{m % 12 + 1:02d}": n for m, n in counts.by(2).items()})
+    assert +months == by_month, (start, end)
+
+
+async def counted_from_timelines(conn: asyncpg.Connection) -> int:
+    """How many counts this connection made of a period's months the timeline did not
+    cover whole (facets.within_period's query)."""
+    derived: int = await conn.fetchval(
+        "SELECT sum(generic_plans + custom_plans) FROM pg_prepared_statements"
+        " WHERE statement LIKE '%FROM facets.items%'"
+        " AND statement NOT LIKE '%UNION ALL%' AND statement NOT LIKE '%pg_prepared%'"
+    )
+    return derived
 
 
 MIRROR_AGREES = """
