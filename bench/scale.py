@@ -8,7 +8,8 @@ interleaved in random order, after a warm-up:
 - `load`: the step's load rate, items/s (the settling that keeps the facets rollup fast
   included), and the rate of its last 100,000 items;
 - `search`: viewer-like searches (bench/search.py) by plain stac-fastapi-pgstac and by ours,
-  anonymous and signed in (bench/access.py), p50/p95/p99 and the ratios;
+  anonymous and signed in (bench/access.py), p50/p95/p99 and the ratios: the same searches
+  asked again after the warm-up, whose counts ours keeps (`count` and `pages` give new ones);
 - `count`: the exact `numberMatched` of new queries (never asked before, pgstac's cached
   counts emptied before each): ours against plain with `"conf": {"context": "on"}`, and
   against plain without a count;
