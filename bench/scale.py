@@ -468,7 +468,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 def style(label: str) -> dict[str, str]:
     """One colour per side (plain, ours anonymous, ours signed in), one line per percentile."""
-    if " p" not in label:
+    if not label.endswith(("p50", "p95", "p99")):
         return {}
     side = "C0" if label.startswith(("plain", "tipg")) else "C2" if "signed" in label else "C1"
     return {"color": side, "linestyle": "--" if label.endswith("p95") else "-"}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.oracle import all_pages, expected_ids, when
@@ -316,3 +317,23 @@ async def test_collections_page(client: httpx.AsyncClient) -> None:
     assert len(first["collections"]) == 2
     assert first["numberMatched"] == 6  # the five held collections and the Airbus archive
     assert any(lnk["rel"] == "next" for lnk in first["links"])
+
+
+def test_a_paging_tokens_item_is_found_by_an_index(database: str) -> None:
+    """pgstac finds a token's item with expressions in the "C" collation, which the ids' own
+    indexes cannot serve (`get_token_record`): migration 0017's index does, so a next page
+    reads no partition whole."""
+    with psycopg.connect(database) as conn:
+        lookup = conn.execute(
+            "SELECT pg_get_functiondef('pgstac.get_token_record'::regproc)"
+        ).fetchone()
+        assert lookup and "id = convert_from(decode(" in lookup[0]  # what the index is for
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN SELECT * FROM pgstac.items"
+            " WHERE collection = convert_from(decode(%s, 'hex'), 'UTF8')"
+            " AND id = convert_from(decode(%s, 'hex'), 'UTF8')",
+            [b"spot-swh".hex(), b"any".hex()],
+        ).fetchall()
+    lines = "\n".join(row[0] for row in plan)
+    assert "Seq Scan" not in lines and "Index" in lines, lines
