@@ -14,14 +14,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from pypgstac.load import Methods
 
+from extensions import facets
 from extensions.readyourwrites import COOKIE
+from ingest.loader import load_items
 from pgstac.cluster import EmbeddedCluster
 from pgstac.settings import ClusterSettings, DatabaseSettings
+from simulators.archive import generate_items
 from stac_api.app import create_app
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.registry import INSTRUCTOR, bearer
@@ -157,3 +162,36 @@ async def test_a_forged_position_is_ignored(app: FastAPI) -> None:
     async with client(app) as http:
         http.cookies.set(COOKIE, "'; DROP TABLE items; --")
         assert (await http.get("/collections/spot67")).status_code == 200
+
+
+def primary_position(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SELECT (pg_current_wal_insert_lsn() - '0/0')::text").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+async def test_a_count_kept_on_the_replica_follows_a_write_running_when_it_was_made(
+    database: str, replica: str, demo_items: list[dict[str, Any]]
+) -> None:
+    """A standby's snapshot lists none of the primary's running transactions as running:
+    a count made there while a deletion runs is made again once the deletion is replayed."""
+    extra = list(generate_items(10, 993))
+    ids = [item["id"] for item in extra]
+    load_items(database, extra, mode=Methods.upsert)
+    reader = await asyncpg.connect(replica, server_settings={"search_path": "pgstac,public"})
+    try:
+        with psycopg.connect(database) as deleting:
+            deleting.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
+            with psycopg.connect(database, autocommit=True) as later:
+                later.execute("SELECT pg_current_xact_id()")  # ends first, below the xmax
+                await replayed(replica, primary_position(later))
+            facets.REMEMBERED.clear()
+            before = (await facets.count(reader, {}, None, None)).total
+            deleting.commit()
+            await replayed(replica, primary_position(deleting))
+        after = (await facets.count(reader, {}, None, None)).total
+        assert after == before - len(ids)
+    finally:
+        await reader.close()
+        with psycopg.connect(database) as cleanup:
+            cleanup.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
