@@ -8,6 +8,8 @@ import json
 import random
 import runpy
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -298,6 +300,27 @@ async def test_a_search_asked_again_is_planned_for_its_terms(
     assert plans and all(p["generic_plans"] == 0 and p["custom_plans"] >= 8 for p in plans)
 
 
+@contextmanager
+def deletion_running(
+    database: str, count: int, seed: int
+) -> Iterator[tuple[psycopg.Connection[Any], list[str]]]:
+    """`count` new items, and a transaction deleting them left running for the caller to
+    commit; a later transaction ends first, so that snapshots list the deletion among those
+    running, below their xmax. The items are gone in the end either way."""
+    extra = list(generate_items(count, seed))
+    ids = [str(item["id"]) for item in extra]
+    load_items(database, extra, mode=Methods.upsert)
+    try:
+        with psycopg.connect(database) as deleting:
+            deleting.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
+            with psycopg.connect(database, autocommit=True) as later:
+                later.execute("SELECT pg_current_xact_id()")
+            yield deleting, ids
+    finally:
+        with psycopg.connect(database) as cleanup:
+            cleanup.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
+
+
 def counts_kept() -> float:
     return REGISTRY.get_sample_value("dinamis_counts_total", {"outcome": "kept"}) or 0.0
 
@@ -309,18 +332,10 @@ async def test_a_count_is_kept_while_no_change_is_seen(
     """A count asked again is kept only while the catalogue has not changed since: here a
     deletion still running when the count was made, then committed (and, once its note is
     forgotten, seen by the count's snapshot being older than the notes kept)."""
-    extra = list(generate_items(20, 992))
-    ids = [item["id"] for item in extra]
     search: dict[str, Any] = {}  # all of them: the deleted items are counted out
-    load_items(database, extra, mode=Methods.upsert)
     conn = await asyncpg.connect(database, server_settings={"search_path": "pgstac,public"})
     try:
-        with psycopg.connect(database) as deleting:
-            deleting.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
-            with psycopg.connect(database, autocommit=True) as later:
-                # A later transaction ends first: the count's snapshot lists the deletion
-                # among those running, below its xmax.
-                later.execute("SELECT pg_current_xact_id()")
+        with deletion_running(database, 20, 992) as (deleting, ids):
             facets.REMEMBERED.clear()
             before = (await facets.count(conn, search, None, None)).total
             kept = counts_kept()
@@ -336,8 +351,6 @@ async def test_a_count_is_kept_while_no_change_is_seen(
         assert after == plain_total(database, search) == before - len(ids)
     finally:
         await conn.close()
-        with psycopg.connect(database) as cleanup:
-            cleanup.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
 
 
 async def test_a_timeline_and_its_periods_counted_together_are_exact(

@@ -19,17 +19,15 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
-from pypgstac.load import Methods
 
 from extensions import facets
 from extensions.readyourwrites import COOKIE
-from ingest.loader import load_items
 from pgstac.cluster import EmbeddedCluster
 from pgstac.settings import ClusterSettings, DatabaseSettings
-from simulators.archive import generate_items
 from stac_api.app import create_app
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.registry import INSTRUCTOR, bearer
+from tests.test_facets import deletion_running
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ITEM_ID = "REPLICA-ITEM-1"
@@ -175,23 +173,15 @@ async def test_a_count_kept_on_the_replica_follows_a_write_running_when_it_was_m
 ) -> None:
     """A standby's snapshot lists none of the primary's running transactions as running:
     a count made there while a deletion runs is made again once the deletion is replayed."""
-    extra = list(generate_items(10, 993))
-    ids = [item["id"] for item in extra]
-    load_items(database, extra, mode=Methods.upsert)
     reader = await asyncpg.connect(replica, server_settings={"search_path": "pgstac,public"})
     try:
-        with psycopg.connect(database) as deleting:
-            deleting.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
-            with psycopg.connect(database, autocommit=True) as later:
-                later.execute("SELECT pg_current_xact_id()")  # ends first, below the xmax
-                await replayed(replica, primary_position(later))
+        with deletion_running(database, 10, 993) as (deleting, ids):
+            await replayed(replica, primary_position(deleting))
             facets.REMEMBERED.clear()
             before = (await facets.count(reader, {}, None, None)).total
             deleting.commit()
             await replayed(replica, primary_position(deleting))
-        after = (await facets.count(reader, {}, None, None)).total
+            after = (await facets.count(reader, {}, None, None)).total
         assert after == before - len(ids)
     finally:
         await reader.close()
-        with psycopg.connect(database) as cleanup:
-            cleanup.execute("DELETE FROM pgstac.items WHERE id = ANY(%s)", [ids])
